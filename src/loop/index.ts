@@ -1,0 +1,14 @@
+// The shared scheduler: Task state machine, global and per-job caps, fairness, drain.
+export { SchedulerError, type SchedulerErrorCode } from './errors.js';
+export type { EventLoopStats } from './event-loop-stats.js';
+export {
+  type DrainOptions,
+  type JobHandle,
+  type JobSnapshot,
+  type JobSubmission,
+  type JobSummary,
+  Scheduler,
+  type SchedulerOptions,
+  type SchedulerSnapshot,
+} from './scheduler.js';
+export type { Task, TaskState } from './task.js';

@@ -1,0 +1,238 @@
+// A strict, bounded, incremental reader of an HTTP/1.x response head (RFC 9112):
+// status line and header fields only. It is fed raw socket bytes and stops at the
+// blank line that ends the final (non-1xx) head; the body is never looked at.
+// Proven against Node's own parser (llhttp) by test/probe/response-head.diff.test.ts.
+
+export interface HeadLimits {
+  /** Bytes of all heads read, interim 1xx ones included. */
+  readonly maxHeaderBytes: number;
+  /** Header fields in the final head. */
+  readonly maxHeaders: number;
+  /** Interim 1xx responses tolerated before the final one. */
+  readonly maxInformational: number;
+}
+
+export type HeadFailureCode = 'not_http' | 'protocol_error' | 'header_overflow';
+
+export interface HeadFailure {
+  readonly code: HeadFailureCode;
+  readonly message: string;
+}
+
+export const HeadProgress = { NeedMore: 0, Complete: 1, Failed: 2 } as const;
+export type HeadProgress = (typeof HeadProgress)[keyof typeof HeadProgress];
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const HTAB = 0x09;
+const COLON = 0x3a;
+const HTTP_PREFIX = Buffer.from('HTTP/', 'latin1');
+
+// tchar (RFC 9110 §5.6.2) and field-vchar / obs-text plus SP and HTAB (§5.5).
+const TOKEN = new Uint8Array(256);
+const FIELD_VALUE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const isAlnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+  TOKEN[c] = isAlnum || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)) ? 1 : 0;
+  FIELD_VALUE[c] = c === HTAB || c === SP || (c >= 0x21 && c !== 0x7f) ? 1 : 0;
+}
+
+const EXPECT_STATUS_LINE = 0;
+const EXPECT_FIELD_LINE = 1;
+const EXPECT_NOTHING = 2;
+
+export class ResponseHeadReader {
+  httpVersion: string | null = null;
+  status: number | null = null;
+  statusText: string | null = null;
+  headers: Array<[string, string]> = [];
+  readonly informational: number[] = [];
+  failure: HeadFailure | null = null;
+  /** Bytes consumed by complete head lines so far. */
+  bytesRead = 0;
+
+  private expect: number = EXPECT_STATUS_LINE;
+  private carry: Buffer | null = null;
+
+  constructor(private readonly limits: HeadLimits) {}
+
+  /**
+   * Reads `chunk[start, end)`. The chunk may be a reused buffer: nothing keeps a
+   * reference to it after the call returns.
+   */
+  push(chunk: Buffer, start: number, end: number): HeadProgress {
+    if (this.expect === EXPECT_NOTHING)
+      return this.failure ? HeadProgress.Failed : HeadProgress.Complete;
+    let data = chunk;
+    let pos = start;
+    let limit = end;
+    if (this.carry !== null) {
+      data = Buffer.concat([this.carry, chunk.subarray(start, end)]);
+      pos = 0;
+      limit = data.length;
+      this.carry = null;
+    }
+
+    while (pos < limit) {
+      const lf = data.indexOf(LF, pos);
+      if (lf === -1 || lf >= limit) return this.keepPartialLine(data, pos, limit);
+      const lineLength = lf + 1 - pos;
+      this.bytesRead += lineLength;
+      if (this.bytesRead > this.limits.maxHeaderBytes) return this.overflowBytes();
+      if (lf === pos || data[lf - 1] !== CR) return this.fail('protocol_error', 'bare LF in head');
+      const progress =
+        this.expect === EXPECT_STATUS_LINE
+          ? this.readStatusLine(data, pos, lf - 1)
+          : this.readFieldLine(data, pos, lf - 1);
+      if (progress !== HeadProgress.NeedMore) return progress;
+      pos = lf + 1;
+    }
+    return HeadProgress.NeedMore;
+  }
+
+  /** True once any byte of a status line was seen (used to tell silence from a cut head). */
+  get sawAnyByte(): boolean {
+    return this.bytesRead > 0 || this.carry !== null;
+  }
+
+  private keepPartialLine(data: Buffer, pos: number, limit: number): HeadProgress {
+    if (this.bytesRead + (limit - pos) > this.limits.maxHeaderBytes) return this.overflowBytes();
+    const loneCr = limit - pos === 1 && data[pos] === CR; // an empty line split after its CR
+    if (this.expect === EXPECT_STATUS_LINE && !loneCr && !this.startsLikeHttp(data, pos, limit)) {
+      return this.notHttp(data, pos, limit);
+    }
+    // Copy: the caller's buffer may be reused for the next read.
+    this.carry = Buffer.from(data.subarray(pos, limit));
+    return HeadProgress.NeedMore;
+  }
+
+  private startsLikeHttp(data: Buffer, pos: number, limit: number): boolean {
+    const n = Math.min(HTTP_PREFIX.length, limit - pos);
+    return data.compare(HTTP_PREFIX, 0, n, pos, pos + n) === 0;
+  }
+
+  // status-line = HTTP-version SP status-code SP [ reason-phrase ]
+  // The SP before an empty reason is optional here, as in llhttp and every browser.
+  private readStatusLine(data: Buffer, pos: number, eol: number): HeadProgress {
+    // Empty lines before the first status line are skipped, as llhttp does; bytesRead bounds them.
+    if (pos === eol && this.status === null) return HeadProgress.NeedMore;
+    if (!this.startsLikeHttp(data, pos, eol) || eol - pos < HTTP_PREFIX.length) {
+      return this.notHttp(data, pos, eol);
+    }
+    const v = pos + HTTP_PREFIX.length;
+    const major = (data[v] ?? 0) - 0x30;
+    const minor = (data[v + 2] ?? 0) - 0x30;
+    if (
+      eol - pos < 12 ||
+      major < 0 ||
+      major > 9 ||
+      data[v + 1] !== 0x2e ||
+      minor < 0 ||
+      minor > 9 ||
+      data[v + 3] !== SP
+    ) {
+      return this.fail('protocol_error', 'malformed status line');
+    }
+    if (major !== 1 || minor > 1) {
+      return this.fail('protocol_error', `unsupported HTTP version ${major}.${minor}`);
+    }
+    let status = 0;
+    for (let i = v + 4; i < v + 7; i++) {
+      const d = (data[i] ?? 0) - 0x30;
+      if (d < 0 || d > 9) return this.fail('protocol_error', 'malformed status code');
+      status = status * 10 + d;
+    }
+    if (status < 100) return this.fail('protocol_error', `status code ${status} out of range`);
+    let reasonStart = v + 7;
+    if (reasonStart < eol) {
+      if (data[reasonStart] !== SP) return this.fail('protocol_error', 'malformed status code');
+      reasonStart++;
+    }
+    for (let i = reasonStart; i < eol; i++) {
+      if (FIELD_VALUE[data[i] as number] === 0) {
+        return this.fail('protocol_error', 'invalid character in reason phrase');
+      }
+    }
+
+    if (status >= 100 && status < 200 && status !== 101) {
+      this.informational.push(status);
+      if (this.informational.length > this.limits.maxInformational) {
+        return this.fail(
+          'header_overflow',
+          `more than ${this.limits.maxInformational} interim 1xx responses`,
+        );
+      }
+    }
+    this.httpVersion = major === 1 && minor === 1 ? '1.1' : '1.0';
+    this.status = status;
+    this.statusText = data.toString('latin1', reasonStart, eol);
+    this.headers = [];
+    this.expect = EXPECT_FIELD_LINE;
+    return HeadProgress.NeedMore;
+  }
+
+  // field-line = field-name ":" OWS field-value OWS
+  private readFieldLine(data: Buffer, pos: number, eol: number): HeadProgress {
+    if (pos === eol) return this.endOfHead();
+    const first = data[pos];
+    // obs-fold (RFC 9112 §5.2) is refused outright, as llhttp does: it hides fields from filters.
+    if (first === SP || first === HTAB) return this.fail('protocol_error', 'obs-fold line in head');
+
+    let colon = pos;
+    while (colon < eol && TOKEN[data[colon] as number] === 1) colon++;
+    if (colon === pos || colon === eol || data[colon] !== COLON) {
+      return this.fail('protocol_error', 'invalid header field name');
+    }
+    const value = this.readFieldValue(data, colon + 1, eol);
+    if (value === null) return this.fail('protocol_error', 'invalid character in header value');
+    if (this.headers.length >= this.limits.maxHeaders) {
+      return this.fail('header_overflow', `more than ${this.limits.maxHeaders} header fields`);
+    }
+    this.headers.push([data.toString('latin1', pos, colon), value]);
+    return HeadProgress.NeedMore;
+  }
+
+  /** The value between OWS, or null when a byte is not allowed in a field value. */
+  private readFieldValue(data: Buffer, start: number, end: number): string | null {
+    let s = start;
+    let e = end;
+    for (let i = s; i < e; i++) {
+      if (FIELD_VALUE[data[i] as number] === 0) return null;
+    }
+    while (s < e && (data[s] === SP || data[s] === HTAB)) s++;
+    while (e > s && (data[e - 1] === SP || data[e - 1] === HTAB)) e--;
+    return data.toString('latin1', s, e);
+  }
+
+  private endOfHead(): HeadProgress {
+    const status = this.status ?? 0;
+    if (status >= 100 && status < 200 && status !== 101) {
+      this.expect = EXPECT_STATUS_LINE;
+      return HeadProgress.NeedMore;
+    }
+    this.expect = EXPECT_NOTHING;
+    return HeadProgress.Complete;
+  }
+
+  private overflowBytes(): HeadProgress {
+    return this.fail(
+      'header_overflow',
+      `response head exceeds ${this.limits.maxHeaderBytes} bytes`,
+    );
+  }
+
+  private notHttp(data: Buffer, pos: number, limit: number): HeadProgress {
+    const preview = data
+      .toString('latin1', pos, Math.min(limit, pos + 16))
+      .replace(/[^\x20-\x7e]/g, '.');
+    return this.fail('not_http', `response does not start with an HTTP status line: "${preview}"`);
+  }
+
+  private fail(code: HeadFailureCode, message: string): HeadProgress {
+    this.failure = { code, message };
+    this.expect = EXPECT_NOTHING;
+    this.carry = null;
+    return HeadProgress.Failed;
+  }
+}

@@ -1,0 +1,38 @@
+// Maps what the socket layer throws at a probe onto the closed error taxonomy.
+// Messages name the condition, not internals, and never echo target-controlled bytes.
+import type { ProbeErrorCode, ProbePhase } from '../schemas/probe-result.js';
+
+export interface ClassifiedError {
+  readonly code: ProbeErrorCode;
+  readonly message: string;
+}
+
+const BY_ERRNO: Record<string, ClassifiedError> = {
+  ECONNREFUSED: { code: 'connection_refused', message: 'connection refused' },
+  ECONNRESET: { code: 'connection_reset', message: 'connection reset by peer' },
+  EPIPE: { code: 'connection_reset', message: 'connection closed by peer while sending' },
+  ECONNABORTED: { code: 'connection_reset', message: 'connection aborted' },
+  EHOSTUNREACH: { code: 'network_unreachable', message: 'host unreachable' },
+  ENETUNREACH: { code: 'network_unreachable', message: 'network unreachable' },
+  EHOSTDOWN: { code: 'network_unreachable', message: 'host is down' },
+  ENETDOWN: { code: 'network_unreachable', message: 'network is down' },
+  EADDRNOTAVAIL: { code: 'network_unreachable', message: 'address not available' },
+};
+
+export function classifySocketError(error: unknown, phase: ProbePhase): ClassifiedError {
+  const code = (error as NodeJS.ErrnoException | null)?.code ?? '';
+  const known = BY_ERRNO[code];
+  if (known) return known;
+  if (code === 'ETIMEDOUT') {
+    return phase === 'connect'
+      ? { code: 'connect_timeout', message: 'connect timed out (kernel)' }
+      : { code: 'headers_timeout', message: 'connection timed out' };
+  }
+  if (phase === 'tls') {
+    // OpenSSL errors carry a short `reason` ("wrong version number"); the message is a dump.
+    const reason = (error as { reason?: unknown } | null)?.reason;
+    const detail = typeof reason === 'string' ? reason : code || 'handshake failed';
+    return { code: 'tls_error', message: `TLS handshake failed: ${detail}` };
+  }
+  return { code: 'internal_error', message: `socket error ${code || 'without code'}` };
+}

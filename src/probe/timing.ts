@@ -1,0 +1,50 @@
+// curl-compatible timing from the probe's monotonic milestones (performance.now()).
+// Milestones are cumulative from the start; phases are the gaps between them.
+import type { ProbeTiming } from '../schemas/probe-result.js';
+
+/** Absolute performance.now() stamps; null until reached. */
+export interface Milestones {
+  start: number;
+  dns: number | null;
+  connect: number | null;
+  tls: number | null;
+  sent: number | null;
+  firstByte: number | null;
+}
+
+/** Milliseconds with microsecond precision: finer digits are clock noise. */
+function ms(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+function since(from: number | null, to: number | null): number | null {
+  return from === null || to === null ? null : ms(to - from);
+}
+
+export function buildTiming(
+  stamps: Milestones,
+  end: number,
+  isTls: boolean,
+  headComplete: boolean,
+): ProbeTiming {
+  const { start, dns, connect, tls, sent, firstByte } = stamps;
+  // curl reports appconnect as 0 for plain http once connected.
+  const secured = isTls ? tls : connect;
+  return {
+    startedAt: new Date(performance.timeOrigin + start).toISOString(),
+    namelookup: since(start, dns),
+    connect: since(start, connect),
+    appconnect: isTls ? since(start, tls) : connect === null ? null : 0,
+    pretransfer: since(start, sent),
+    starttransfer: since(start, firstByte),
+    total: ms(end - start),
+    phases: {
+      dns: since(start, dns),
+      tcp: since(dns, connect),
+      tls: isTls ? since(connect, tls) : connect === null ? null : 0,
+      request: since(secured, sent),
+      wait: since(sent, firstByte),
+      transfer: headComplete ? since(firstByte, end) : null,
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// What a caller may ask of one probe. Validated here, so the engine can trust it:
+// header names and values that could split or smuggle a request never get through.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// field-value without CR, LF, NUL or other controls (HTAB allowed), no leading/trailing space.
+const FIELD_VALUE = /^(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/;
+
+/** Hop-by-hop and framing fields the engine owns; a caller setting them breaks the probe. */
+export const forbiddenRequestHeaders = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+  'expect',
+  'http2-settings',
+]);
+
+export const RequestHeaderName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(TOKEN, 'header name must be an RFC 9110 token')
+  .refine((name) => !forbiddenRequestHeaders.has(name.toLowerCase()), {
+    message: 'hop-by-hop and framing headers are set by headprobe and cannot be overridden',
+  });
+
+export const RequestHeaderValue = z
+  .string()
+  .max(8192)
+  .regex(FIELD_VALUE, 'header value must not contain control characters or surrounding spaces');
+
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\]/]+):\d{1,5}$/;
+
+export const ResolveOverrides = z
+  .record(
+    z.string().regex(HOST_PORT, 'key must be "host:port" (IPv6 in brackets), like curl --resolve'),
+    z.string().refine((address) => isIP(address) !== 0, 'value must be an IPv4 or IPv6 address'),
+  )
+  .describe('Pin names to addresses without DNS: {"example.com:443": "192.0.2.7"}.');
+
+export const ProbeOptions = z
+  .strictObject({
+    method: z.enum(['GET', 'HEAD']).default('GET'),
+    httpVersion: z.enum(['1.1', '1.0']).default('1.1'),
+    headers: z
+      .record(RequestHeaderName, RequestHeaderValue)
+      .refine((headers) => Object.keys(headers).length <= 64, 'at most 64 request headers')
+      .default({})
+      .describe('Extra request headers; Host and User-Agent may be overridden.'),
+    timeoutMs: z
+      .int()
+      .min(100)
+      .max(120_000)
+      .default(10_000)
+      .describe('Deadline per target over DNS, connect, TLS and response head.'),
+    resolve: ResolveOverrides.default({}),
+    tlsVerify: z
+      .boolean()
+      .default(true)
+      .describe('Fail https targets whose certificate does not verify (details still reported).'),
+  })
+  .meta({ id: 'ProbeOptions' });
+export type ProbeOptions = z.infer<typeof ProbeOptions>;
+export type ProbeOptionsInput = z.input<typeof ProbeOptions>;
+
+export const defaultProbeOptions: ProbeOptions = Object.freeze(ProbeOptions.parse({}));

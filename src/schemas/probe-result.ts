@@ -1,0 +1,129 @@
+// The wire shape of one probed target. The probe engine builds values of these
+// types; the job API (later) serialises and documents them from the same schemas.
+import { z } from 'zod';
+
+/** Closed taxonomy of per-target failures. Clients switch on these; never rename one. */
+export const probeErrorCodes = [
+  'invalid_target',
+  'blocked_by_policy',
+  'dns_not_found',
+  'dns_timeout',
+  'dns_error',
+  'connection_refused',
+  'connection_reset',
+  'connection_closed',
+  'connect_timeout',
+  'network_unreachable',
+  'tls_error',
+  'tls_timeout',
+  'headers_timeout',
+  'header_overflow',
+  'protocol_error',
+  'not_http',
+  'cancelled',
+  'deadline_exceeded',
+  'internal_error',
+] as const;
+export const ProbeErrorCode = z.enum(probeErrorCodes);
+export type ProbeErrorCode = z.infer<typeof ProbeErrorCode>;
+
+export const probePhases = ['parse', 'dns', 'connect', 'tls', 'request', 'headers'] as const;
+export const ProbePhase = z.enum(probePhases);
+export type ProbePhase = z.infer<typeof ProbePhase>;
+
+export const ProbeError = z
+  .object({
+    code: ProbeErrorCode,
+    phase: ProbePhase.describe('The step the target was in when it failed.'),
+    message: z.string(),
+  })
+  .meta({ id: 'ProbeError' });
+export type ProbeError = z.infer<typeof ProbeError>;
+
+const milliseconds = z.number().nonnegative();
+const milestone = milliseconds.nullable();
+
+export const ProbeTiming = z
+  .object({
+    startedAt: z.iso.datetime().describe('Wall-clock time the probe started.'),
+    namelookup: milestone.describe('curl time_namelookup: start → name resolved (0 for an IP).'),
+    connect: milestone.describe('curl time_connect: start → TCP connected.'),
+    appconnect: milestone.describe('curl time_appconnect: start → TLS done (0 for plain http).'),
+    pretransfer: milestone.describe('curl time_pretransfer: start → request handed to the socket.'),
+    starttransfer: milestone.describe('curl time_starttransfer: start → first response byte.'),
+    total: milliseconds.describe('Start → end of the final response header block (or failure).'),
+    phases: z
+      .object({
+        dns: milestone,
+        tcp: milestone,
+        tls: milestone,
+        request: milestone.describe('Connected → request written.'),
+        wait: milestone.describe('Request written → first response byte.'),
+        transfer: milestone.describe('First response byte → header block complete.'),
+      })
+      .describe('Durations of each step; they add up to total for a complete probe.'),
+  })
+  .describe(
+    'Milliseconds from a monotonic clock. A milestone never reached is null in the phase that failed and after.',
+  )
+  .meta({ id: 'ProbeTiming' });
+export type ProbeTiming = z.infer<typeof ProbeTiming>;
+
+export const RemoteEndpoint = z
+  .object({
+    address: z.string(),
+    port: z.number().int(),
+    family: z.enum(['IPv4', 'IPv6']),
+  })
+  .meta({ id: 'RemoteEndpoint' });
+export type RemoteEndpoint = z.infer<typeof RemoteEndpoint>;
+
+export const TlsCertificate = z
+  .object({
+    subject: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+    issuer: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+    subjectAltNames: z.array(z.string()),
+    validFrom: z.iso.datetime(),
+    validTo: z.iso.datetime(),
+    serialNumber: z.string(),
+    fingerprint256: z.string().describe('SHA-256 of the DER certificate, colon-separated hex.'),
+  })
+  .meta({ id: 'TlsCertificate' });
+export type TlsCertificate = z.infer<typeof TlsCertificate>;
+
+export const TlsDetails = z
+  .object({
+    protocol: z.string().nullable(),
+    cipher: z.string().nullable(),
+    alpn: z.string().nullable(),
+    servername: z.string().nullable().describe('SNI sent; null for an IP address.'),
+    verified: z.boolean(),
+    verifyError: z.string().nullable().describe('Why verification failed (OpenSSL/Node code).'),
+    certificate: TlsCertificate.nullable(),
+  })
+  .meta({ id: 'TlsDetails' });
+export type TlsDetails = z.infer<typeof TlsDetails>;
+
+export const HeaderPair = z.tuple([z.string(), z.string()]);
+
+export const ProbeResult = z
+  .object({
+    target: z.string().describe('The target exactly as submitted.'),
+    url: z.string().nullable().describe('Normalised URL probed; null when the target is invalid.'),
+    ok: z.boolean().describe('True when a final status line and header block were read.'),
+    httpVersion: z.string().nullable(),
+    status: z.number().int().nullable(),
+    statusText: z.string().nullable(),
+    headers: z
+      .array(HeaderPair)
+      .describe('[name, value] pairs in wire order, case and duplicates kept.'),
+    informational: z
+      .array(z.number().int())
+      .describe('Status codes of interim 1xx responses read before the final one.'),
+    remote: RemoteEndpoint.nullable(),
+    tls: TlsDetails.nullable(),
+    timing: ProbeTiming,
+    error: ProbeError.nullable(),
+  })
+  .meta({ id: 'ProbeResult' });
+export type ProbeResult = z.infer<typeof ProbeResult>;

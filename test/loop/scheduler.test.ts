@@ -1,0 +1,558 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Task, TaskState } from '../../src/loop/index.js';
+import {
+  type JobSubmission,
+  Scheduler,
+  SchedulerError,
+  type SchedulerOptions,
+} from '../../src/loop/index.js';
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (reason: unknown) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+interface Started {
+  task: Task<number>;
+  settle: Deferred<string>;
+}
+
+interface Ended {
+  id: string;
+  jobId: string;
+  index: number;
+  state: TaskState;
+  result: string | undefined;
+  error: unknown;
+  startedAt: number | null;
+}
+
+/**
+ * The scheduler's injected runner, driven by hand: every started task waits on a deferred
+ * the test settles, and every start and end wakes whoever awaits a condition.
+ */
+class Harness {
+  readonly started: Started[] = [];
+  readonly pending: Started[] = [];
+  readonly ended: Ended[] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  readonly inFlightByJob = new Map<string, number>();
+  readonly maxInFlightByJob = new Map<string, number>();
+  #waiters: Array<{ check: () => boolean; wake: () => void }> = [];
+
+  readonly runTask = (task: Task<number>): Promise<string> => {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    const jobInFlight = (this.inFlightByJob.get(task.jobId) ?? 0) + 1;
+    this.inFlightByJob.set(task.jobId, jobInFlight);
+    this.maxInFlightByJob.set(
+      task.jobId,
+      Math.max(this.maxInFlightByJob.get(task.jobId) ?? 0, jobInFlight),
+    );
+    const started = { task, settle: deferred<string>() };
+    this.started.push(started);
+    this.pending.push(started);
+    this.#notify();
+    return started.settle.promise;
+  };
+
+  readonly onTaskEnd = (task: Task<number>, result: string | undefined, error?: unknown): void => {
+    if (task.startedAt !== null) {
+      this.inFlight--;
+      this.inFlightByJob.set(task.jobId, (this.inFlightByJob.get(task.jobId) ?? 0) - 1);
+    }
+    this.ended.push({
+      id: task.id,
+      jobId: task.jobId,
+      index: task.index,
+      state: task.state,
+      result,
+      error,
+      startedAt: task.startedAt,
+    });
+    this.#notify();
+  };
+
+  job(jobId: string, count: number, concurrency?: number): JobSubmission<number, string> {
+    const inputs = Array.from({ length: count }, (_, i) => i);
+    return { jobId, inputs, onTaskEnd: this.onTaskEnd, ...(concurrency ? { concurrency } : {}) };
+  }
+
+  until(check: () => boolean): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((wake) => this.#waiters.push({ check, wake }));
+  }
+
+  /** Resolves the oldest running task (or the one picked) and waits for its onTaskEnd. */
+  async release(pick?: (started: Started) => boolean): Promise<Started> {
+    const at = pick ? this.pending.findIndex(pick) : 0;
+    const started = this.pending.splice(at, 1)[0];
+    if (started === undefined) throw new Error('no running task to release');
+    const endsBefore = this.ended.length;
+    started.settle.resolve(`r:${started.task.id}`);
+    await this.until(() => this.ended.length > endsBefore);
+    return started;
+  }
+
+  releaseEverything(): void {
+    for (const started of this.pending.splice(0)) started.settle.resolve('late');
+  }
+
+  endedOf(jobId: string): Ended[] {
+    return this.ended.filter((end) => end.jobId === jobId);
+  }
+
+  #notify(): void {
+    const waiting = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiting) {
+      if (waiter.check()) waiter.wake();
+      else this.#waiters.push(waiter);
+    }
+  }
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+  vi.restoreAllMocks();
+});
+
+function setup(
+  concurrency: number,
+  options: Partial<SchedulerOptions<number, string>> = {},
+): { scheduler: Scheduler<number, string>; harness: Harness } {
+  const harness = new Harness();
+  const scheduler = new Scheduler<number, string>({
+    concurrency,
+    runTask: harness.runTask,
+    ...options,
+  });
+  cleanups.push(async () => {
+    const drained = scheduler.drain({ cancel: true });
+    harness.releaseEverything();
+    await drained;
+  });
+  return { scheduler, harness };
+}
+
+/** Releases running tasks oldest first until `done` settles. */
+async function runToEnd(harness: Harness, done: Promise<unknown>): Promise<void> {
+  let finished = false;
+  void done.then(() => {
+    finished = true;
+  });
+  while (!finished) {
+    await harness.until(() => finished || harness.pending.length > 0);
+    if (!finished) await harness.release();
+    await Promise.resolve();
+  }
+}
+
+describe('Scheduler caps', () => {
+  it('never runs more tasks than the global cap', async () => {
+    const { scheduler, harness } = setup(3);
+    const a = scheduler.submit(harness.job('a', 20));
+    const b = scheduler.submit(harness.job('b', 20));
+    expect(scheduler.snapshot().running).toBe(3);
+    await runToEnd(harness, Promise.all([a.done, b.done]));
+    expect(harness.maxInFlight).toBe(3);
+    expect(harness.ended).toHaveLength(40);
+  });
+
+  it('holds each job to its own cap while other jobs use the remaining slots', async () => {
+    const { scheduler, harness } = setup(10);
+    const capped = scheduler.submit(harness.job('capped', 12, 2));
+    const open = scheduler.submit(harness.job('open', 30));
+    const snapshot = scheduler.snapshot();
+    expect(snapshot.running).toBe(10);
+    expect(snapshot.jobs.find((job) => job.jobId === 'capped')).toMatchObject({
+      running: 2,
+      concurrency: 2,
+    });
+    await runToEnd(harness, Promise.all([capped.done, open.done]));
+    expect(harness.maxInFlightByJob.get('capped')).toBe(2);
+    expect(harness.maxInFlight).toBe(10);
+  });
+
+  it('clamps a per-job cap larger than the global cap', async () => {
+    const { scheduler, harness } = setup(3);
+    const job = scheduler.submit(harness.job('wide', 10, 50));
+    expect(scheduler.snapshot().jobs[0]).toMatchObject({ concurrency: 3, running: 3 });
+    await runToEnd(harness, job.done);
+    expect(harness.maxInFlightByJob.get('wide')).toBe(3);
+  });
+
+  it('rejects caps that are not positive integers', () => {
+    const harness = new Harness();
+    expect(() => new Scheduler({ concurrency: 0, runTask: harness.runTask })).toThrow(RangeError);
+    const { scheduler } = setup(2);
+    expect(() => scheduler.submit(harness.job('bad', 3, 1.5))).toThrow(RangeError);
+  });
+});
+
+describe('Scheduler order', () => {
+  it('starts a job’s inputs in order and reports ends in completion order', async () => {
+    const { scheduler, harness } = setup(3);
+    const job = scheduler.submit(harness.job('fifo', 9));
+    const released: string[] = [];
+    while (released.length < 9) {
+      await harness.until(() => harness.pending.length > 0);
+      // Release the newest running task first, so completion order differs from start order.
+      const started = await harness.release((candidate) => candidate === harness.pending.at(-1));
+      released.push(started.task.id);
+    }
+    await job.done;
+    expect(harness.started.map((started) => started.task.index)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7, 8,
+    ]);
+    expect(harness.ended.map((end) => end.id)).toEqual(released);
+    expect(released).not.toEqual(harness.started.map((started) => started.task.id));
+  });
+
+  it('gives a small job submitted behind a 100,000-input job its turn at once', async () => {
+    const cap = 4;
+    const { scheduler, harness } = setup(cap);
+    scheduler.submit(harness.job('big', 100_000));
+    const small = scheduler.submit(harness.job('small', 5));
+    await runToEnd(harness, small.done);
+    expect(harness.endedOf('small')).toHaveLength(5);
+    expect(harness.endedOf('big').length).toBeLessThan(cap + 10);
+    expect(harness.started.length).toBeLessThan(cap + 20);
+  });
+
+  it('materialises a Task only when its input starts', () => {
+    const { scheduler, harness } = setup(5);
+    scheduler.submit(harness.job('huge', 100_000));
+    expect(harness.started).toHaveLength(5);
+    expect(scheduler.snapshot()).toMatchObject({ running: 5, queued: 99_995 });
+  });
+});
+
+describe('Scheduler task outcomes', () => {
+  it('marks a task failed when runTask rejects and passes the error', async () => {
+    const { scheduler, harness } = setup(2);
+    const job = scheduler.submit(harness.job('j', 2));
+    const boom = new Error('boom');
+    harness.pending.shift()?.settle.reject(boom);
+    await harness.until(() => harness.ended.length === 1);
+    await harness.release();
+    await expect(job.done).resolves.toMatchObject({ total: 2, done: 1, failed: 1 });
+    expect(harness.ended[0]).toMatchObject({ state: 'failed', result: undefined, error: boom });
+    expect(harness.ended[1]).toMatchObject({ state: 'done', result: 'r:j:1', error: undefined });
+  });
+
+  it('marks a task failed when runTask throws synchronously', async () => {
+    const ended: TaskState[] = [];
+    const scheduler = new Scheduler<number, string>({
+      concurrency: 2,
+      runTask: () => {
+        throw new Error('sync');
+      },
+    });
+    const job = scheduler.submit({
+      jobId: 'j',
+      inputs: [1, 2, 3],
+      onTaskEnd: (task) => ended.push(task.state),
+    });
+    await expect(job.done).resolves.toMatchObject({ failed: 3 });
+    expect(ended).toEqual(['failed', 'failed', 'failed']);
+    await scheduler.drain();
+  });
+
+  it('marks a task failed when isFailure says so', async () => {
+    const { scheduler, harness } = setup(2, { isFailure: (result) => result.endsWith(':1') });
+    const job = scheduler.submit(harness.job('j', 3));
+    await runToEnd(harness, job.done);
+    await expect(job.done).resolves.toMatchObject({ done: 2, failed: 1 });
+    const failed = harness.ended.find((end) => end.state === 'failed');
+    expect(failed).toMatchObject({ index: 1, result: 'r:j:1', error: undefined });
+  });
+
+  it('keeps going when onTaskEnd throws, reporting to onCallbackError', async () => {
+    const reported: Array<{ error: unknown; id: string }> = [];
+    const { scheduler, harness } = setup(1, {
+      onCallbackError: (error, task) => reported.push({ error, id: task.id }),
+    });
+    const oops = new Error('oops');
+    const job = scheduler.submit({
+      ...harness.job('j', 3),
+      onTaskEnd: (task, result) => {
+        harness.onTaskEnd(task, result);
+        if (task.index === 0) throw oops;
+      },
+    });
+    await runToEnd(harness, job.done);
+    expect(reported).toEqual([{ error: oops, id: 'j:0' }]);
+    expect(harness.ended).toHaveLength(3);
+  });
+
+  it('reports a throwing onTaskEnd as a process warning by default', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const { scheduler, harness } = setup(1);
+    const job = scheduler.submit({
+      ...harness.job('j', 2),
+      onTaskEnd: (task, result) => {
+        harness.onTaskEnd(task, result);
+        throw new Error('oops');
+      },
+    });
+    await runToEnd(harness, job.done);
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(String(warn.mock.calls[0]?.[0])).toContain('j:0');
+  });
+});
+
+describe('Scheduler cancellation', () => {
+  it('ends queued tasks at once and aborts running ones', async () => {
+    const { scheduler, harness } = setup(2);
+    const job = scheduler.submit(harness.job('j', 10));
+    const running = harness.pending.map((started) => started.task);
+    const reason = new Error('stop');
+
+    expect(scheduler.cancelJob('j', reason)).toBe(true);
+
+    // Queued inputs ended synchronously, without ever starting.
+    expect(harness.ended).toHaveLength(8);
+    for (const end of harness.ended) {
+      expect(end).toMatchObject({ state: 'cancelled', result: undefined, startedAt: null });
+    }
+    for (const task of running) {
+      expect(task.signal.aborted).toBe(true);
+      expect(task.signal.reason).toBe(reason);
+      expect(task.state).toBe('running');
+    }
+    expect(scheduler.snapshot()).toMatchObject({ running: 2, queued: 0 });
+
+    await harness.release();
+    await harness.release();
+    const summary = await job.done;
+    expect(summary).toMatchObject({ total: 10, done: 0, failed: 0, cancelled: 10 });
+    // A cancelled running task still hands over what its runner returned.
+    expect(harness.ended.slice(8)).toEqual([
+      expect.objectContaining({ state: 'cancelled', result: 'r:j:0' }),
+      expect.objectContaining({ state: 'cancelled', result: 'r:j:1' }),
+    ]);
+    expect(new Set(harness.ended.map((end) => end.index)).size).toBe(10);
+    expect(running.every((task) => task.state === 'cancelled')).toBe(true);
+  });
+
+  it('gives tasks cancelled while queued an aborted signal', () => {
+    const { scheduler } = setup(1);
+    const cancelled: Task<number>[] = [];
+    scheduler.submit({
+      jobId: 'j',
+      inputs: [0, 1],
+      onTaskEnd: (task) => cancelled.push(task),
+    });
+    scheduler.cancelJob('j', 'why');
+    const queuedOne = cancelled[0];
+    expect(queuedOne).toMatchObject({ id: 'j:1', state: 'cancelled', startedAt: null });
+    expect(queuedOne?.signal.aborted).toBe(true);
+    expect(queuedOne?.signal.reason).toBe('why');
+  });
+
+  it('hands the freed capacity to other jobs', async () => {
+    const { scheduler, harness } = setup(2);
+    const first = scheduler.submit(harness.job('first', 10));
+    const second = scheduler.submit(harness.job('second', 2));
+    scheduler.cancelJob('first');
+    await runToEnd(harness, Promise.all([first.done, second.done]));
+    expect(harness.endedOf('second').map((end) => end.state)).toEqual(['done', 'done']);
+    await expect(first.done).resolves.toMatchObject({ cancelled: 10 });
+  });
+
+  it('returns false for unknown and finished jobs', async () => {
+    const { scheduler, harness } = setup(2);
+    const job = scheduler.submit(harness.job('j', 1));
+    await runToEnd(harness, job.done);
+    expect(scheduler.cancelJob('j')).toBe(false);
+    expect(scheduler.cancelJob('nope')).toBe(false);
+  });
+});
+
+describe('Scheduler drain', () => {
+  it('refuses new jobs and resolves only after every task has run', async () => {
+    const { scheduler, harness } = setup(2);
+    scheduler.submit(harness.job('j', 3));
+    let drained = false;
+    const draining = scheduler.drain();
+    void draining.then(() => {
+      drained = true;
+    });
+    expect(scheduler.drain()).toBe(draining);
+    expect(() => scheduler.submit(harness.job('late', 1))).toThrow(
+      expect.objectContaining({ code: 'SCHEDULER_DRAINING' }),
+    );
+    expect(() => scheduler.submit(harness.job('late', 1))).toThrow(SchedulerError);
+
+    await harness.release();
+    await harness.release();
+    expect(drained).toBe(false);
+    expect(harness.pending).toHaveLength(1); // the queued third input still ran
+    await harness.release();
+    await draining;
+    expect(harness.ended.map((end) => end.state)).toEqual(['done', 'done', 'done']);
+    expect(scheduler.snapshot()).toMatchObject({ draining: true, running: 0, jobs: [] });
+  });
+
+  it('with cancel: true cancels everything, then waits for running tasks', async () => {
+    const { scheduler, harness } = setup(3);
+    const a = scheduler.submit(harness.job('a', 5));
+    const b = scheduler.submit(harness.job('b', 5));
+    const running = harness.pending.map((started) => started.task);
+    const draining = scheduler.drain({ cancel: true });
+    expect(running.every((task) => task.signal.aborted)).toBe(true);
+    expect(harness.ended).toHaveLength(7);
+    while (harness.pending.length > 0) await harness.release();
+    await draining;
+    expect(harness.ended).toHaveLength(10);
+    expect(harness.ended.every((end) => end.state === 'cancelled')).toBe(true);
+    await expect(a.done).resolves.toMatchObject({ cancelled: 5 });
+    await expect(b.done).resolves.toMatchObject({ cancelled: 5 });
+  });
+
+  it('resolves at once when idle', async () => {
+    const { scheduler } = setup(1);
+    await scheduler.drain();
+    await scheduler.drain({ cancel: true });
+  });
+});
+
+describe('Scheduler bookkeeping', () => {
+  it('reports counts per job and overall in snapshots', async () => {
+    const { scheduler, harness } = setup(3, { isFailure: (result) => result === 'r:a:1' });
+    scheduler.submit(harness.job('a', 5, 2));
+    scheduler.submit(harness.job('b', 4));
+    let snapshot = scheduler.snapshot();
+    expect(snapshot).toMatchObject({ concurrency: 3, running: 3, queued: 6, draining: false });
+    expect(snapshot.jobs).toEqual([
+      {
+        jobId: 'a',
+        total: 5,
+        queued: 3,
+        running: 2,
+        done: 0,
+        failed: 0,
+        cancelled: 0,
+        concurrency: 2,
+      },
+      {
+        jobId: 'b',
+        total: 4,
+        queued: 3,
+        running: 1,
+        done: 0,
+        failed: 0,
+        cancelled: 0,
+        concurrency: 3,
+      },
+    ]);
+
+    await harness.release((started) => started.task.id === 'a:0');
+    await harness.release((started) => started.task.id === 'a:1');
+    // Each freed slot went to the job next in turn: b (waiting), then a.
+    expect(scheduler.snapshot().jobs).toEqual([
+      expect.objectContaining({ jobId: 'a', queued: 2, running: 1, done: 1, failed: 1 }),
+      expect.objectContaining({ jobId: 'b', queued: 2, running: 2 }),
+    ]);
+    scheduler.cancelJob('b');
+    snapshot = scheduler.snapshot();
+    expect(snapshot).toMatchObject({ running: 3, queued: 2 });
+    expect(snapshot.jobs[1]).toMatchObject({ jobId: 'b', queued: 0, running: 2, cancelled: 2 });
+    const { delayMs, utilization } = snapshot.eventLoop;
+    for (const value of [delayMs.p50, delayMs.p99, delayMs.max, delayMs.mean, utilization]) {
+      expect(Number.isFinite(value)).toBe(true);
+      expect(value).toBeGreaterThanOrEqual(0);
+    }
+    expect(utilization).toBeLessThanOrEqual(1);
+  });
+
+  it('rejects a duplicate active jobId and accepts it again once the job ended', async () => {
+    const { scheduler, harness } = setup(2);
+    const job = scheduler.submit(harness.job('same', 1));
+    expect(() => scheduler.submit(harness.job('same', 1))).toThrow(
+      expect.objectContaining({ code: 'JOB_ALREADY_ACTIVE' }),
+    );
+    await runToEnd(harness, job.done);
+    const again = scheduler.submit(harness.job('same', 1));
+    await runToEnd(harness, again.done);
+    expect(harness.ended).toHaveLength(2);
+  });
+
+  it('resolves an empty job at once', async () => {
+    const { scheduler, harness } = setup(2);
+    const job = scheduler.submit(harness.job('empty', 0));
+    await expect(job.done).resolves.toMatchObject({ total: 0, done: 0 });
+    expect(scheduler.snapshot().jobs).toEqual([]);
+  });
+});
+
+describe('Scheduler at volume', () => {
+  it('runs 100,000 immediately-resolving tasks without deep recursion', async () => {
+    const seen = new Uint8Array(100_000);
+    let outOfOrder = 0;
+    let last = -1;
+    const scheduler = new Scheduler<number, number>({
+      concurrency: 500,
+      runTask: (task) => Promise.resolve(task.input),
+    });
+    const inputs = Array.from({ length: 100_000 }, (_, i) => i);
+    const job = scheduler.submit({
+      jobId: 'bulk',
+      inputs,
+      onTaskEnd: (task, result) => {
+        seen[task.index] = (seen[task.index] ?? 0) + 1;
+        if (result !== task.index || task.state !== 'done') outOfOrder++;
+        last = Math.max(last, task.index);
+      },
+    });
+    await expect(job.done).resolves.toMatchObject({ total: 100_000, done: 100_000 });
+    expect(seen.every((count) => count === 1)).toBe(true);
+    expect(outOfOrder).toBe(0);
+    expect(last).toBe(99_999);
+    await scheduler.drain();
+  });
+
+  it('runs 100,000 synchronously throwing tasks without deep recursion', async () => {
+    let ended = 0;
+    const scheduler = new Scheduler<number, number>({
+      concurrency: 500,
+      runTask: () => {
+        throw new Error('no');
+      },
+    });
+    const job = scheduler.submit({
+      jobId: 'bulk',
+      inputs: Array.from({ length: 100_000 }, (_, i) => i),
+      onTaskEnd: () => {
+        ended++;
+      },
+    });
+    await expect(job.done).resolves.toMatchObject({ failed: 100_000 });
+    expect(ended).toBe(100_000);
+    await scheduler.drain();
+  });
+
+  it('cancels a 100,000-input queue without deep recursion', async () => {
+    const { scheduler, harness } = setup(10);
+    const job = scheduler.submit(harness.job('bulk', 100_000));
+    scheduler.cancelJob('bulk');
+    expect(harness.ended).toHaveLength(99_990);
+    harness.releaseEverything();
+    await expect(job.done).resolves.toMatchObject({ cancelled: 100_000 });
+  });
+});
