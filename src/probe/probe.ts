@@ -26,6 +26,15 @@ export interface ProbeContext {
   /** Aborting ends the probe at once with `cancelled`. */
   readonly signal?: AbortSignal;
   readonly userAgent?: string;
+  /** Trust roots for https targets (e.g. an internal CA); Node's bundled roots by default. */
+  readonly secureContext?: tls.SecureContext;
+}
+
+// One client context for every https probe: building one per connection re-reads the roots.
+let defaultSecureContext: tls.SecureContext | undefined;
+function sharedSecureContext(): tls.SecureContext {
+  defaultSecureContext ??= tls.createSecureContext();
+  return defaultSecureContext;
 }
 
 // Plain-http reads land in one reused buffer (net's `onread`): no allocation per read.
@@ -132,8 +141,9 @@ class TargetProbe {
     this.connect(first.address, first.family);
   };
 
+  /** A DnsResolver must not reject; if one does anyway, that is our bug, not the target's. */
   private readonly onResolverBug = (error: unknown): void => {
-    if (!this.settled) this.finish('dns_error', `resolver failed: ${String(error)}`);
+    if (!this.settled) this.finish('internal_error', `resolver failed: ${String(error)}`);
   };
 
   private connect(address: string, family: 4 | 6): void {
@@ -166,6 +176,7 @@ class TargetProbe {
       host: address,
       port,
       servername: servername ?? '',
+      secureContext: this.context.secureContext ?? sharedSecureContext(),
       // Verification is judged by us after the handshake so a bad certificate is still described.
       rejectUnauthorized: false,
       checkServerIdentity: (_host: string, cert: tls.PeerCertificate) =>
