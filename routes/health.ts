@@ -1,0 +1,33 @@
+// /livez: the process answers. /readyz: it takes work (false while shutting down).
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { Liveness, Readiness } from '../src/schemas/health.js';
+
+const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+
+  app.get(
+    '/livez',
+    { schema: { tags: ['health'], summary: 'The process is up', response: { 200: Liveness } } },
+    () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Ready to take jobs',
+        response: { 200: Readiness, 503: Readiness },
+      },
+    },
+    async (_request, reply) => {
+      if (draining) return reply.code(503).send({ status: 'draining' });
+      return { status: 'ready' as const };
+    },
+  );
+};
+
+export default healthRoutes;

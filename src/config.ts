@@ -1,0 +1,62 @@
+// The only reader of process.env: parses it once with zod into a frozen Config.
+// A bad value stops start-up with a message that names the variable.
+import { z } from 'zod';
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const dnsServer = z
+  .string()
+  .regex(
+    /^(?:\[[0-9A-Fa-f:.]+\]|[0-9.]+|[0-9A-Fa-f:]+)(?::\d{1,5})?$/,
+    'expected host[:port] with an IP host',
+  );
+
+const EnvSchema = z.object({
+  PORT: integer(3000, 0, 65535),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HEADPROBE_CONCURRENCY: integer(500, 1, 20_000).describe('global cap on targets in flight'),
+  HEADPROBE_DNS_SERVERS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(dnsServer)),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  /** Global cap on targets in flight across all jobs. */
+  readonly concurrency: number;
+  /** `host[:port]` DNS servers; empty means the system resolver. */
+  readonly dnsServers: readonly string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.')}: ${issue.message}`,
+    );
+    throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+  }
+  const env_ = parsed.data;
+  return Object.freeze({
+    port: env_.PORT,
+    host: env_.HOST,
+    logLevel: env_.LOG_LEVEL,
+    concurrency: env_.HEADPROBE_CONCURRENCY,
+    dnsServers: Object.freeze(env_.HEADPROBE_DNS_SERVERS),
+  });
+}

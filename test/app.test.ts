@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { renderOpenApi } from '../src/openapi-document.js';
+import { startApp } from './helper.js';
+
+describe('app skeleton', () => {
+  it('answers /livez and /readyz', async () => {
+    const app = await startApp();
+    await request(app.server).get('/livez').expect(200, { status: 'ok' });
+    await request(app.server).get('/readyz').expect(200, { status: 'ready' });
+  });
+
+  it('answers unknown routes with an RFC 9457 problem', async () => {
+    const app = await startApp();
+    const response = await request(app.server).get('/nope?x=1').expect(404);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toEqual({
+      type: 'https://headprobe.dev/problems/not_found',
+      title: 'Not Found',
+      status: 404,
+      code: 'not_found',
+      detail: 'No route for GET /nope',
+    });
+  });
+
+  it('serves OpenAPI 3.1 and Swagger UI', async () => {
+    const app = await startApp();
+    const spec = await request(app.server).get('/openapi.json').expect(200);
+    expect(spec.body.openapi).toBe('3.1.0');
+    expect(Object.keys(spec.body.paths)).toEqual(expect.arrayContaining(['/livez', '/readyz']));
+    await request(app.server).get('/docs/').expect(200).expect('content-type', /html/);
+  });
+
+  it('keeps openapi/openapi.json fresh (run `npm run openapi` after changing a schema)', async () => {
+    const app = await startApp();
+    const committed = readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8');
+    expect(committed).toBe(renderOpenApi(app));
+  });
+});
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 3000,
+      host: '127.0.0.1',
+      logLevel: 'info',
+      concurrency: 500,
+      dnsServers: [],
+    });
+  });
+
+  it('parses DNS servers and caps', () => {
+    const config = loadConfig({
+      HEADPROBE_DNS_SERVERS: '127.0.0.1:5353, [::1]:53',
+      HEADPROBE_CONCURRENCY: '50',
+    });
+    expect(config.dnsServers).toEqual(['127.0.0.1:5353', '[::1]:53']);
+    expect(config.concurrency).toBe(50);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['HEADPROBE_CONCURRENCY', '0'],
+    ['HEADPROBE_DNS_SERVERS', 'dns.example.com'],
+    ['LOG_LEVEL', 'loud'],
+  ])('names the variable when %s=%s is bad', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+});
