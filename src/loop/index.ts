@@ -11,4 +11,4 @@ export {
   type SchedulerOptions,
   type SchedulerSnapshot,
 } from './scheduler.js';
-export type { Task, TaskState } from './task.js';
+export type { CancellationSignal, Task, TaskState } from './task.js';

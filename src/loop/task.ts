@@ -3,13 +3,25 @@
 
 export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
-export interface Task<I> {
+/**
+ * The part of AbortSignal a runner needs to hear about cancellation. AbortSignal fits it, and
+ * so does every Task: runners on the hot path listen on the task itself, because an
+ * AbortController per task (an EventTarget) costs ~20 µs of CPU at 10k tasks/s.
+ */
+export interface CancellationSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+export interface Task<I> extends CancellationSignal {
   /** `${jobId}:${index}` */
   readonly id: string;
   readonly jobId: string;
   readonly index: number;
   readonly input: I;
   state: TaskState;
+  /** A real AbortController/AbortSignal, made on first read, for runners that need one. */
   readonly controller: AbortController;
   readonly signal: AbortSignal;
   /** performance.now() when the task's job was submitted. */
@@ -37,6 +49,7 @@ export class ScheduledTask<I> implements Task<I> {
   #controller: AbortController | null = null;
   #abortRequested = false;
   #abortReason: unknown;
+  #abortListeners: Array<() => void> | null = null;
 
   constructor(jobId: string, index: number, input: I, queuedAt: number, state: TaskState) {
     this.jobId = jobId;
@@ -62,13 +75,33 @@ export class ScheduledTask<I> implements Task<I> {
     return this.controller.signal;
   }
 
-  /** Aborts the task's signal now if it exists, or as soon as anyone reads it. */
+  get aborted(): boolean {
+    return this.#abortRequested;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.#abortRequested) return;
+    this.#abortListeners ??= [];
+    this.#abortListeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const listeners = this.#abortListeners;
+    const at = listeners?.indexOf(listener) ?? -1;
+    if (at !== -1) listeners!.splice(at, 1);
+  }
+
+  /**
+   * Aborts once: calls the task's own listeners, then aborts the AbortSignal if one was
+   * made (or as soon as anyone reads it).
+   */
   abort(reason: unknown): void {
-    if (this.#controller !== null) {
-      this.#controller.abort(reason);
-    } else if (!this.#abortRequested) {
-      this.#abortRequested = true;
-      this.#abortReason = reason;
-    }
+    if (this.#abortRequested) return;
+    this.#abortRequested = true;
+    this.#abortReason = reason;
+    const listeners = this.#abortListeners;
+    this.#abortListeners = null;
+    if (listeners !== null) for (const listener of listeners) listener();
+    this.#controller?.abort(reason);
   }
 }

@@ -20,11 +20,18 @@ import { type ParsedTarget, parseTarget } from './target.js';
 import { buildTiming, type Milestones } from './timing.js';
 import { describeTlsSession } from './tls-details.js';
 
+/** Cancellation as the probe hears it: an AbortSignal fits, and so does a scheduler Task. */
+export interface ProbeCancellation {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface ProbeContext {
   readonly resolver: DnsResolver;
   readonly limits?: ProbeLimits;
   /** Aborting ends the probe at once with `cancelled`. */
-  readonly signal?: AbortSignal;
+  readonly signal?: ProbeCancellation;
   readonly userAgent?: string;
   /** Trust roots for https targets (e.g. an internal CA); Node's bundled roots by default. */
   readonly secureContext?: tls.SecureContext;
@@ -79,6 +86,7 @@ class TargetProbe {
   private phase: ProbePhase = 'dns';
   private target: ParsedTarget | null = null;
   private socket: net.Socket | null = null;
+  private dialled: RemoteEndpoint | null = null;
   private remote: RemoteEndpoint | null = null;
   private tlsDetails: TlsDetails | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -148,6 +156,8 @@ class TargetProbe {
 
   private connect(address: string, family: 4 | 6): void {
     this.phase = 'connect';
+    // The peer of a connected TCP socket is the address we dialled: no getpeername() needed.
+    this.dialled = { address, port: this.target!.port, family: family === 6 ? 'IPv6' : 'IPv4' };
     this.armTimer(this.limits.connectTimeoutMs, 'connect_timeout');
     const { port, scheme } = this.target!;
     const socket =
@@ -163,7 +173,7 @@ class TargetProbe {
           });
     (socket as ProbeSocket)[kProbe] = this;
     this.socket = socket;
-    socket.once('connect', onSocketConnect);
+    socket.on('connect', onSocketConnect);
     socket.on('error', onSocketError);
     socket.on('end', onSocketEnd);
   }
@@ -191,13 +201,8 @@ class TargetProbe {
 
   onConnect(): void {
     if (this.settled) return;
-    const socket = this.socket!;
     this.stamps.connect = performance.now();
-    this.remote = {
-      address: socket.remoteAddress ?? '',
-      port: socket.remotePort ?? this.target!.port,
-      family: socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4',
-    };
+    this.remote = this.dialled;
     if (this.target!.scheme === 'https') {
       this.phase = 'tls';
       this.armTimer(this.limits.tlsTimeoutMs, 'tls_timeout');

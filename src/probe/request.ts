@@ -13,7 +13,8 @@ export function buildRequestHead(
   let host = target.authority;
   let agent = userAgent;
   let extra = '';
-  for (const [name, value] of Object.entries(options.headers)) {
+  for (const name in options.headers) {
+    const value = options.headers[name]!;
     const lower = name.toLowerCase();
     if (lower === 'host') host = value;
     else if (lower === 'user-agent') agent = value;

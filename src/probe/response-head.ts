@@ -23,11 +23,10 @@ export const HeadProgress = { NeedMore: 0, Complete: 1, Failed: 2 } as const;
 export type HeadProgress = (typeof HeadProgress)[keyof typeof HeadProgress];
 
 const CR = 0x0d;
-const LF = 0x0a;
 const SP = 0x20;
 const HTAB = 0x09;
 const COLON = 0x3a;
-const HTTP_PREFIX = Buffer.from('HTTP/', 'latin1');
+const HTTP_PREFIX = 'HTTP/';
 
 // tchar (RFC 9110 §5.6.2) and field-vchar / obs-text plus SP and HTAB (§5.5).
 const TOKEN = new Uint8Array(256);
@@ -36,6 +35,12 @@ for (let c = 0; c < 256; c++) {
   const isAlnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
   TOKEN[c] = isAlnum || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)) ? 1 : 0;
   FIELD_VALUE[c] = c === HTAB || c === SP || (c >= 0x21 && c !== 0x7f) ? 1 : 0;
+}
+
+/** The decimal digit at `index`, or -1 (also past the end, where charCodeAt gives NaN). */
+function digitAt(text: string, index: number): number {
+  const code = text.charCodeAt(index);
+  return code >= 0x30 && code <= 0x39 ? code - 0x30 : -1;
 }
 
 const EXPECT_STATUS_LINE = 0;
@@ -53,7 +58,7 @@ export class ResponseHeadReader {
   bytesRead = 0;
 
   private expect: number = EXPECT_STATUS_LINE;
-  private carry: Buffer | null = null;
+  private carry = '';
 
   constructor(private readonly limits: HeadLimits) {}
 
@@ -62,29 +67,35 @@ export class ResponseHeadReader {
    * reference to it after the call returns.
    */
   push(chunk: Buffer, start: number, end: number): HeadProgress {
-    if (this.expect === EXPECT_NOTHING)
+    if (this.expect === EXPECT_NOTHING) {
       return this.failure ? HeadProgress.Failed : HeadProgress.Complete;
-    let data = chunk;
-    let pos = start;
-    let limit = end;
-    if (this.carry !== null) {
-      data = Buffer.concat([this.carry, chunk.subarray(start, end)]);
-      pos = 0;
-      limit = data.length;
-      this.carry = null;
     }
+    // One latin1 decode per read (a byte is a char): names and values are then cheap
+    // slices of this string instead of one native call each.
+    const fresh = chunk.toString('latin1', start, end);
+    let text = fresh;
+    if (this.carry !== '') {
+      // A trickled line only grows the carry; it is scanned once, when its LF arrives.
+      if (fresh.indexOf('\n') === -1) return this.keepPartialLine(fresh, 0, fresh.length);
+      text = this.carry + fresh;
+      this.carry = '';
+    }
+    const limit = text.length;
+    let pos = 0;
 
     while (pos < limit) {
-      const lf = data.indexOf(LF, pos);
-      if (lf === -1 || lf >= limit) return this.keepPartialLine(data, pos, limit);
+      const lf = text.indexOf('\n', pos);
+      if (lf === -1) return this.keepPartialLine(text, pos, limit);
       const lineLength = lf + 1 - pos;
       this.bytesRead += lineLength;
       if (this.bytesRead > this.limits.maxHeaderBytes) return this.overflowBytes();
-      if (lf === pos || data[lf - 1] !== CR) return this.fail('protocol_error', 'bare LF in head');
+      if (lf === pos || text.charCodeAt(lf - 1) !== CR) {
+        return this.fail('protocol_error', 'bare LF in head');
+      }
       const progress =
         this.expect === EXPECT_STATUS_LINE
-          ? this.readStatusLine(data, pos, lf - 1)
-          : this.readFieldLine(data, pos, lf - 1);
+          ? this.readStatusLine(text, pos, lf - 1)
+          : this.readFieldLine(text, pos, lf - 1);
       if (progress !== HeadProgress.NeedMore) return progress;
       pos = lf + 1;
     }
@@ -93,44 +104,51 @@ export class ResponseHeadReader {
 
   /** True once any byte of a status line was seen (used to tell silence from a cut head). */
   get sawAnyByte(): boolean {
-    return this.bytesRead > 0 || this.carry !== null;
+    return this.bytesRead > 0 || this.carry !== '';
   }
 
-  private keepPartialLine(data: Buffer, pos: number, limit: number): HeadProgress {
-    if (this.bytesRead + (limit - pos) > this.limits.maxHeaderBytes) return this.overflowBytes();
-    const loneCr = limit - pos === 1 && data[pos] === CR; // an empty line split after its CR
-    if (this.expect === EXPECT_STATUS_LINE && !loneCr && !this.startsLikeHttp(data, pos, limit)) {
-      return this.notHttp(data, pos, limit);
+  /** Keeps `data[pos, limit)`, the start of a line whose end has not arrived yet. */
+  private keepPartialLine(data: string, pos: number, limit: number): HeadProgress {
+    const carried = this.carry.length;
+    if (this.bytesRead + carried + (limit - pos) > this.limits.maxHeaderBytes) {
+      return this.overflowBytes();
     }
-    // Copy: the caller's buffer may be reused for the next read.
-    this.carry = Buffer.from(data.subarray(pos, limit));
+    this.carry += data.slice(pos, limit);
+    // Decide not_http from the first bytes, without waiting for a line end; only the
+    // prefix matters, so a long carry is never rescanned.
+    if (this.expect === EXPECT_STATUS_LINE && carried < HTTP_PREFIX.length) {
+      const head = this.carry.slice(0, HTTP_PREFIX.length);
+      if (head !== '\r' && !this.startsLikeHttp(head, 0, head.length)) {
+        return this.notHttp(head, 0, head.length);
+      }
+    }
     return HeadProgress.NeedMore;
   }
 
-  private startsLikeHttp(data: Buffer, pos: number, limit: number): boolean {
+  private startsLikeHttp(data: string, pos: number, limit: number): boolean {
     const n = Math.min(HTTP_PREFIX.length, limit - pos);
-    return data.compare(HTTP_PREFIX, 0, n, pos, pos + n) === 0;
+    return data.startsWith(HTTP_PREFIX.slice(0, n), pos);
   }
 
   // status-line = HTTP-version SP status-code SP [ reason-phrase ]
   // The SP before an empty reason is optional here, as in llhttp and every browser.
-  private readStatusLine(data: Buffer, pos: number, eol: number): HeadProgress {
+  private readStatusLine(data: string, pos: number, eol: number): HeadProgress {
     // Empty lines before the first status line are skipped, as llhttp does; bytesRead bounds them.
     if (pos === eol && this.status === null) return HeadProgress.NeedMore;
     if (!this.startsLikeHttp(data, pos, eol) || eol - pos < HTTP_PREFIX.length) {
       return this.notHttp(data, pos, eol);
     }
     const v = pos + HTTP_PREFIX.length;
-    const major = (data[v] ?? 0) - 0x30;
-    const minor = (data[v + 2] ?? 0) - 0x30;
+    const major = digitAt(data, v);
+    const minor = digitAt(data, v + 2);
     if (
       eol - pos < 12 ||
       major < 0 ||
       major > 9 ||
-      data[v + 1] !== 0x2e ||
+      data.charCodeAt(v + 1) !== 0x2e ||
       minor < 0 ||
       minor > 9 ||
-      data[v + 3] !== SP
+      data.charCodeAt(v + 3) !== SP
     ) {
       return this.fail('protocol_error', 'malformed status line');
     }
@@ -139,18 +157,19 @@ export class ResponseHeadReader {
     }
     let status = 0;
     for (let i = v + 4; i < v + 7; i++) {
-      const d = (data[i] ?? 0) - 0x30;
+      const d = digitAt(data, i);
       if (d < 0 || d > 9) return this.fail('protocol_error', 'malformed status code');
       status = status * 10 + d;
     }
     if (status < 100) return this.fail('protocol_error', `status code ${status} out of range`);
     let reasonStart = v + 7;
     if (reasonStart < eol) {
-      if (data[reasonStart] !== SP) return this.fail('protocol_error', 'malformed status code');
+      if (data.charCodeAt(reasonStart) !== SP)
+        return this.fail('protocol_error', 'malformed status code');
       reasonStart++;
     }
     for (let i = reasonStart; i < eol; i++) {
-      if (FIELD_VALUE[data[i] as number] === 0) {
+      if (FIELD_VALUE[data.charCodeAt(i)] !== 1) {
         return this.fail('protocol_error', 'invalid character in reason phrase');
       }
     }
@@ -166,22 +185,22 @@ export class ResponseHeadReader {
     }
     this.httpVersion = major === 1 && minor === 1 ? '1.1' : '1.0';
     this.status = status;
-    this.statusText = data.toString('latin1', reasonStart, eol);
+    this.statusText = data.slice(reasonStart, eol);
     this.headers = [];
     this.expect = EXPECT_FIELD_LINE;
     return HeadProgress.NeedMore;
   }
 
   // field-line = field-name ":" OWS field-value OWS
-  private readFieldLine(data: Buffer, pos: number, eol: number): HeadProgress {
+  private readFieldLine(data: string, pos: number, eol: number): HeadProgress {
     if (pos === eol) return this.endOfHead();
-    const first = data[pos];
+    const first = data.charCodeAt(pos);
     // obs-fold (RFC 9112 §5.2) is refused outright, as llhttp does: it hides fields from filters.
     if (first === SP || first === HTAB) return this.fail('protocol_error', 'obs-fold line in head');
 
     let colon = pos;
-    while (colon < eol && TOKEN[data[colon] as number] === 1) colon++;
-    if (colon === pos || colon === eol || data[colon] !== COLON) {
+    while (colon < eol && TOKEN[data.charCodeAt(colon)] === 1) colon++;
+    if (colon === pos || colon === eol || data.charCodeAt(colon) !== COLON) {
       return this.fail('protocol_error', 'invalid header field name');
     }
     const value = this.readFieldValue(data, colon + 1, eol);
@@ -189,20 +208,20 @@ export class ResponseHeadReader {
     if (this.headers.length >= this.limits.maxHeaders) {
       return this.fail('header_overflow', `more than ${this.limits.maxHeaders} header fields`);
     }
-    this.headers.push([data.toString('latin1', pos, colon), value]);
+    this.headers.push([data.slice(pos, colon), value]);
     return HeadProgress.NeedMore;
   }
 
   /** The value between OWS, or null when a byte is not allowed in a field value. */
-  private readFieldValue(data: Buffer, start: number, end: number): string | null {
+  private readFieldValue(data: string, start: number, end: number): string | null {
     let s = start;
     let e = end;
     for (let i = s; i < e; i++) {
-      if (FIELD_VALUE[data[i] as number] === 0) return null;
+      if (FIELD_VALUE[data.charCodeAt(i)] !== 1) return null;
     }
-    while (s < e && (data[s] === SP || data[s] === HTAB)) s++;
-    while (e > s && (data[e - 1] === SP || data[e - 1] === HTAB)) e--;
-    return data.toString('latin1', s, e);
+    while (s < e && (data.charCodeAt(s) === SP || data.charCodeAt(s) === HTAB)) s++;
+    while (e > s && (data.charCodeAt(e - 1) === SP || data.charCodeAt(e - 1) === HTAB)) e--;
+    return data.slice(s, e);
   }
 
   private endOfHead(): HeadProgress {
@@ -222,17 +241,15 @@ export class ResponseHeadReader {
     );
   }
 
-  private notHttp(data: Buffer, pos: number, limit: number): HeadProgress {
-    const preview = data
-      .toString('latin1', pos, Math.min(limit, pos + 16))
-      .replace(/[^\x20-\x7e]/g, '.');
+  private notHttp(data: string, pos: number, limit: number): HeadProgress {
+    const preview = data.slice(pos, Math.min(limit, pos + 16)).replace(/[^\x20-\x7e]/g, '.');
     return this.fail('not_http', `response does not start with an HTTP status line: "${preview}"`);
   }
 
   private fail(code: HeadFailureCode, message: string): HeadProgress {
     this.failure = { code, message };
     this.expect = EXPECT_NOTHING;
-    this.carry = null;
+    this.carry = '';
     return HeadProgress.Failed;
   }
 }

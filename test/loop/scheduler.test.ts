@@ -350,6 +350,28 @@ describe('Scheduler cancellation', () => {
     expect(running.every((task) => task.state === 'cancelled')).toBe(true);
   });
 
+  it('tells abort listeners registered on the task itself (the cheap path runners use)', async () => {
+    const { scheduler, harness } = setup(2);
+    const job = scheduler.submit(harness.job('j', 2));
+    const [first, second] = harness.pending.map((started) => started.task);
+    const heard: string[] = [];
+    const removed = () => heard.push('removed listener');
+    first!.addEventListener('abort', () => heard.push('first'));
+    second!.addEventListener('abort', removed);
+    second!.removeEventListener('abort', removed);
+    expect(first!.aborted).toBe(false);
+
+    scheduler.cancelJob('j');
+    expect(heard).toEqual(['first']);
+    expect(first!.aborted && second!.aborted).toBe(true);
+    first!.addEventListener('abort', () => heard.push('too late'));
+    expect(heard).toEqual(['first']);
+
+    await harness.release();
+    await harness.release();
+    expect(await job.done).toMatchObject({ cancelled: 2 });
+  });
+
   it('gives tasks cancelled while queued an aborted signal', () => {
     const { scheduler } = setup(1);
     const cancelled: Task<number>[] = [];

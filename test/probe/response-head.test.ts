@@ -183,6 +183,18 @@ describe('ResponseHeadReader', () => {
     });
   });
 
+  it('reads a head trickled one byte per read, in linear time', () => {
+    const value = 'v'.repeat(60_000);
+    const bytes = latin1(`HTTP/1.1 200 OK\r\nX-Long: ${value}\r\n\r\n`);
+    const reader = new ResponseHeadReader({ ...defaultProbeLimits, maxHeaderBytes: 100_000 });
+    let progress: number = HeadProgress.NeedMore;
+    for (let i = 0; i < bytes.length && progress === HeadProgress.NeedMore; i++) {
+      progress = reader.push(bytes, i, i + 1);
+    }
+    expect(progress).toBe(HeadProgress.Complete);
+    expect(reader.headers).toEqual([['X-Long', value]]);
+  });
+
   it('waits for more on an incomplete head', () => {
     expect(read(latin1('HTTP/1.1 200 OK\r\nA: b\r\n'))).toEqual({ kind: 'incomplete' });
     expect(read(latin1('HTT'))).toEqual({ kind: 'incomplete' });

@@ -1,0 +1,116 @@
+// The engine benchmark's knobs: argv first, then environment, then defaults, validated
+// once by zod into a frozen object. The only bench file that reads process.env.
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+export const contenderNames = [
+  'headprobe-engine',
+  'curl-chunked',
+  'py-asyncio-wget',
+  'py-asyncio-wget+uvloop',
+  'node-net-ref',
+] as const;
+export type ContenderName = (typeof contenderNames)[number];
+
+const ContenderList = z
+  .string()
+  .transform((raw) => raw.split(/[\s,]+/).filter(Boolean))
+  .pipe(z.array(z.enum(contenderNames)).min(1));
+
+const BenchOptions = z.object({
+  n: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(254 * 254)
+    .default(10_000),
+  c: z.coerce.number().int().min(1).max(10_000).default(500),
+  reps: z.coerce.number().int().min(1).max(20).default(3),
+  peers: ContenderList.default([...contenderNames]),
+  kind: z.enum(['fast', 'delay50']).default('fast'),
+  /** `on`: throughput table then accuracy section; `only`: accuracy alone; `off`: table alone. */
+  accuracy: z.enum(['on', 'only', 'off']).default('on'),
+  settleS: z.coerce.number().min(0).max(30).default(1),
+  runMaxS: z.coerce.number().positive().max(1800).default(120),
+  benchMaxS: z.coerce.number().positive().max(7200).default(900),
+  curlChunk: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** Another build of the engine runner, e.g. to compare a branch; relative to the repo root. */
+  engineScript: z.string().min(1).default('dist/bench/run-engine.js'),
+  python: z
+    .string()
+    .min(1)
+    .default(() => (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3')),
+});
+export type BenchOptions = Readonly<z.infer<typeof BenchOptions>>;
+
+// Which argv flag and which environment variable feed each option; named in error messages.
+const sources = {
+  n: ['n', 'N'],
+  c: ['c', 'C'],
+  reps: ['reps', 'REPS'],
+  peers: ['peers', 'PEERS'],
+  kind: ['kind', 'KIND'],
+  accuracy: ['accuracy', 'ACCURACY'],
+  settleS: ['settle-s', 'SETTLE_S'],
+  runMaxS: ['run-max-s', 'RUN_MAX_S'],
+  benchMaxS: ['bench-max-s', 'BENCH_MAX_S'],
+  curlChunk: ['curl-chunk', 'CURL_CHUNK'],
+  engineScript: ['engine-script', 'ENGINE_SCRIPT'],
+  python: ['python', 'PYTHON'],
+} as const satisfies Record<keyof z.infer<typeof BenchOptions>, readonly [string, string]>;
+
+export const usage = `usage: node dist/bench/engine.js [--n N] [--c C] [--reps R] [--peers a,b]
+       [--kind fast|delay50] [--accuracy | --no-accuracy] [--settle-s S] [--run-max-s S]
+       [--bench-max-s S] [--curl-chunk K] [--engine-script PATH] [--python PATH]
+Each option can also come from the environment: N C REPS PEERS KIND ACCURACY(on|only|off)
+SETTLE_S RUN_MAX_S BENCH_MAX_S CURL_CHUNK ENGINE_SCRIPT PYTHON. Contenders: ${contenderNames.join(', ')}`;
+
+export function parseBenchOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): BenchOptions {
+  const stringFlags = Object.fromEntries(
+    Object.values(sources)
+      .filter(([flag]) => flag !== 'accuracy')
+      .map(([flag]) => [flag, { type: 'string' as const }]),
+  );
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        ...stringFlags,
+        accuracy: { type: 'boolean' },
+        'no-accuracy': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const [key, [flag, variable]] of Object.entries(sources)) {
+    const fromArgv = values[flag];
+    const value = typeof fromArgv === 'string' ? fromArgv : env[variable];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  if (values.accuracy) raw.accuracy = 'only';
+  if (values['no-accuracy']) raw.accuracy = 'off';
+
+  const parsed = BenchOptions.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]) as keyof typeof sources;
+      const [flag, variable] = sources[key] ?? [key, key];
+      return `--${flag} / ${variable}: ${issue.message}`;
+    });
+    throw new Error(`bad bench options:\n  ${problems.join('\n  ')}\n${usage}`);
+  }
+  return Object.freeze(parsed.data);
+}

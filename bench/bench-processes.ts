@@ -1,0 +1,196 @@
+// Every process the bench starts goes through ChildSet, which remembers its PID and ends
+// it by that PID on close or on exit; measured runs go through rusage.py with a deadline.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+const killGraceMs = 3000;
+
+export class ChildSet {
+  readonly #children = new Set<ChildProcess>();
+  #closing: Promise<void> | undefined;
+
+  spawn(command: string, args: string[], options: Parameters<typeof spawn>[2] = {}): ChildProcess {
+    if (this.#closing) throw new Error('ChildSet is closed');
+    const child = spawn(command, args, options);
+    this.#children.add(child);
+    child.once('exit', () => this.#children.delete(child));
+    child.once('error', () => this.#children.delete(child));
+    return child;
+  }
+
+  /**
+   * Last resort from a synchronous 'exit' handler, where nothing can be awaited: SIGTERM by PID
+   * (not SIGKILL, so rusage.py still kills its own child and the target server still exits).
+   */
+  killNow(): void {
+    for (const child of this.#children) {
+      if (child.pid !== undefined && child.exitCode === null) {
+        try {
+          process.kill(child.pid, 'SIGTERM');
+        } catch {
+          // Already gone between the check and the kill.
+        }
+      }
+    }
+  }
+
+  /** SIGTERM each child by PID, SIGKILL after a grace period; idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= Promise.all(
+      [...this.#children].map(async (child) => {
+        if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), killGraceMs);
+        await exited;
+        clearTimeout(timer);
+      }),
+    ).then(() => undefined);
+    return this.#closing;
+  }
+}
+
+export interface TargetServer {
+  readonly port: number;
+  readonly pid: number;
+  readonly delayMs: number;
+}
+
+/** Starts bench/target-server as its own process and resolves once it prints `ready PORT`. */
+export async function startTargetServer(
+  children: ChildSet,
+  script: string,
+  delayMs: number,
+  maxSeconds: number,
+): Promise<TargetServer> {
+  const child = children.spawn(
+    process.execPath,
+    [script, '--delay-ms', String(delayMs), '--max-seconds', String(maxSeconds), '--watch-stdin'],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const ready = new Promise<number>((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(
+      () => reject(new Error('target server not ready within 10 s')),
+      10_000,
+    );
+    child.stdout?.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /^ready (\d+)$/m.exec(seen);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`target server exited (code ${code}) before ready`));
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+  const port = await ready;
+  if (child.pid === undefined) throw new Error('target server has no pid');
+  return { port, pid: child.pid, delayMs };
+}
+
+// USER_HZ, the unit of /proc/<pid>/stat times, is 100 on every mainstream Linux ABI.
+const clockTicksPerSecond = 100;
+
+/** CPU seconds (user + sys) a process has used so far, from /proc; undefined off Linux. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds all cores have spent busy since boot (user, nice, system, irq, softirq, steal). */
+export function machineBusySeconds(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const [user, nice, system, , , irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const busy = [user, nice, system, irq, softirq, steal].reduce<number>(
+      (sum, v) => sum + (v ?? 0),
+      0,
+    );
+    return busy / clockTicksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
+const Rusage = z.object({
+  rc: z.number().int(),
+  timed_out: z.boolean(),
+  wall_s: z.number(),
+  user_s: z.number(),
+  sys_s: z.number(),
+  maxrss_kb: z.number(),
+});
+export type Rusage = z.infer<typeof Rusage>;
+
+export interface MeasuredRun {
+  /** Commands run one after another; their costs add up. */
+  commands: string[][];
+  cwd: string;
+  stdoutFile: string;
+  stderrFile: string;
+  specFile: string;
+  timeoutS: number;
+}
+
+/** Runs the commands under rusage.py (wall, CPU and peak RSS of the whole run). */
+export async function measure(
+  children: ChildSet,
+  python: string,
+  wrapper: string,
+  run: MeasuredRun,
+): Promise<Rusage> {
+  const spec = {
+    cmds: run.commands,
+    cwd: run.cwd,
+    stdout: run.stdoutFile,
+    stderr: run.stderrFile,
+    timeout_s: run.timeoutS,
+  };
+  await writeFile(run.specFile, `${JSON.stringify(spec, null, 1)}\n`);
+  const child = children.spawn(python, [wrapper, run.specFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let report = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    report += chunk.toString();
+  });
+  // rusage.py enforces timeoutS itself; this only catches a wedged wrapper.
+  let escalate: NodeJS.Timeout | undefined;
+  const backstop = setTimeout(
+    () => {
+      child.kill('SIGTERM');
+      escalate = setTimeout(() => child.kill('SIGKILL'), killGraceMs);
+    },
+    (run.timeoutS + 15) * 1000,
+  );
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(backstop);
+  clearTimeout(escalate);
+  const line = report.trim().split('\n').pop() ?? '';
+  try {
+    return Rusage.parse(JSON.parse(line));
+  } catch {
+    throw new Error(`rusage wrapper exited ${code} without a report (spec ${run.specFile})`);
+  }
+}

@@ -1,0 +1,317 @@
+// Engine benchmark (prints figures; not a test): headprobe's probe engine against ready-made
+// header fetchers on N distinct loopback hosts at concurrency C, each run as its own process
+// under rusage.py. Methodology follows /work/shared/peers/README.md; see bench/README.md.
+//   npm run bench -- [--n N] [--c C] [--reps R] [--peers a,b] [--kind fast|delay50] [--accuracy]
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { type BenchOptions, type ContenderName, parseBenchOptions } from './bench-options.js';
+import {
+  ChildSet,
+  machineBusySeconds,
+  measure,
+  processCpuSeconds,
+  startTargetServer,
+  type TargetServer,
+} from './bench-processes.js';
+import { type RunRecord, renderRatios, renderTable, tsvHeader, tsvRow } from './bench-report.js';
+import { type Contender, contenders, curlParallelCap, type RunInputs } from './contenders.js';
+import { runTimingAccuracy } from './timing-accuracy.js';
+import { writeCurlConfigs, writeUrlList } from './url-lists.js';
+
+const delayedTargetMs = 50;
+const subject: ContenderName = 'headprobe-engine';
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/**
+ * The repo root holds bench/rusage.py; found by walking up, so this works from bench/ and from
+ * dist/bench/ (dist/ may hold its own package.json, copied there by resolveJsonModule).
+ */
+function findRoot(start: string): string {
+  let dir = start;
+  for (let depth = 0; depth < 8; depth++) {
+    if (existsSync(path.join(dir, 'bench', 'rusage.py'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`no bench/rusage.py above ${start}`);
+}
+
+function commandOutput(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000 });
+  return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n')[0] ?? '';
+}
+
+function machineLine(options: BenchOptions): string {
+  const pyVersion = commandOutput(options.python, ['--version']);
+  return (
+    `machine: ${os.cpus().length} cores, Linux ${os.release()}, node ${process.version}, ` +
+    `${commandOutput('curl', ['--version']).split(' ').slice(0, 2).join(' ')}, ` +
+    `${pyVersion} (${options.python}), load average ${os.loadavg()[0]?.toFixed(2)} at start`
+  );
+}
+
+function openFileLimit(): number {
+  const out = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim();
+  return out === 'unlimited' ? Number.POSITIVE_INFINITY : Number(out);
+}
+
+function stamp(options: BenchOptions): string {
+  const time = new Date().toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
+  if (options.accuracy === 'only') return `${time}-accuracy`;
+  return `${time}-N${options.n}-C${options.c}-${options.kind}`;
+}
+
+interface Layout {
+  root: string;
+  resultsDir: string;
+  stateDir: string;
+  logsDir: string;
+  wrapper: string;
+  targetScript: string;
+  engineScript: string;
+}
+
+function notesFor(options: BenchOptions) {
+  return (name: ContenderName): string[] => {
+    if (name === 'curl-chunked') {
+      const notes = [`${options.curlChunk} URLs per curl invocation`];
+      if (options.c > curlParallelCap) notes.push(`runs at ${curlParallelCap}, not C=${options.c}`);
+      return notes;
+    }
+    if (name === 'node-net-ref') return ['reference floor, not a user tool'];
+    return [];
+  };
+}
+
+async function runThroughput(
+  options: BenchOptions,
+  layout: Layout,
+  children: ChildSet,
+  target: TargetServer,
+): Promise<string> {
+  const urlsFile = path.join(layout.stateDir, 'urls.txt');
+  await writeUrlList(urlsFile, options.n, target.port);
+  const curlChunkFiles = await writeCurlConfigs(
+    layout.stateDir,
+    'curl.chunk',
+    options.n,
+    target.port,
+    options.curlChunk,
+  );
+
+  const selected: Contender[] = [];
+  const skipped: string[] = [];
+  for (const contender of contenders) {
+    if (!options.peers.includes(contender.name)) continue;
+    const reason = contender.unavailable({
+      python: options.python,
+      engineScript: layout.engineScript,
+    });
+    if (reason) {
+      skipped.push(`skipped: ${contender.name}: ${reason}`);
+      log(skipped.at(-1)!);
+    } else selected.push(contender);
+  }
+
+  const rawFile = path.join(layout.resultsDir, 'raw.tsv');
+  await writeFile(rawFile, tsvHeader);
+  const records: RunRecord[] = [];
+  // Reps are interleaved (every contender once, then again) so drift hits all alike.
+  for (let rep = 1; rep <= options.reps; rep++) {
+    for (const contender of selected) {
+      await sleep(options.settleS * 1000);
+      const outPrefix = path.join(layout.logsDir, `${contender.name}.${rep}`);
+      const inputs: RunInputs = {
+        root: layout.root,
+        urlsFile,
+        curlChunkFiles,
+        concurrency: options.c,
+        python: options.python,
+        engineScript: layout.engineScript,
+        outPrefix,
+      };
+      const targetCpuBefore = processCpuSeconds(target.pid);
+      const machineBefore = machineBusySeconds();
+      const cost = await measure(children, options.python, layout.wrapper, {
+        commands: contender.commands(inputs),
+        cwd: layout.root,
+        stdoutFile: `${outPrefix}.stdout`,
+        stderrFile: `${outPrefix}.stderr`,
+        specFile: `${outPrefix}.spec`,
+        timeoutS: options.runMaxS,
+      });
+      const targetCpuAfter = processCpuSeconds(target.pid);
+      const machineAfter = machineBusySeconds();
+      const tally = await contender.tally(inputs, `${outPrefix}.stdout`);
+      const targetCpuS =
+        targetCpuBefore === undefined || targetCpuAfter === undefined
+          ? undefined
+          : targetCpuAfter - targetCpuBefore;
+      const otherCpuS =
+        machineBefore === undefined || machineAfter === undefined || targetCpuS === undefined
+          ? undefined
+          : Math.max(0, machineAfter - machineBefore - cost.user_s - cost.sys_s - targetCpuS);
+      const record: RunRecord = {
+        contender: contender.name,
+        rep,
+        rc: cost.rc,
+        timedOut: cost.timed_out,
+        ok: tally.ok,
+        fail: tally.fail,
+        wallS: cost.wall_s,
+        inprocS: tally.inprocS,
+        userS: cost.user_s,
+        sysS: cost.sys_s,
+        maxrssKb: cost.maxrss_kb,
+        targetCpuS,
+        otherCpuS,
+        errors: tally.errors,
+      };
+      records.push(record);
+      await appendFile(rawFile, tsvRow(record));
+      log(
+        `${contender.name.padEnd(24)} rep ${rep}  rc=${record.rc} ok=${record.ok}/${options.n} ` +
+          `wall=${record.wallS.toFixed(2)}s cpu=${(record.userS + record.sysS).toFixed(2)}s ` +
+          `rss=${(record.maxrssKb / 1024).toFixed(0)}MB target_cpu=${record.targetCpuS?.toFixed(2) ?? '-'}s ` +
+          `other_cpu=${record.otherCpuS?.toFixed(2) ?? '-'}s ` +
+          `errors=${record.errors}`,
+      );
+    }
+  }
+
+  const { markdown, summaries } = renderTable({
+    n: options.n,
+    records,
+    order: selected.map((c) => c.name),
+    notesFor: notesFor(options),
+  });
+  const sections = [
+    `### Throughput: N=${options.n} C=${options.c} target=${options.kind} ` +
+      `(port ${target.port}), median of ${options.reps} runs`,
+    '',
+    markdown,
+    '',
+    renderRatios(summaries, subject),
+  ];
+  if (skipped.length > 0) sections.push('', ...skipped);
+  if (target.delayMs > 0) {
+    const ideal = (options.n / options.c) * (target.delayMs / 1000);
+    sections.push(
+      '',
+      `Ideal wall with a ${target.delayMs} ms server delay at C=${options.c}: ` +
+        `N/C × delay = ${ideal.toFixed(2)} s (curl at ${curlParallelCap}: ` +
+        `${((options.n / Math.min(options.c, curlParallelCap)) * (target.delayMs / 1000)).toFixed(2)} s).`,
+    );
+  }
+  sections.push(
+    '',
+    'target CPU % = target-server CPU time ÷ the run’s wall time; near 100 would mean the',
+    'target, not the client, set the pace. other CPU s = busy CPU time on the whole machine',
+    '(/proc/stat) minus contender and target: loopback softirq work not charged to either, plus',
+    'anything else running. Compare it across rows; a row far above the others was disturbed.',
+  );
+  return sections.join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseBenchOptions(process.argv.slice(2));
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const root = findRoot(here);
+  const resultsDir = path.join(root, 'bench', 'results', stamp(options));
+  const layout: Layout = {
+    root,
+    resultsDir,
+    stateDir: path.join(resultsDir, 'state'),
+    logsDir: path.join(resultsDir, 'logs'),
+    wrapper: path.join(root, 'bench', 'rusage.py'),
+    targetScript: path.join(root, 'dist', 'bench', 'target-server.js'),
+    engineScript: path.resolve(root, options.engineScript),
+  };
+  if (!existsSync(layout.targetScript)) {
+    throw new Error(`${layout.targetScript} missing: run \`npm run build\` first`);
+  }
+  const needed = Math.max(options.c, 500) + 64;
+  if (openFileLimit() < needed) {
+    throw new Error(`ulimit -n is ${openFileLimit()}; C=${options.c} needs at least ${needed}`);
+  }
+  await mkdir(layout.stateDir, { recursive: true });
+  await mkdir(layout.logsDir, { recursive: true });
+
+  const children = new ChildSet();
+  process.once('exit', () => children.killNow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`bench: ${signal}, stopping children`);
+      void children.close().finally(() => process.exit(130));
+    });
+  }
+  const hardStop = setTimeout(() => {
+    log(`bench: exceeded BENCH_MAX_S=${options.benchMaxS}, stopping children`);
+    void children.close().finally(() => process.exit(2));
+  }, options.benchMaxS * 1000);
+  hardStop.unref();
+
+  const serverMaxS = options.benchMaxS + 30;
+  const sections = [
+    `## headprobe engine bench ${path.basename(resultsDir)}`,
+    '',
+    machineLine(options),
+  ];
+  try {
+    let delayed: TargetServer | undefined;
+    if (options.accuracy !== 'only') {
+      const delayMs = options.kind === 'delay50' ? delayedTargetMs : 0;
+      const target = await startTargetServer(children, layout.targetScript, delayMs, serverMaxS);
+      if (delayMs > 0) delayed = target;
+      log(`target server pid ${target.pid} on port ${target.port}, delay ${delayMs} ms`);
+      sections.push('', await runThroughput(options, layout, children, target));
+    }
+    if (options.accuracy !== 'off') {
+      delayed ??= await startTargetServer(
+        children,
+        layout.targetScript,
+        delayedTargetMs,
+        serverMaxS,
+      );
+      log(`delayed target pid ${delayed.pid} on port ${delayed.port}`);
+      await sleep(options.settleS * 1000);
+      sections.push(
+        '',
+        await runTimingAccuracy(
+          {
+            children,
+            root,
+            stateDir: layout.stateDir,
+            logsDir: layout.logsDir,
+            python: options.python,
+            wrapper: layout.wrapper,
+            engineScript: layout.engineScript,
+            target: delayed,
+            runMaxS: options.runMaxS,
+            curlChunk: options.curlChunk,
+          },
+          log,
+        ),
+      );
+    }
+  } finally {
+    await children.close();
+    clearTimeout(hardStop);
+  }
+  const report = `${sections.join('\n')}\n`;
+  await writeFile(path.join(resultsDir, 'table.md'), report);
+  process.stdout.write(`\n${report}`);
+  log(`results: ${path.relative(process.cwd(), resultsDir) || resultsDir}`);
+}
+
+main().catch((err: unknown) => {
+  log(err instanceof Error ? err.message : String(err));
+  process.exitCode = 1;
+});

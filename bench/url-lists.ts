@@ -1,0 +1,44 @@
+// Target lists for the bench: N distinct loopback addresses 127.0.A.B (A = 1.., B = 1..254),
+// one port, as in /work/shared/peers/gen_targets.py. Distinct addresses keep ephemeral ports
+// and TIME_WAIT from becoming the limit; the target listens on 0.0.0.0 so all of them reach it.
+import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+
+export const maxHosts = 254 * 254;
+
+export function hostUrl(index: number, port: number): string {
+  if (index < 0 || index >= maxHosts) throw new RangeError(`host index ${index} out of range`);
+  return `http://127.0.${1 + Math.floor(index / 254)}.${1 + (index % 254)}:${port}/`;
+}
+
+function hostUrls(count: number, port: number): string[] {
+  return Array.from({ length: count }, (_, index) => hostUrl(index, port));
+}
+
+/** One URL per line, for the contenders that take a URL file. */
+export async function writeUrlList(file: string, count: number, port: number): Promise<void> {
+  await writeFile(
+    file,
+    hostUrls(count, port)
+      .map((url) => `${url}\n`)
+      .join(''),
+  );
+}
+
+/** curl -K files of at most `chunk` url/output pairs each; returns their paths in order. */
+export async function writeCurlConfigs(
+  dir: string,
+  prefix: string,
+  count: number,
+  port: number,
+  chunk: number,
+): Promise<string[]> {
+  const entries = hostUrls(count, port).map((url) => `url = "${url}"\noutput = "/dev/null"\n`);
+  const files: string[] = [];
+  for (let start = 0; start < entries.length; start += chunk) {
+    const file = path.join(dir, `${prefix}.${String(files.length).padStart(4, '0')}.cfg`);
+    await writeFile(file, entries.slice(start, start + chunk).join(''));
+    files.push(file);
+  }
+  return files;
+}
