@@ -78,10 +78,19 @@ type TimeoutCode = Extract<
   'dns_timeout' | 'connect_timeout' | 'tls_timeout' | 'headers_timeout' | 'deadline_exceeded'
 >;
 
-class TargetProbe {
+// One options object for every plain-http socket: same shared buffer, same callback.
+const plainReadOptions = { buffer: sharedReadBuffer, callback: onSocketRead };
+
+/** A probe is its own Milestones record: one object less per target. */
+class TargetProbe implements Milestones {
+  readonly startAt: number;
+  resolvedAt: number | null = null;
+  connectedAt: number | null = null;
+  securedAt: number | null = null;
+  sentAt: number | null = null;
+  firstByteAt: number | null = null;
   private readonly limits: ProbeLimits;
   private readonly reader: ResponseHeadReader;
-  private readonly stamps: Milestones;
   private readonly deadlineAt: number;
   private phase: ProbePhase = 'dns';
   private target: ParsedTarget | null = null;
@@ -102,9 +111,8 @@ class TargetProbe {
   ) {
     this.limits = context.limits ?? defaultProbeLimits;
     this.reader = new ResponseHeadReader(this.limits);
-    const start = performance.now();
-    this.stamps = { start, dns: null, connect: null, tls: null, sent: null, firstByte: null };
-    this.deadlineAt = start + options.timeoutMs;
+    this.startAt = performance.now();
+    this.deadlineAt = this.startAt + options.timeoutMs;
     this.promise = new Promise((resolve) => {
       this.resolvePromise = resolve;
     });
@@ -123,13 +131,13 @@ class TargetProbe {
     this.target = parsed.target;
     const { hostname, port, ipFamily } = parsed.target;
     if (ipFamily !== 0) {
-      this.stamps.dns = this.stamps.start; // an IP literal needs no lookup: dns = 0
+      this.resolvedAt = this.startAt; // an IP literal needs no lookup: dns = 0
       this.connect(hostname, ipFamily);
       return this.promise;
     }
     const pinned = this.options.resolve[`${hostname}:${port}`];
     if (pinned !== undefined) {
-      this.stamps.dns = this.stamps.start;
+      this.resolvedAt = this.startAt;
       this.connect(pinned, net.isIP(pinned) === 6 ? 6 : 4);
       return this.promise;
     }
@@ -144,7 +152,7 @@ class TargetProbe {
       this.finish(answer.code, answer.message);
       return;
     }
-    this.stamps.dns = performance.now();
+    this.resolvedAt = performance.now();
     const first = answer.addresses[0]!;
     this.connect(first.address, first.family);
   };
@@ -169,7 +177,7 @@ class TargetProbe {
             family,
             noDelay: true,
             autoSelectFamily: false,
-            onread: { buffer: sharedReadBuffer, callback: onSocketRead },
+            onread: plainReadOptions,
           });
     (socket as ProbeSocket)[kProbe] = this;
     this.socket = socket;
@@ -201,7 +209,7 @@ class TargetProbe {
 
   onConnect(): void {
     if (this.settled) return;
-    this.stamps.connect = performance.now();
+    this.connectedAt = performance.now();
     this.remote = this.dialled;
     if (this.target!.scheme === 'https') {
       this.phase = 'tls';
@@ -213,7 +221,7 @@ class TargetProbe {
 
   onSecureConnect(socket: tls.TLSSocket): void {
     if (this.settled) return;
-    this.stamps.tls = performance.now();
+    this.securedAt = performance.now();
     const { hostname, ipFamily } = this.target!;
     this.tlsDetails = describeTlsSession(socket, ipFamily === 0 ? hostname : null);
     if (this.options.tlsVerify && !this.tlsDetails.verified) {
@@ -235,14 +243,14 @@ class TargetProbe {
       this.context.userAgent ?? defaultUserAgent,
     );
     this.socket!.write(head, 'latin1');
-    this.stamps.sent = performance.now();
+    this.sentAt = performance.now();
     this.phase = 'headers';
   }
 
   /** Returns false once the probe is over, which tells net to stop reading. */
   consume(buffer: Buffer, bytes: number): boolean {
     if (this.settled) return false;
-    if (this.stamps.firstByte === null) this.stamps.firstByte = performance.now();
+    if (this.firstByteAt === null) this.firstByteAt = performance.now();
     const progress = this.reader.push(buffer, 0, bytes);
     if (progress === HeadProgress.Complete) {
       this.finish(null, '');
@@ -318,7 +326,7 @@ class TargetProbe {
       informational: reader.informational,
       remote: this.remote,
       tls: this.tlsDetails,
-      timing: buildTiming(this.stamps, end, target?.scheme === 'https', ok),
+      timing: buildTiming(this, end, target?.scheme === 'https', ok),
       error: code === null ? null : { code, phase: this.phase, message },
     });
     return this.promise;

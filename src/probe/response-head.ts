@@ -37,6 +37,11 @@ for (let c = 0; c < 256; c++) {
   FIELD_VALUE[c] = c === HTAB || c === SP || (c >= 0x21 && c !== 0x7f) ? 1 : 0;
 }
 
+// Shared empty defaults: most heads have no 1xx, and every reader starts without headers.
+// Frozen, so a consumer that mutates a result cannot corrupt every other result.
+const NO_HEADERS = Object.freeze([]) as unknown as Array<[string, string]>;
+const NO_INFORMATIONAL = Object.freeze([]) as unknown as number[];
+
 /** The decimal digit at `index`, or -1 (also past the end, where charCodeAt gives NaN). */
 function digitAt(text: string, index: number): number {
   const code = text.charCodeAt(index);
@@ -51,8 +56,9 @@ export class ResponseHeadReader {
   httpVersion: string | null = null;
   status: number | null = null;
   statusText: string | null = null;
-  headers: Array<[string, string]> = [];
-  readonly informational: number[] = [];
+  headers: Array<[string, string]> = NO_HEADERS;
+  /** Status codes of interim 1xx responses; a fresh array only once there is one. */
+  informational: number[] = NO_INFORMATIONAL;
   failure: HeadFailure | null = null;
   /** Bytes consumed by complete head lines so far. */
   bytesRead = 0;
@@ -175,6 +181,7 @@ export class ResponseHeadReader {
     }
 
     if (status >= 100 && status < 200 && status !== 101) {
+      if (this.informational === NO_INFORMATIONAL) this.informational = [];
       this.informational.push(status);
       if (this.informational.length > this.limits.maxInformational) {
         return this.fail(

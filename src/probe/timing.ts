@@ -4,12 +4,12 @@ import type { ProbeTiming } from '../schemas/probe-result.js';
 
 /** Absolute performance.now() stamps; null until reached. */
 export interface Milestones {
-  start: number;
-  dns: number | null;
-  connect: number | null;
-  tls: number | null;
-  sent: number | null;
-  firstByte: number | null;
+  readonly startAt: number;
+  readonly resolvedAt: number | null;
+  readonly connectedAt: number | null;
+  readonly securedAt: number | null;
+  readonly sentAt: number | null;
+  readonly firstByteAt: number | null;
 }
 
 /** Milliseconds with microsecond precision: finer digits are clock noise. */
@@ -27,7 +27,14 @@ export function buildTiming(
   isTls: boolean,
   headComplete: boolean,
 ): ProbeTiming {
-  const { start, dns, connect, tls, sent, firstByte } = stamps;
+  const {
+    startAt: start,
+    resolvedAt: dns,
+    connectedAt: connect,
+    securedAt: tls,
+    sentAt: sent,
+    firstByteAt: firstByte,
+  } = stamps;
   // curl reports appconnect as 0 for plain http once connected.
   const secured = isTls ? tls : connect;
   return {
