@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { SchedulerError } from './errors.js';
 import { EventLoopMonitor, type EventLoopStats } from './event-loop-stats.js';
 import { Rotation, type RotationNode } from './rotation.js';
-import { ScheduledTask, type Task } from './task.js';
+import { ScheduledTask, type Task, type TaskState } from './task.js';
 
 export interface SchedulerOptions<I, R> {
   /** Global cap on running tasks, across all jobs. */
@@ -225,14 +225,7 @@ export class Scheduler<I, R> {
     }
     // A reentrant cancel from an onTaskEnd below resumes this same loop at nextIndex.
     while (job.nextIndex < job.total) {
-      const index = job.nextIndex++;
-      const task = new ScheduledTask(
-        job.jobId,
-        index,
-        job.inputs[index] as I,
-        job.submittedAt,
-        'cancelled',
-      );
+      const task = this.#takeNext(job, 'cancelled');
       task.endedAt = performance.now();
       task.abort(job.cancelReason);
       this.#end(job, task, undefined, undefined);
@@ -303,15 +296,14 @@ export class Scheduler<I, R> {
     }
   }
 
-  #start(job: JobRecord<I, R>): void {
+  /** Materialises the job's next queued input as a Task in the given state. */
+  #takeNext(job: JobRecord<I, R>, state: TaskState): ScheduledTask<I> {
     const index = job.nextIndex++;
-    const task = new ScheduledTask(
-      job.jobId,
-      index,
-      job.inputs[index] as I,
-      job.submittedAt,
-      'running',
-    );
+    return new ScheduledTask(job.jobId, index, job.inputs[index] as I, job.submittedAt, state);
+  }
+
+  #start(job: JobRecord<I, R>): void {
+    const task = this.#takeNext(job, 'running');
     task.startedAt = performance.now();
     job.addRunning(task);
     this.#running++;
