@@ -101,7 +101,16 @@ export class ScheduledTask<I> implements Task<I> {
     this.#abortReason = reason;
     const listeners = this.#abortListeners;
     this.#abortListeners = null;
-    if (listeners !== null) for (const listener of listeners) listener();
     this.#controller?.abort(reason);
+    // One listener that throws must not keep the others from hearing the abort.
+    for (const listener of listeners ?? []) {
+      try {
+        listener();
+      } catch (error) {
+        process.emitWarning(`abort listener of task ${this.id} threw: ${String(error)}`, {
+          type: 'SchedulerCallbackWarning',
+        });
+      }
+    }
   }
 }

@@ -11,7 +11,7 @@ import type {
   RemoteEndpoint,
   TlsDetails,
 } from '../schemas/probe-result.js';
-import type { DnsResolver } from './dns.js';
+import type { DnsAnswer, DnsResolver } from './dns.js';
 import { defaultProbeLimits, type ProbeLimits } from './limits.js';
 import { buildRequestHead, defaultUserAgent } from './request.js';
 import { HeadProgress, ResponseHeadReader } from './response-head.js';
@@ -142,18 +142,29 @@ class TargetProbe implements Milestones {
       return this.promise;
     }
     this.armTimer(this.limits.dnsTimeoutMs, 'dns_timeout');
-    this.context.resolver.resolve(hostname).then(this.onResolved, this.onResolverBug);
+    let answer: Promise<DnsAnswer>;
+    try {
+      answer = this.context.resolver.resolve(hostname);
+    } catch (error) {
+      return this.finish('internal_error', `resolver failed: ${String(error)}`);
+    }
+    // The catch also covers a throw inside onResolved: nothing may become an unhandled rejection.
+    answer.then(this.onResolved).catch(this.onResolverBug);
     return this.promise;
   }
 
-  private readonly onResolved = (answer: Awaited<ReturnType<DnsResolver['resolve']>>): void => {
+  private readonly onResolved = (answer: DnsAnswer): void => {
     if (this.settled) return;
     if (!answer.ok) {
       this.finish(answer.code, answer.message);
       return;
     }
+    const first = answer.addresses[0];
+    if (first === undefined) {
+      this.finish('dns_not_found', `${this.target!.hostname}: no addresses`);
+      return;
+    }
     this.resolvedAt = performance.now();
-    const first = answer.addresses[0]!;
     this.connect(first.address, first.family);
   };
 
@@ -168,22 +179,36 @@ class TargetProbe implements Milestones {
     this.dialled = { address, port: this.target!.port, family: family === 6 ? 'IPv6' : 'IPv4' };
     this.armTimer(this.limits.connectTimeoutMs, 'connect_timeout');
     const { port, scheme } = this.target!;
-    const socket =
-      scheme === 'https'
-        ? this.connectTls(address, port)
-        : net.connect({
-            host: address,
-            port,
-            family,
-            noDelay: true,
-            autoSelectFamily: false,
-            onread: plainReadOptions,
-          });
+    let socket: net.Socket;
+    try {
+      socket = this.openSocket(address, family, port, scheme);
+    } catch (error) {
+      this.finish('internal_error', `could not open a socket: ${String(error)}`);
+      return;
+    }
     (socket as ProbeSocket)[kProbe] = this;
     this.socket = socket;
     socket.on('connect', onSocketConnect);
     socket.on('error', onSocketError);
     socket.on('end', onSocketEnd);
+  }
+
+  private openSocket(
+    address: string,
+    family: 4 | 6,
+    port: number,
+    scheme: 'http' | 'https',
+  ): net.Socket {
+    return scheme === 'https'
+      ? this.connectTls(address, port)
+      : net.connect({
+          host: address,
+          port,
+          family,
+          noDelay: true,
+          autoSelectFamily: false,
+          onread: plainReadOptions,
+        });
   }
 
   private connectTls(address: string, port: number): tls.TLSSocket {

@@ -92,6 +92,10 @@ export class ResponseHeadReader {
     while (pos < limit) {
       const lf = text.indexOf('\n', pos);
       if (lf === -1) return this.keepPartialLine(text, pos, limit);
+      // Same verdict whatever the split: a partial line is judged on this prefix too.
+      if (this.expect === EXPECT_STATUS_LINE && !this.mayStartStatusLine(text, pos, lf)) {
+        return this.notHttp(text, pos, lf);
+      }
       const lineLength = lf + 1 - pos;
       this.bytesRead += lineLength;
       if (this.bytesRead > this.limits.maxHeaderBytes) return this.overflowBytes();
@@ -116,19 +120,22 @@ export class ResponseHeadReader {
   /** Keeps `data[pos, limit)`, the start of a line whose end has not arrived yet. */
   private keepPartialLine(data: string, pos: number, limit: number): HeadProgress {
     const carried = this.carry.length;
-    if (this.bytesRead + carried + (limit - pos) > this.limits.maxHeaderBytes) {
-      return this.overflowBytes();
-    }
     this.carry += data.slice(pos, limit);
     // Decide not_http from the first bytes, without waiting for a line end; only the
     // prefix matters, so a long carry is never rescanned.
     if (this.expect === EXPECT_STATUS_LINE && carried < HTTP_PREFIX.length) {
       const head = this.carry.slice(0, HTTP_PREFIX.length);
-      if (head !== '\r' && !this.startsLikeHttp(head, 0, head.length)) {
-        return this.notHttp(head, 0, head.length);
-      }
+      if (!this.mayStartStatusLine(head, 0, head.length)) return this.notHttp(head, 0, head.length);
     }
+    if (this.bytesRead + this.carry.length > this.limits.maxHeaderBytes)
+      return this.overflowBytes();
     return HeadProgress.NeedMore;
+  }
+
+  /** Could `data[pos, end)` begin a status line (or be the CR of an empty line before one)? */
+  private mayStartStatusLine(data: string, pos: number, end: number): boolean {
+    if (data.charCodeAt(pos) === CR && end - pos === 1) return true;
+    return this.startsLikeHttp(data, pos, end);
   }
 
   private startsLikeHttp(data: string, pos: number, limit: number): boolean {

@@ -24,11 +24,13 @@ export function classifySocketError(error: unknown, phase: ProbePhase): Classifi
   const known = BY_ERRNO[code];
   if (known) return known;
   if (code === 'ETIMEDOUT') {
-    return phase === 'connect'
-      ? { code: 'connect_timeout', message: 'connect timed out (kernel)' }
-      : { code: 'headers_timeout', message: 'connection timed out' };
+    if (phase === 'connect')
+      return { code: 'connect_timeout', message: 'connect timed out (kernel)' };
+    if (phase === 'tls') return { code: 'tls_timeout', message: 'connection timed out during TLS' };
+    return { code: 'headers_timeout', message: 'connection timed out' };
   }
-  if (phase === 'tls') {
+  // OpenSSL failures after the handshake (bad record MAC, a fatal alert) are the peer's TLS too.
+  if (phase === 'tls' || code.startsWith('ERR_SSL_') || code === 'EPROTO') {
     // OpenSSL errors carry a short `reason` ("wrong version number"); the message is a dump.
     const reason = (error as { reason?: unknown } | null)?.reason;
     const detail = typeof reason === 'string' ? reason : code || 'handshake failed';

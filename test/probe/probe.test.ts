@@ -233,9 +233,36 @@ describe('probeTarget: names', () => {
     expect(result.timing.connect).toBeNull();
   });
 
-  it('reports a resolver that breaks its contract as internal_error', async () => {
-    const resolver = { resolve: () => Promise.reject(new Error('boom')) };
-    expectFailure(await probe('any.test', {}, { resolver }), 'internal_error', 'dns');
+  it('reports a resolver that breaks its contract as internal_error, never crashing', async () => {
+    const rejecting = { resolve: () => Promise.reject(new Error('boom')) };
+    expectFailure(await probe('any.test', {}, { resolver: rejecting }), 'internal_error', 'dns');
+    const throwing = {
+      resolve: (): never => {
+        throw new Error('sync boom');
+      },
+    };
+    expectFailure(await probe('any.test', {}, { resolver: throwing }), 'internal_error', 'dns');
+    const empty = { resolve: async () => ({ ok: true as const, addresses: [] }) };
+    expectFailure(await probe('any.test', {}, { resolver: empty }), 'dns_not_found', 'dns');
+  });
+
+  it('matches --resolve pins case-insensitively and in Unicode or punycode', async () => {
+    const target = await serve(startTcpServer(respondWith(normalResponse)));
+    const dns = await serve(startDnsServer({}));
+    const resolver = createDnsResolver({ servers: [dns.server] });
+    const mixedCase = await probe(
+      `pinned.test:${target.port}`,
+      { resolve: { [`Pinned.TEST:${target.port}`]: '127.0.0.1' } },
+      { resolver },
+    );
+    expect(mixedCase.ok).toBe(true);
+    const unicode = await probe(
+      `http://xn--bcher-kva.test:${target.port}/`,
+      { resolve: { [`Bücher.test:${target.port}`]: '127.0.0.1' } },
+      { resolver },
+    );
+    expect(unicode.ok).toBe(true);
+    expect(dns.queries).toEqual([]);
   });
 });
 

@@ -109,7 +109,9 @@ describe('classifySocketError', () => {
     ['EHOSTUNREACH', 'connect', 'network_unreachable'],
     ['ETIMEDOUT', 'connect', 'connect_timeout'],
     ['ETIMEDOUT', 'headers', 'headers_timeout'],
+    ['ETIMEDOUT', 'tls', 'tls_timeout'],
     ['ERR_SSL_WRONG_VERSION_NUMBER', 'tls', 'tls_error'],
+    ['ERR_SSL_SSLV3_ALERT_BAD_RECORD_MAC', 'headers', 'tls_error'],
     ['EWHATEVER', 'headers', 'internal_error'],
   ] as const)('%s in %s → %s', (errno, phase, code) => {
     const error = Object.assign(new Error('x'), { code: errno });
