@@ -1,15 +1,32 @@
 // buildApp(config) → a ready Fastify instance with every plugin and route. Never listens:
 // src/server.ts does, and tests use the instance directly.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import sse, { type SSEPluginOptions } from '@fastify/sse';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import healthRoutes from '../routes/health.js';
+import jobRoutes from '../routes/jobs.js';
 import type { Config } from './config.js';
+import type { JobStore } from './jobs/job-store.js';
+import jobService from './plugins/job-service.js';
 import openApi from './plugins/openapi.js';
 import problemDetails from './plugins/problem-details.js';
+import requestLog from './plugins/request-log.js';
+import type { DnsResolver, ProbeLimits } from './probe/index.js';
 
 export interface AppOverrides {
   /** Replaces the logger settings (tests pass `false`). */
   readonly logger?: FastifyServerOptions['logger'];
+  /** Tests point DNS at a loopback server and tighten timeouts. */
+  readonly resolver?: DnsResolver;
+  readonly limits?: ProbeLimits;
+  readonly store?: JobStore;
+  /** SSE comment heartbeat interval (default 15 s). */
+  readonly sseHeartbeatMs?: number;
 }
 
 export async function buildApp(
@@ -18,14 +35,28 @@ export async function buildApp(
 ): Promise<FastifyInstance> {
   const app = Fastify({
     logger: overrides.logger ?? { level: config.logLevel },
-    bodyLimit: 1024 * 1024,
+    // One log line per request, written by the request-log plugin with the job id.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 4 * 1024 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(problemDetails);
+  await app.register(requestLog);
   await app.register(openApi);
+  // A CommonJS plugin: its default import is the fastify-plugin wrapped function, which the
+  // package's typings describe as a module namespace under NodeNext.
+  const ssePlugin = sse as unknown as FastifyPluginAsync<SSEPluginOptions>;
+  await app.register(ssePlugin, { heartbeatInterval: overrides.sseHeartbeatMs ?? 15_000 });
+  await app.register(jobService, {
+    config,
+    resolver: overrides.resolver,
+    limits: overrides.limits,
+    store: overrides.store,
+  });
   await app.register(healthRoutes);
+  await app.register(jobRoutes, { config });
 
   await app.ready();
   return app;

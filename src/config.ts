@@ -17,6 +17,11 @@ const EnvSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HEADPROBE_CONCURRENCY: integer(500, 1, 20_000).describe('global cap on targets in flight'),
+  HEADPROBE_MAX_TARGETS: integer(10_000, 1, 1_000_000),
+  HEADPROBE_MAX_JOBS: integer(1_000, 1, 1_000_000),
+  HEADPROBE_JOB_RETENTION_S: integer(3_600, 1, 30 * 24 * 3_600),
+  HEADPROBE_INLINE_RESULTS: integer(100, 0, 10_000),
+  HEADPROBE_MAX_WAIT_S: integer(60, 0, 3_600),
   HEADPROBE_DNS_SERVERS: z
     .string()
     .default('')
@@ -37,6 +42,16 @@ export interface Config {
   readonly concurrency: number;
   /** `host[:port]` DNS servers; empty means the system resolver. */
   readonly dnsServers: readonly string[];
+  /** Most targets one job may have. */
+  readonly maxTargets: number;
+  /** Most jobs kept (finished ones are evicted oldest first to make room). */
+  readonly maxJobs: number;
+  /** How long a finished job and its results are kept. */
+  readonly jobRetentionMs: number;
+  /** Most results inlined in GET /v1/jobs/{id}. */
+  readonly inlineResults: number;
+  /** Longest `Prefer: wait=N` honoured. */
+  readonly maxWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -58,5 +73,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env_.LOG_LEVEL,
     concurrency: env_.HEADPROBE_CONCURRENCY,
     dnsServers: Object.freeze(env_.HEADPROBE_DNS_SERVERS),
+    maxTargets: env_.HEADPROBE_MAX_TARGETS,
+    maxJobs: env_.HEADPROBE_MAX_JOBS,
+    jobRetentionMs: env_.HEADPROBE_JOB_RETENTION_S * 1000,
+    inlineResults: env_.HEADPROBE_INLINE_RESULTS,
+    maxWaitMs: env_.HEADPROBE_MAX_WAIT_S * 1000,
   });
 }

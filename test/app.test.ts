@@ -29,7 +29,17 @@ describe('app skeleton', () => {
     const app = await startApp();
     const spec = await request(app.server).get('/openapi.json').expect(200);
     expect(spec.body.openapi).toBe('3.1.0');
-    expect(Object.keys(spec.body.paths)).toEqual(expect.arrayContaining(['/livez', '/readyz']));
+    expect(Object.keys(spec.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/livez',
+        '/readyz',
+        '/v1/jobs',
+        '/v1/jobs/{id}',
+        '/v1/jobs/{id}/results',
+        '/v1/jobs/{id}/events',
+        '/v1/jobs/{id}/cancel',
+      ]),
+    );
     await request(app.server).get('/docs/').expect(200).expect('content-type', /html/);
   });
 
@@ -48,6 +58,11 @@ describe('loadConfig', () => {
       logLevel: 'info',
       concurrency: 500,
       dnsServers: [],
+      maxTargets: 10_000,
+      maxJobs: 1_000,
+      jobRetentionMs: 3_600_000,
+      inlineResults: 100,
+      maxWaitMs: 60_000,
     });
   });
 

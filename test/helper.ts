@@ -1,7 +1,7 @@
 // A fresh app per test, closed after it: tests never share a server or a port.
 import type { FastifyInstance } from 'fastify';
 import { afterEach } from 'vitest';
-import { buildApp } from '../src/app.js';
+import { type AppOverrides, buildApp } from '../src/app.js';
 import { type Config, loadConfig } from '../src/config.js';
 
 const open: FastifyInstance[] = [];
@@ -13,8 +13,11 @@ export function testConfig(env: NodeJS.ProcessEnv = {}): Config {
   return loadConfig({ LOG_LEVEL: 'silent', ...env });
 }
 
-export async function startApp(env: NodeJS.ProcessEnv = {}): Promise<FastifyInstance> {
-  const app = await buildApp(testConfig(env), { logger: false });
+export async function startApp(
+  env: NodeJS.ProcessEnv = {},
+  overrides: AppOverrides = {},
+): Promise<FastifyInstance> {
+  const app = await buildApp(testConfig(env), { logger: false, ...overrides });
   open.push(app);
   return app;
 }

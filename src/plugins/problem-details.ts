@@ -1,8 +1,10 @@
 // The one error handler: every error leaves as RFC 9457 application/problem+json with a
 // stable `code`. Validation failures name their fields; a 5xx never carries internals.
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ServiceError } from '../errors.js';
 import type { Problem } from '../schemas/problem.js';
 
 const PROBLEM_TYPE_BASE = 'https://headprobe.dev/problems/';
@@ -25,6 +27,15 @@ async function problemDetailsPlugin(app: FastifyInstance) {
   );
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ServiceError) {
+      if (error.retryAfterS !== undefined) reply.header('Retry-After', String(error.retryAfterS));
+      return sendProblem(reply, {
+        status: error.statusCode,
+        title: STATUS_CODES[error.statusCode] ?? 'Error',
+        code: error.code,
+        detail: error.message,
+      });
+    }
     if (hasZodFastifySchemaValidationErrors(error)) {
       return sendProblem(reply, {
         status: 400,

@@ -13,6 +13,7 @@ import type {
 } from '../schemas/probe-result.js';
 import type { DnsAnswer, DnsResolver } from './dns.js';
 import { defaultProbeLimits, type ProbeLimits } from './limits.js';
+import { pinnedAddress } from './pins.js';
 import { buildRequestHead, defaultUserAgent } from './request.js';
 import { HeadProgress, ResponseHeadReader } from './response-head.js';
 import { classifySocketError } from './socket-errors.js';
@@ -135,7 +136,7 @@ class TargetProbe implements Milestones {
       this.connect(hostname, ipFamily);
       return this.promise;
     }
-    const pinned = this.options.resolve[`${hostname}:${port}`];
+    const pinned = pinnedAddress(this.options.resolve, hostname, port);
     if (pinned !== undefined) {
       this.resolvedAt = this.startAt;
       this.connect(pinned, net.isIP(pinned) === 6 ? 6 : 4);

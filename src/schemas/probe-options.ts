@@ -1,7 +1,6 @@
 // What a caller may ask of one probe. Validated here, so the engine can trust it:
 // header names and values that could split or smuggle a request never get through.
 import { isIP } from 'node:net';
-import { domainToASCII } from 'node:url';
 import { z } from 'zod';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -38,26 +37,15 @@ export const RequestHeaderValue = z
 
 const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s:[\]/]+):\d{1,5}$/;
 
-/** `Bücher.Example:443` → `xn--bcher-kva.example:443`: the form a parsed target's host has. */
-function normaliseHostPort(key: string): string {
-  const colon = key.lastIndexOf(':');
-  const host = key.slice(0, colon);
-  const ascii = host.startsWith('[') ? host.toLowerCase() : domainToASCII(host);
-  return `${ascii || host.toLowerCase()}:${key.slice(colon + 1)}`;
-}
-
 export const ResolveOverrides = z
   .record(
     z.string().regex(HOST_PORT, 'key must be "host:port" (IPv6 in brackets), like curl --resolve'),
     z.string().refine((address) => isIP(address) !== 0, 'value must be an IPv4 or IPv6 address'),
   )
-  // Names match case-insensitively and in either Unicode or punycode, as curl's do.
-  .transform((pins) =>
-    Object.fromEntries(
-      Object.entries(pins).map(([key, address]) => [normaliseHostPort(key), address]),
-    ),
-  )
-  .describe('Pin names to addresses without DNS: {"example.com:443": "192.0.2.7"}.');
+  .describe(
+    'Pin names to addresses without DNS: {"example.com:443": "192.0.2.7"}. Names match ' +
+      "case-insensitively, in Unicode or punycode, as curl's do.",
+  );
 
 export const ProbeOptions = z
   .strictObject({

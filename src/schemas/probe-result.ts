@@ -26,7 +26,15 @@ export const probeErrorCodes = [
 export const ProbeErrorCode = z.enum(probeErrorCodes);
 export type ProbeErrorCode = z.infer<typeof ProbeErrorCode>;
 
-export const probePhases = ['parse', 'dns', 'connect', 'tls', 'request', 'headers'] as const;
+export const probePhases = [
+  'queued',
+  'parse',
+  'dns',
+  'connect',
+  'tls',
+  'request',
+  'headers',
+] as const;
 export const ProbePhase = z.enum(probePhases);
 export type ProbePhase = z.infer<typeof ProbePhase>;
 

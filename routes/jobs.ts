@@ -1,0 +1,269 @@
+// /v1/jobs: submit a batch, follow it (poll, NDJSON, SSE), page its results, cancel, delete.
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Config } from '../src/config.js';
+import { type FollowEvent, followJob } from '../src/jobs/follow-job.js';
+import { isFinished, JobNotFoundError } from '../src/jobs/job-service.js';
+import type { JobRecord } from '../src/jobs/job-store.js';
+import { jobSummary, jobView } from '../src/jobs/job-view.js';
+import {
+  Job,
+  JobIdParams,
+  JobList,
+  JobSubmission,
+  ListJobsQuery,
+  ResultPage,
+  ResultsQuery,
+} from '../src/schemas/job.js';
+import { Problem } from '../src/schemas/problem.js';
+
+export interface JobRoutesOptions {
+  readonly config: Config;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The job a request is about, for the request log line. */
+    jobId: string | null;
+  }
+}
+
+const NDJSON = 'application/x-ndjson';
+/** How soon a poller should look again while a job runs. */
+const RETRY_AFTER_S = '1';
+
+/** RFC 7240 `Prefer: wait=N` in seconds, capped; null when absent. */
+export function preferredWaitSeconds(
+  prefer: string | undefined,
+  maxSeconds: number,
+): number | null {
+  const match = /(?:^|[,;\s])wait\s*=\s*"?(\d{1,6})"?/i.exec(prefer ?? '');
+  return match === null ? null : Math.min(Number(match[1]), maxSeconds);
+}
+
+const PreferHeaders = z.object({
+  prefer: z
+    .string()
+    .max(256)
+    .optional()
+    .describe('RFC 7240, e.g. `wait=10`: answer 200 with the finished job if it ends within 10 s.'),
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional()
+    .describe('A retry with the same key and body returns the same job.'),
+});
+
+const problems = { 400: Problem, 404: Problem, 422: Problem, 503: Problem };
+
+function lastEventSeq(value: string | null | undefined): number {
+  const seq = Number(value);
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
+}
+
+const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config }) => {
+  app.decorateRequest('jobId', null);
+  const inlineCap = config.inlineResults;
+  const store = app.jobs.store;
+
+  async function requireJob(id: string): Promise<JobRecord> {
+    const job = await store.get(id);
+    if (job === null) throw new JobNotFoundError(id);
+    return job;
+  }
+
+  app.post(
+    '/v1/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Submit a batch of targets',
+        description:
+          'Every target becomes one probe on the shared loop. Answers 202 with the job and a ' +
+          'Location to poll; with `Prefer: wait=N`, 200 with the finished job if it ends within N s.',
+        headers: PreferHeaders,
+        body: JobSubmission.extend({ targets: JobSubmission.shape.targets.max(config.maxTargets) }),
+        response: { 200: Job, 202: Job, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const key = request.headers['idempotency-key'] ?? null;
+      const { job } = await app.jobs.submit(request.body, key);
+      request.jobId = job.id;
+      reply.header('Location', `/v1/jobs/${job.id}`);
+      const waitS = preferredWaitSeconds(request.headers.prefer, config.maxWaitMs / 1000);
+      let current = job;
+      if (waitS !== null) {
+        current = (await app.jobs.waitForEnd(job.id, waitS * 1000)) ?? job;
+        reply.header('Preference-Applied', `wait=${waitS}`);
+      }
+      const finished = isFinished(current.status);
+      if (!finished) reply.header('Retry-After', RETRY_AFTER_S);
+      return reply
+        .code(waitS !== null && finished ? 200 : 202)
+        .send(await jobView(current, store, inlineCap));
+    },
+  );
+
+  app.get(
+    '/v1/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'List jobs, newest first',
+        querystring: ListJobsQuery,
+        response: { 200: JobList, 400: Problem },
+      },
+    },
+    async (request) => {
+      const page = await store.list(request.query);
+      return { jobs: page.jobs.map(jobSummary), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'A job: status, progress and results so far',
+        params: JobIdParams,
+        response: { 200: Job, 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      request.jobId = request.params.id;
+      const job = await requireJob(request.params.id);
+      if (!isFinished(job.status)) reply.header('Retry-After', RETRY_AFTER_S);
+      return jobView(job, store, inlineCap);
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id/results',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Results in completion order: a JSON page, or an NDJSON stream',
+        description:
+          'With `Accept: application/x-ndjson`, one JobResult per line, streamed as targets ' +
+          'finish until the job ends (`cursor` resumes after a sequence number). Otherwise a ' +
+          'page of at most `limit` results with `nextCursor`.',
+        params: JobIdParams,
+        querystring: ResultsQuery,
+        response: { 200: ResultPage, 400: Problem, 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      request.jobId = id;
+      const job = await requireJob(id);
+      const afterSeq = lastEventSeq(request.query.cursor);
+      if ((request.headers.accept ?? '').includes(NDJSON)) {
+        const lines = Readable.from(ndjsonLines(followJob(store, id, afterSeq)));
+        // A stream and a pre-serialised body are sent as they are; the schema documents them.
+        return reply.type(NDJSON).send(lines as never);
+      }
+      const page = await store.resultsAfter(id, afterSeq, request.query.limit);
+      const lastSeq = page.at(-1)?.seq ?? afterSeq;
+      const allRead = isFinished(job.status) && lastSeq >= job.progress.done;
+      const nextCursor = allRead ? null : String(lastSeq);
+      // Stored results are JSON already: splice them in rather than parse and re-serialise.
+      const body = `{"results":[${page.map((r) => r.json).join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}`;
+      return reply.type('application/json; charset=utf-8').send(body as never);
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id/events',
+    {
+      sse: {
+        kind: 'only',
+        serializer: (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data)),
+      },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Server-Sent Events: result, progress, done',
+        description:
+          'Each `result` event carries one JobResult and its sequence number as the event id; ' +
+          '`progress` follows each burst of results; `done` ends the stream. Reconnect with ' +
+          '`Last-Event-ID` to resume without gaps or repeats.',
+        params: JobIdParams,
+        response: { 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      request.jobId = id;
+      await requireJob(id);
+      const afterSeq = lastEventSeq(reply.sse.lastEventId);
+      await reply.sse.send(sseMessages(followJob(store, id, afterSeq), afterSeq));
+    },
+  );
+
+  app.post(
+    '/v1/jobs/:id/cancel',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a job: queued and running targets end as cancelled',
+        params: JobIdParams,
+        response: { 200: Job, 404: Problem },
+      },
+    },
+    async (request) => {
+      request.jobId = request.params.id;
+      const job = await app.jobs.cancel(request.params.id);
+      if (job === null) throw new JobNotFoundError(request.params.id);
+      return jobView(job, store, inlineCap);
+    },
+  );
+
+  app.delete(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Forget a job (cancelling it first)',
+        params: JobIdParams,
+        response: { 204: z.null().describe('Deleted'), 404: Problem },
+      },
+    },
+    async (request, reply) => {
+      request.jobId = request.params.id;
+      if (!(await app.jobs.delete(request.params.id)))
+        throw new JobNotFoundError(request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+async function* ndjsonLines(events: AsyncIterable<FollowEvent>): AsyncGenerator<string> {
+  for await (const event of events) {
+    if (event.type === 'result') yield `${event.result.json}\n`;
+  }
+}
+
+async function* sseMessages(events: AsyncIterable<FollowEvent>, afterSeq: number) {
+  // Every message carries the last result's sequence number, so Last-Event-ID always resumes right.
+  let lastSeq = afterSeq;
+  for await (const event of events) {
+    if (event.type === 'result') {
+      lastSeq = event.result.seq;
+      yield { id: String(lastSeq), event: 'result', data: event.result.json };
+    } else if (event.type === 'progress') {
+      yield { id: String(lastSeq), event: 'progress', data: event.progress };
+    } else {
+      yield {
+        id: String(lastSeq),
+        event: 'done',
+        data: { status: event.status, progress: event.progress },
+      };
+    }
+  }
+}
+
+export default jobRoutes;

@@ -1,0 +1,277 @@
+// Job lifecycle over the shared scheduler and a JobStore: submit (with idempotency),
+// progress as targets end, cancel, delete, wait for the end, and close (drain).
+import { createHash, randomUUID } from 'node:crypto';
+import { ServiceError } from '../errors.js';
+import { Scheduler, type Task } from '../loop/index.js';
+import { type DnsResolver, type ProbeLimits, probeTarget } from '../probe/index.js';
+import type { JobOptions, JobStatus, JobSubmission } from '../schemas/job.js';
+import { ProbeOptions } from '../schemas/probe-options.js';
+import type { ProbeResult } from '../schemas/probe-result.js';
+import type { JobRecord, JobStore } from './job-store.js';
+import { cancelledResult, failedResult, serializeResult } from './result-json.js';
+
+export interface JobServiceOptions {
+  readonly store: JobStore;
+  readonly resolver: DnsResolver;
+  /** Global cap on targets in flight (HEADPROBE_CONCURRENCY). */
+  readonly concurrency: number;
+  readonly limits?: ProbeLimits;
+  readonly now?: () => number;
+}
+
+export class IdempotencyConflictError extends ServiceError {
+  constructor() {
+    super('idempotency_key_reused', 422, 'this Idempotency-Key was used with a different request');
+  }
+}
+
+export class ServiceClosingError extends ServiceError {
+  constructor() {
+    super('shutting_down', 503, 'the service is shutting down', 5);
+  }
+}
+
+/** A job this process is running: what its tasks need, and how it ends. */
+interface ActiveJob {
+  readonly options: ProbeOptions;
+  started: boolean;
+  cancelRequested: boolean;
+  /** Store writes in completion order; awaited before the job is finished. */
+  writes: Promise<unknown>;
+  writeError: unknown;
+  /** Settles when the job has its final status in the store. */
+  ended: Promise<void>;
+}
+
+const FINISHED: ReadonlySet<JobStatus> = new Set(['succeeded', 'cancelled', 'failed']);
+
+export function isFinished(status: JobStatus): boolean {
+  return FINISHED.has(status);
+}
+
+/** Same body, same hash: key order of the canonical JSON is the schema's, so stable. */
+function hashSubmission(targets: readonly string[], options: JobOptions): string {
+  return createHash('sha256').update(JSON.stringify({ targets, options })).digest('base64url');
+}
+
+export class JobService {
+  readonly scheduler: Scheduler<string, ProbeResult>;
+  readonly #store: JobStore;
+  readonly #resolver: DnsResolver;
+  readonly #limits: ProbeLimits | undefined;
+  readonly #now: () => number;
+  readonly #concurrency: number;
+  readonly #active = new Map<string, ActiveJob>();
+  /** Submissions in flight per Idempotency-Key, so two concurrent retries make one job. */
+  readonly #pendingKeys = new Map<string, Promise<{ job: JobRecord; created: boolean }>>();
+  #closing: Promise<void> | null = null;
+
+  constructor(options: JobServiceOptions) {
+    this.#store = options.store;
+    this.#resolver = options.resolver;
+    this.#limits = options.limits;
+    this.#now = options.now ?? Date.now;
+    this.#concurrency = options.concurrency;
+    this.scheduler = new Scheduler<string, ProbeResult>({
+      concurrency: options.concurrency,
+      runTask: (task) => this.#runTask(task),
+      isFailure: (result) => !result.ok,
+    });
+  }
+
+  get store(): JobStore {
+    return this.#store;
+  }
+
+  /** The options a job runs with: defaults filled in, concurrency clamped to the global cap. */
+  normalizeOptions(options: JobSubmission['options']): JobOptions {
+    const { concurrency, ...probeOptions } = options ?? {};
+    const cap = this.#concurrency;
+    return { ...ProbeOptions.parse(probeOptions), concurrency: Math.min(concurrency ?? cap, cap) };
+  }
+
+  /**
+   * Creates and starts a job. With an Idempotency-Key, a retry of the same body returns the
+   * first job (`created: false`); the same key with another body is an IdempotencyConflictError.
+   */
+  async submit(
+    submission: JobSubmission,
+    idempotencyKey: string | null,
+  ): Promise<{ job: JobRecord; created: boolean }> {
+    if (this.#closing !== null) throw new ServiceClosingError();
+    if (idempotencyKey === null) return this.#create(submission, null);
+    const pending = this.#pendingKeys.get(idempotencyKey);
+    if (pending !== undefined) return this.#replay(await pending, submission);
+    const attempt = this.#submitWithKey(submission, idempotencyKey);
+    this.#pendingKeys.set(idempotencyKey, attempt);
+    try {
+      return await attempt;
+    } finally {
+      this.#pendingKeys.delete(idempotencyKey);
+    }
+  }
+
+  async #submitWithKey(
+    submission: JobSubmission,
+    key: string,
+  ): Promise<{ job: JobRecord; created: boolean }> {
+    const existing = await this.#store.findByIdempotencyKey(key);
+    if (existing !== null) return this.#replay({ job: existing, created: false }, submission);
+    return this.#create(submission, key);
+  }
+
+  #replay(
+    first: { job: JobRecord; created: boolean },
+    submission: JobSubmission,
+  ): { job: JobRecord; created: boolean } {
+    const hash = hashSubmission(submission.targets, this.normalizeOptions(submission.options));
+    if (first.job.requestHash !== hash) {
+      throw new IdempotencyConflictError();
+    }
+    return { job: first.job, created: false };
+  }
+
+  async #create(
+    submission: JobSubmission,
+    idempotencyKey: string | null,
+  ): Promise<{ job: JobRecord; created: boolean }> {
+    const options = this.normalizeOptions(submission.options);
+    const job = await this.#store.create({
+      id: randomUUID(),
+      createdAt: this.#now(),
+      options,
+      targets: submission.targets,
+      idempotencyKey,
+      requestHash: idempotencyKey === null ? null : hashSubmission(submission.targets, options),
+    });
+    this.#start(job);
+    return { job, created: true };
+  }
+
+  #start(job: JobRecord): void {
+    const { concurrency, ...probeOptions } = job.options;
+    let endJob!: () => void;
+    const active: ActiveJob = {
+      options: probeOptions,
+      started: false,
+      cancelRequested: false,
+      writes: Promise.resolve(),
+      writeError: null,
+      ended: new Promise<void>((resolve) => {
+        endJob = resolve;
+      }),
+    };
+    this.#active.set(job.id, active);
+    const handle = this.scheduler.submit({
+      jobId: job.id,
+      inputs: job.targets,
+      concurrency,
+      onTaskEnd: (task, result, error) => this.#record(active, task, result, error),
+    });
+    // Not fire-and-forget: `ended` is awaited by cancel, delete, waits and close().
+    void handle.done
+      .then(() => this.#finish(job.id, active))
+      .finally(() => {
+        this.#active.delete(job.id);
+        endJob();
+      });
+  }
+
+  #runTask(task: Task<string>): Promise<ProbeResult> {
+    const active = this.#active.get(task.jobId)!;
+    if (!active.started) {
+      active.started = true;
+      this.#write(active, () => this.#store.markStarted(task.jobId, this.#now()));
+    }
+    // The task is its own cancellation signal: no AbortController per target.
+    return probeTarget(task.input, active.options, {
+      resolver: this.#resolver,
+      limits: this.#limits,
+      signal: task,
+    });
+  }
+
+  #record(
+    active: ActiveJob,
+    task: Task<string>,
+    result: ProbeResult | undefined,
+    error: unknown,
+  ): void {
+    const final =
+      result ??
+      (task.state === 'cancelled'
+        ? cancelledResult(task.input)
+        : failedResult(task.input, `probe failed: ${String(error)}`));
+    const json = serializeResult(task.index, final);
+    this.#write(active, () => this.#store.appendResult(task.jobId, task.index, final.ok, json));
+  }
+
+  /** Chains a store write behind the job's earlier ones; the first failure fails the job. */
+  #write(active: ActiveJob, write: () => Promise<unknown>): void {
+    active.writes = active.writes.then(write).catch((error: unknown) => {
+      active.writeError ??= error;
+    });
+  }
+
+  async #finish(id: string, active: ActiveJob): Promise<void> {
+    await active.writes;
+    const status: JobStatus =
+      active.writeError !== null ? 'failed' : active.cancelRequested ? 'cancelled' : 'succeeded';
+    try {
+      await this.#store.finish(id, status, this.#now());
+    } catch {
+      // The store is gone (deleted job, or a backend failure); nothing left to record.
+    }
+  }
+
+  /** Stops a job's queued and running targets; resolves with the job once it has ended. */
+  async cancel(id: string): Promise<JobRecord | null> {
+    const job = await this.#store.get(id);
+    if (job === null) return null;
+    const active = this.#active.get(id);
+    if (active !== undefined) {
+      active.cancelRequested = true;
+      this.scheduler.cancelJob(id, new Error('job cancelled'));
+      await active.ended;
+    }
+    return this.#store.get(id);
+  }
+
+  /** Forgets a job, cancelling it first. */
+  async delete(id: string): Promise<boolean> {
+    const job = await this.cancel(id);
+    if (job === null) return false;
+    return this.#store.delete(id);
+  }
+
+  /** The job once it has ended, or as it is after `timeoutMs`. */
+  async waitForEnd(id: string, timeoutMs: number): Promise<JobRecord | null> {
+    const active = this.#active.get(id);
+    if (active !== undefined && timeoutMs > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([active.ended, timeout]);
+      clearTimeout(timer);
+    }
+    return this.#store.get(id);
+  }
+
+  /** Drains: running jobs are cancelled and every target still ends with a result. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const ended = [...this.#active.values()].map((active) => active.ended);
+      for (const active of this.#active.values()) active.cancelRequested = true;
+      await this.scheduler.drain({ cancel: true, reason: new Error('service closing') });
+      await Promise.all(ended);
+    })();
+    return this.#closing;
+  }
+}
+
+export class JobNotFoundError extends ServiceError {
+  constructor(id: string) {
+    super('job_not_found', 404, `no job ${id} (it may have expired or been deleted)`);
+  }
+}

@@ -1,0 +1,95 @@
+// The storage seam for jobs: what is kept about a job, its results and its live events.
+// Every store (in-memory now, Redis later) passes test/jobs/job-store.contract.ts.
+import { ServiceError } from '../errors.js';
+import type { JobOptions, JobProgress, JobStatus } from '../schemas/job.js';
+
+/** What a store keeps about one job. Times are epoch milliseconds. */
+export interface JobRecord {
+  readonly id: string;
+  status: JobStatus;
+  readonly createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  readonly options: JobOptions;
+  readonly targets: readonly string[];
+  readonly progress: JobProgress;
+  /** Set when the job was submitted with an Idempotency-Key. */
+  readonly idempotencyKey: string | null;
+  /** Fingerprint of the submitted body, to tell a retry from a different request. */
+  readonly requestHash: string | null;
+}
+
+export interface NewJob {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly options: JobOptions;
+  readonly targets: readonly string[];
+  readonly idempotencyKey: string | null;
+  readonly requestHash: string | null;
+}
+
+/** One stored result: `seq` is its 1-based place in completion order, `json` a ProbeResult. */
+export interface StoredResult {
+  readonly seq: number;
+  readonly index: number;
+  readonly json: string;
+}
+
+export type JobEvent =
+  | { readonly type: 'result'; readonly result: StoredResult; readonly progress: JobProgress }
+  | { readonly type: 'done'; readonly status: JobStatus; readonly progress: JobProgress };
+
+export interface JobListQuery {
+  readonly status?: JobStatus;
+  /** Opaque, from a previous page's `nextCursor`. */
+  readonly cursor?: string;
+  readonly limit: number;
+}
+
+export interface JobListPage {
+  /** Newest first. */
+  readonly jobs: JobRecord[];
+  readonly nextCursor: string | null;
+}
+
+export class JobStoreFullError extends ServiceError {
+  constructor(message = 'too many jobs are active; retry when some have finished') {
+    super('too_many_jobs', 503, message, 5);
+  }
+}
+
+export class InvalidCursorError extends ServiceError {
+  constructor(message = 'the cursor is not one this server handed out') {
+    super('invalid_cursor', 400, message);
+  }
+}
+
+export interface JobStore {
+  /** Throws JobStoreFullError when no finished job can make room. */
+  create(job: NewJob): Promise<JobRecord>;
+  /** Null for unknown, deleted or expired jobs. */
+  get(id: string): Promise<JobRecord | null>;
+  findByIdempotencyKey(key: string): Promise<JobRecord | null>;
+  /** Throws InvalidCursorError for a cursor this store did not hand out. */
+  list(query: JobListQuery): Promise<JobListPage>;
+  /** queued → running, once; later calls change nothing. */
+  markStarted(id: string, at: number): Promise<void>;
+  /**
+   * Records the result of input `index` (each index at most once) and tells subscribers.
+   * Returns the stored result with its completion sequence number.
+   */
+  appendResult(id: string, index: number, ok: boolean, json: string): Promise<StoredResult>;
+  /** Ends the job with a final status and tells subscribers (a `done` event). */
+  finish(id: string, status: JobStatus, at: number): Promise<void>;
+  /** Forgets the job and its results. False when it was not there. */
+  delete(id: string): Promise<boolean>;
+  /** Results in completion order with seq > afterSeq, at most `limit`. */
+  resultsAfter(id: string, afterSeq: number, limit: number): Promise<StoredResult[]>;
+  /** Results finished so far, in input order, at most `limit`. */
+  resultsInInputOrder(id: string, limit: number): Promise<StoredResult[]>;
+  /**
+   * Live events of one job from now on, until `done` (after which the subscription ends by
+   * itself) or until the returned function is called.
+   */
+  subscribe(id: string, listener: (event: JobEvent) => void): () => void;
+}

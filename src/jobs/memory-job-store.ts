@@ -1,0 +1,338 @@
+// The JobStore of a single process: jobs, results and live listeners in memory, bounded in
+// count and retention, with results kept compact enough for jobs of 100,000 targets.
+import type { JobProgress, JobStatus } from '../schemas/job.js';
+import {
+  InvalidCursorError,
+  type JobEvent,
+  type JobListPage,
+  type JobListQuery,
+  type JobRecord,
+  type JobStore,
+  JobStoreFullError,
+  type NewJob,
+  type StoredResult,
+} from './job-store.js';
+
+export interface MemoryJobStoreOptions {
+  /** Jobs kept at once, active and finished. */
+  maxJobs: number;
+  /** How long a finished job stays readable after its `finishedAt`. */
+  retentionMs: number;
+  /** Epoch milliseconds; tests inject a fake clock. */
+  now?: () => number;
+}
+
+type Listener = (event: JobEvent) => void;
+
+interface Entry {
+  readonly record: JobRecord & { readonly progress: JobProgress };
+  /** Creation order, 1-based; what list cursors point at. */
+  readonly createSeq: number;
+  /**
+   * Result JSON in completion order (seq = position + 1), kept as given: parsing 100,000
+   * results into objects would cost an order of magnitude more heap than the strings.
+   */
+  readonly results: string[];
+  /** index → seq, 0 while the input has no result: input order without sorting. */
+  readonly seqByIndex: Uint32Array;
+  /** seq - 1 → index. */
+  readonly indexBySeq: Uint32Array;
+  /** Null once the job has finished: nothing more will be said. */
+  listeners: Set<Listener> | null;
+}
+
+const CURSOR = /^c([1-9][0-9]{0,14})$/;
+
+function encodeCursor(createSeq: number): string {
+  return Buffer.from(`c${createSeq}`).toString('base64url');
+}
+
+/**
+ * The creation sequence a cursor points at. Base64url decoding ignores stray characters,
+ * so the cursor must also re-encode to itself to count as one this store handed out.
+ */
+function decodeCursor(cursor: string, lastCreateSeq: number): number {
+  const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
+  const createSeq = match ? Number(match[1]) : 0;
+  if (createSeq < 1 || createSeq > lastCreateSeq || encodeCursor(createSeq) !== cursor) {
+    throw new InvalidCursorError('invalid cursor');
+  }
+  return createSeq;
+}
+
+function isFinalStatus(status: JobStatus): boolean {
+  return status !== 'queued' && status !== 'running';
+}
+
+/** Listeners are other people's code: one that throws must not stop the store or the rest. */
+function emit(listeners: Iterable<Listener>, event: JobEvent): void {
+  for (const listener of listeners) {
+    try {
+      listener(event);
+    } catch (error) {
+      process.emitWarning(
+        error instanceof Error ? error : new Error(String(error)),
+        'JobStoreListenerWarning',
+      );
+    }
+  }
+}
+
+const noop = (): void => {};
+
+/**
+ * `get`, `findByIdempotencyKey`, `create` and `list` return the live record, not a copy: it
+ * changes as the job runs and must not be mutated by callers. (A Redis store returns
+ * snapshots; callers must not rely on either.)
+ *
+ * Events are delivered synchronously, before `appendResult` / `finish` resolve.
+ *
+ * There are no timers: finished jobs expire lazily when touched, and `create` sweeps the
+ * expired ones in finish order, so the store never keeps the process alive.
+ */
+export class MemoryJobStore implements JobStore {
+  readonly #maxJobs: number;
+  readonly #retentionMs: number;
+  readonly #now: () => number;
+  /** In creation order (Map keeps insertion order). */
+  readonly #jobs = new Map<string, Entry>();
+  readonly #idByIdempotencyKey = new Map<string, string>();
+  /** Finished job ids in finish order: the expiry sweep and eviction both start at the front. */
+  readonly #finished = new Set<string>();
+  #lastCreateSeq = 0;
+
+  constructor(options: MemoryJobStoreOptions) {
+    if (!Number.isInteger(options.maxJobs) || options.maxJobs < 1) {
+      throw new RangeError('maxJobs must be a positive integer');
+    }
+    if (!(options.retentionMs >= 0)) {
+      throw new RangeError('retentionMs must be a non-negative number');
+    }
+    this.#maxJobs = options.maxJobs;
+    this.#retentionMs = options.retentionMs;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async create(job: NewJob): Promise<JobRecord> {
+    this.#sweepExpired();
+    if (this.#live(job.id)) throw new Error(`job ${job.id} already exists`);
+    if (job.idempotencyKey !== null && this.#liveByKey(job.idempotencyKey)) {
+      throw new Error('idempotency key already in use');
+    }
+    this.#makeRoom();
+
+    const total = job.targets.length;
+    const entry: Entry = {
+      record: {
+        id: job.id,
+        status: 'queued',
+        createdAt: job.createdAt,
+        startedAt: null,
+        finishedAt: null,
+        options: job.options,
+        targets: job.targets,
+        progress: { total, done: 0, ok: 0, failed: 0 },
+        idempotencyKey: job.idempotencyKey,
+        requestHash: job.requestHash,
+      },
+      createSeq: ++this.#lastCreateSeq,
+      results: [],
+      seqByIndex: new Uint32Array(total),
+      indexBySeq: new Uint32Array(total),
+      listeners: new Set(),
+    };
+    this.#jobs.set(job.id, entry);
+    if (job.idempotencyKey !== null) this.#idByIdempotencyKey.set(job.idempotencyKey, job.id);
+    return entry.record;
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    return this.#live(id)?.record ?? null;
+  }
+
+  async findByIdempotencyKey(key: string): Promise<JobRecord | null> {
+    return this.#liveByKey(key)?.record ?? null;
+  }
+
+  /**
+   * Walks every kept job from the newest: O(maxJobs) per page, which the bound keeps small,
+   * and no second index to keep in step with deletes and evictions.
+   */
+  async list(query: JobListQuery): Promise<JobListPage> {
+    const before =
+      query.cursor === undefined
+        ? Number.POSITIVE_INFINITY
+        : decodeCursor(query.cursor, this.#lastCreateSeq);
+    const entries = [...this.#jobs.values()];
+    const jobs: JobRecord[] = [];
+    let last: Entry | undefined;
+    let more = false;
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i]!;
+      if (entry.createSeq >= before) continue;
+      if (this.#expireIfDue(entry)) continue;
+      if (query.status !== undefined && entry.record.status !== query.status) continue;
+      // One past the page tells a full last page from one with more behind it.
+      if (jobs.length === query.limit) {
+        more = true;
+        break;
+      }
+      jobs.push(entry.record);
+      last = entry;
+    }
+    return { jobs, nextCursor: more && last ? encodeCursor(last.createSeq) : null };
+  }
+
+  async markStarted(id: string, at: number): Promise<void> {
+    const entry = this.#live(id);
+    if (entry?.record.status !== 'queued') return;
+    entry.record.status = 'running';
+    entry.record.startedAt = at;
+  }
+
+  async appendResult(id: string, index: number, ok: boolean, json: string): Promise<StoredResult> {
+    const entry = this.#live(id);
+    if (!entry) throw new Error(`job ${id} not found`);
+    const { progress } = entry.record;
+    if (!Number.isInteger(index) || index < 0 || index >= progress.total) {
+      throw new RangeError(`result index ${index} outside 0..${progress.total - 1}`);
+    }
+    if (entry.seqByIndex[index] !== 0) {
+      throw new Error(`job ${id} already has a result for index ${index}`);
+    }
+
+    entry.results.push(json);
+    const seq = entry.results.length;
+    entry.seqByIndex[index] = seq;
+    entry.indexBySeq[seq - 1] = index;
+    progress.done++;
+    if (ok) progress.ok++;
+    else progress.failed++;
+
+    const result: StoredResult = { seq, index, json };
+    if (entry.listeners && entry.listeners.size > 0) {
+      emit(entry.listeners, { type: 'result', result, progress: { ...progress } });
+    }
+    return result;
+  }
+
+  async finish(id: string, status: JobStatus, at: number): Promise<void> {
+    if (!isFinalStatus(status)) throw new RangeError(`${status} is not a final status`);
+    const entry = this.#live(id);
+    if (!entry || entry.record.finishedAt !== null) return;
+    entry.record.status = status;
+    entry.record.finishedAt = at;
+    this.#finished.add(id);
+
+    const { listeners } = entry;
+    entry.listeners = null;
+    if (listeners && listeners.size > 0) {
+      emit(listeners, { type: 'done', status, progress: { ...entry.record.progress } });
+      // Unsubscribe functions still hold the set: emptying it lets the listeners go.
+      listeners.clear();
+    }
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const entry = this.#live(id);
+    if (!entry) return false;
+    this.#remove(entry);
+    return true;
+  }
+
+  async resultsAfter(id: string, afterSeq: number, limit: number): Promise<StoredResult[]> {
+    const entry = this.#live(id);
+    if (!entry) return [];
+    const from = Math.max(0, Math.floor(afterSeq));
+    const to = Math.min(entry.results.length, from + Math.max(0, limit));
+    const page: StoredResult[] = [];
+    for (let i = from; i < to; i++) {
+      page.push({ seq: i + 1, index: entry.indexBySeq[i]!, json: entry.results[i]! });
+    }
+    return page;
+  }
+
+  async resultsInInputOrder(id: string, limit: number): Promise<StoredResult[]> {
+    const entry = this.#live(id);
+    if (!entry) return [];
+    const page: StoredResult[] = [];
+    const { seqByIndex, results } = entry;
+    for (let index = 0; index < seqByIndex.length && page.length < limit; index++) {
+      const seq = seqByIndex[index]!;
+      if (seq !== 0) page.push({ seq, index, json: results[seq - 1]! });
+    }
+    return page;
+  }
+
+  subscribe(id: string, listener: (event: JobEvent) => void): () => void {
+    const listeners = this.#live(id)?.listeners;
+    if (!listeners) return noop;
+    // Wrapped so the same function subscribed twice gets two independent subscriptions.
+    const subscription: Listener = (event) => listener(event);
+    listeners.add(subscription);
+    return () => {
+      listeners.delete(subscription);
+    };
+  }
+
+  /** The entry, unless unknown or expired (an expired one is dropped on the way). */
+  #live(id: string): Entry | undefined {
+    const entry = this.#jobs.get(id);
+    if (!entry || this.#expireIfDue(entry)) return undefined;
+    return entry;
+  }
+
+  #liveByKey(key: string): Entry | undefined {
+    const id = this.#idByIdempotencyKey.get(key);
+    return id === undefined ? undefined : this.#live(id);
+  }
+
+  #isExpired(record: JobRecord): boolean {
+    return record.finishedAt !== null && this.#now() >= record.finishedAt + this.#retentionMs;
+  }
+
+  #expireIfDue(entry: Entry): boolean {
+    if (!this.#isExpired(entry.record)) return false;
+    this.#remove(entry);
+    return true;
+  }
+
+  /**
+   * Stops at the first job still within retention, so it costs O(expired). A job finished
+   * with an earlier `at` than one before it waits for that one, or for lazy expiry.
+   */
+  #sweepExpired(): void {
+    for (const id of this.#finished) {
+      const entry = this.#jobs.get(id);
+      if (!entry) {
+        this.#finished.delete(id);
+        continue;
+      }
+      if (!this.#expireIfDue(entry)) return;
+    }
+  }
+
+  /** Evicts the jobs that finished longest ago; active jobs are never evicted. */
+  #makeRoom(): void {
+    while (this.#jobs.size >= this.#maxJobs) {
+      const oldest = this.#finished.values().next();
+      if (oldest.done) {
+        throw new JobStoreFullError(`all ${this.#maxJobs} kept jobs are still active`);
+      }
+      const entry = this.#jobs.get(oldest.value);
+      if (entry) this.#remove(entry);
+      else this.#finished.delete(oldest.value);
+    }
+  }
+
+  #remove(entry: Entry): void {
+    const { id, idempotencyKey } = entry.record;
+    this.#jobs.delete(id);
+    this.#finished.delete(id);
+    if (idempotencyKey !== null && this.#idByIdempotencyKey.get(idempotencyKey) === id) {
+      this.#idByIdempotencyKey.delete(idempotencyKey);
+    }
+    entry.listeners?.clear();
+    entry.listeners = null;
+  }
+}

@@ -1,0 +1,39 @@
+// Decorates the app with the JobService (the process's one Scheduler, its DNS resolver and
+// the job store) and closes it with the app, so every target ends with a result.
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Config } from '../config.js';
+import { JobService } from '../jobs/job-service.js';
+import type { JobStore } from '../jobs/job-store.js';
+import { MemoryJobStore } from '../jobs/memory-job-store.js';
+import { createDnsResolver, type DnsResolver, type ProbeLimits } from '../probe/index.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    jobs: JobService;
+  }
+}
+
+export interface JobServicePluginOptions {
+  readonly config: Config;
+  /** Tests inject a resolver pointed at a loopback DNS server, or tighter limits. */
+  readonly resolver?: DnsResolver;
+  readonly store?: JobStore;
+  readonly limits?: ProbeLimits;
+}
+
+async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginOptions) {
+  const { config } = options;
+  const service = new JobService({
+    store:
+      options.store ??
+      new MemoryJobStore({ maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs }),
+    resolver: options.resolver ?? createDnsResolver({ servers: config.dnsServers }),
+    concurrency: config.concurrency,
+    limits: options.limits,
+  });
+  app.decorate('jobs', service);
+  app.addHook('onClose', () => service.close());
+}
+
+export default fp(jobServicePlugin, { name: 'job-service' });

@@ -1,0 +1,112 @@
+// Wire shapes of the job API. They validate requests, type handlers, serialise responses
+// and are the OpenAPI document: one schema per shape.
+import { z } from 'zod';
+import { ProbeOptions } from './probe-options.js';
+import { ProbeResult } from './probe-result.js';
+
+export const jobStatuses = ['queued', 'running', 'succeeded', 'cancelled', 'failed'] as const;
+export const JobStatus = z
+  .enum(jobStatuses)
+  .describe(
+    'queued → running → succeeded | cancelled. A job succeeds when every target has a result, ' +
+      'whatever the results say; failed means the job itself broke.',
+  );
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export const JobOptions = ProbeOptions.extend({
+  concurrency: z
+    .int()
+    .min(1)
+    .optional()
+    .describe('Targets of this job in flight at once; at most the server-wide cap (the default).'),
+}).meta({ id: 'JobOptions' });
+export type JobOptions = z.infer<typeof JobOptions>;
+
+export const JobSubmission = z
+  .strictObject({
+    targets: z
+      .array(z.string().max(4096))
+      .min(1)
+      .describe('host, host:port, [v6]:port, http://… or https://…; duplicates are kept in order.'),
+    options: JobOptions.optional(),
+  })
+  .meta({ id: 'JobSubmission' });
+export type JobSubmission = z.infer<typeof JobSubmission>;
+
+export const JobProgress = z
+  .object({
+    total: z.int(),
+    done: z.int().describe('Targets with a result.'),
+    ok: z.int().describe('Results with a status line and headers.'),
+    failed: z.int().describe('Results with an error (cancelled ones included).'),
+  })
+  .meta({ id: 'JobProgress' });
+export type JobProgress = z.infer<typeof JobProgress>;
+
+export const JobResult = ProbeResult.extend({
+  index: z.int().describe('Position of the target in the submitted list.'),
+}).meta({ id: 'JobResult' });
+export type JobResult = z.infer<typeof JobResult>;
+
+const timestamp = z.iso.datetime().nullable();
+
+export const Job = z
+  .object({
+    id: z.string(),
+    status: JobStatus,
+    progress: JobProgress,
+    createdAt: z.iso.datetime(),
+    startedAt: timestamp,
+    finishedAt: timestamp,
+    options: JobOptions,
+    links: z.object({
+      self: z.string(),
+      results: z.string(),
+      events: z.string(),
+      cancel: z.string(),
+    }),
+    results: z
+      .array(JobResult)
+      .describe('Results finished so far, in input order, up to the inline cap.'),
+    resultsTruncated: z
+      .boolean()
+      .describe('True when more results exist than are inline: page through links.results.'),
+  })
+  .meta({ id: 'Job' });
+export type Job = z.infer<typeof Job>;
+
+export const JobSummary = Job.omit({ results: true, resultsTruncated: true }).meta({
+  id: 'JobSummary',
+});
+
+export const JobList = z
+  .object({
+    jobs: z.array(JobSummary),
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: 'JobList' });
+
+export const ResultPage = z
+  .object({
+    results: z.array(JobResult).describe('In completion order.'),
+    nextCursor: z
+      .string()
+      .nullable()
+      .describe(
+        'Pass as ?cursor= for the next page; null once the job has ended and all are read.',
+      ),
+  })
+  .meta({ id: 'ResultPage' });
+
+export const JobIdParams = z.object({ id: z.string().min(1).max(64) });
+
+export const ListJobsQuery = z.object({
+  status: JobStatus.optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const ResultsQuery = z.object({
+  cursor: z.string().max(32).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
