@@ -328,6 +328,41 @@ describe('GET /v1/jobs/{id}/events', () => {
     expect(again.at(-1)?.event).toBe('done');
   });
 
+  it('streams a running job live, with heartbeats while nothing happens', async () => {
+    const app = await startApp({}, { sseHeartbeatMs: 20 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const gated = await gatedTarget();
+    const job = await submit(app, { targets: [gated.address] });
+    let text = '';
+    let onText: (() => void) | null = null;
+    const ended = new Promise<void>((resolve, reject) => {
+      http
+        .get({ port, path: `/v1/jobs/${job.body.id}/events` }, (response) => {
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            text += chunk;
+            onText?.();
+          });
+          response.on('end', resolve);
+        })
+        .on('error', reject);
+    });
+    await new Promise<void>((resolve) => {
+      onText = () => {
+        if (text.includes(': heartbeat')) resolve();
+      };
+    });
+    expect(text).not.toContain('event: result');
+    gated.release();
+    await ended;
+    const events = parseSse(text);
+    // A progress snapshot first; after the result, progress may be folded into done.
+    expect(events[0]?.event).toBe('progress');
+    expect(events.filter((e) => e.event === 'result')).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ id: '1', data: { status: 'succeeded' } });
+  });
+
   it('404s for an unknown job', async () => {
     const app = await startApp();
     const response = await request(app.server).get('/v1/jobs/nope/events');
