@@ -43,9 +43,12 @@ export const JobProgress = z
   .meta({ id: 'JobProgress' });
 export type JobProgress = z.infer<typeof JobProgress>;
 
-export const JobResult = ProbeResult.extend({
-  index: z.int().describe('Position of the target in the submitted list.'),
-}).meta({ id: 'JobResult' });
+export const JobResult = z
+  .object({
+    index: z.int().describe('Position of the target in the submitted list.'),
+    ...ProbeResult.shape,
+  })
+  .meta({ id: 'JobResult' });
 export type JobResult = z.infer<typeof JobResult>;
 
 const timestamp = z.iso.datetime().nullable();
