@@ -30,7 +30,15 @@ export const JobSubmission = z
       .describe('host, host:port, [v6]:port, http://… or https://…; duplicates are kept in order.'),
     options: JobOptions.optional(),
   })
-  .meta({ id: 'JobSubmission' });
+  .meta({
+    id: 'JobSubmission',
+    examples: [
+      {
+        targets: ['127.0.0.1:3000', 'http://127.0.0.1:3000/livez', '127.0.0.1:9'],
+        options: { method: 'GET', timeoutMs: 5000 },
+      },
+    ],
+  });
 export type JobSubmission = z.infer<typeof JobSubmission>;
 
 export const JobProgress = z
