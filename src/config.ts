@@ -1,6 +1,7 @@
 // The only reader of process.env: parses it once with zod into a frozen Config.
 // A bad value stops start-up with a message that names the variable.
 import { z } from 'zod';
+import { validateCidr } from './policy/address-policy.js';
 
 const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -12,12 +13,45 @@ const dnsServer = z
     'expected host[:port] with an IP host',
   );
 
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function isCidr(entry: string): boolean {
+  try {
+    validateCidr(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const EnvSchema = z.object({
   PORT: integer(3000, 0, 65535),
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HEADPROBE_CONCURRENCY: integer(500, 1, 20_000).describe('global cap on targets in flight'),
   HEADPROBE_MAX_TARGETS: integer(10_000, 1, 1_000_000),
+  HEADPROBE_ALLOW_CIDRS: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .pipe(z.array(z.string().refine(isCidr, 'expected a CIDR such as 127.0.0.0/8 or ::1/128'))),
+  HEADPROBE_ALLOW_PORTS: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^\d{1,5}$/, 'expected a port number')
+          .transform(Number),
+      ),
+    ),
   HEADPROBE_MAX_JOBS: integer(1_000, 1, 1_000_000),
   HEADPROBE_JOB_RETENTION_S: integer(3_600, 1, 30 * 24 * 3_600),
   HEADPROBE_INLINE_RESULTS: integer(100, 0, 10_000),
@@ -42,6 +76,10 @@ export interface Config {
   readonly concurrency: number;
   /** `host[:port]` DNS servers; empty means the system resolver. */
   readonly dnsServers: readonly string[];
+  /** Ranges opted back in to the deny-by-default address policy. */
+  readonly allowCidrs: readonly string[];
+  /** Ports targets may use; empty means any. */
+  readonly allowPorts: readonly number[];
   /** Most targets one job may have. */
   readonly maxTargets: number;
   /** Most jobs kept (finished ones are evicted oldest first to make room). */
@@ -73,6 +111,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env_.LOG_LEVEL,
     concurrency: env_.HEADPROBE_CONCURRENCY,
     dnsServers: Object.freeze(env_.HEADPROBE_DNS_SERVERS),
+    allowCidrs: Object.freeze(env_.HEADPROBE_ALLOW_CIDRS),
+    allowPorts: Object.freeze(env_.HEADPROBE_ALLOW_PORTS),
     maxTargets: env_.HEADPROBE_MAX_TARGETS,
     maxJobs: env_.HEADPROBE_MAX_JOBS,
     jobRetentionMs: env_.HEADPROBE_JOB_RETENTION_S * 1000,

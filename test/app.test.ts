@@ -58,6 +58,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       concurrency: 500,
       dnsServers: [],
+      allowCidrs: [],
+      allowPorts: [],
       maxTargets: 10_000,
       maxJobs: 1_000,
       jobRetentionMs: 3_600_000,
@@ -80,6 +82,9 @@ describe('loadConfig', () => {
     ['PORT', 'eighty'],
     ['HEADPROBE_CONCURRENCY', '0'],
     ['HEADPROBE_DNS_SERVERS', 'dns.example.com'],
+    ['HEADPROBE_ALLOW_CIDRS', '127.0.0.0/33'],
+    ['HEADPROBE_ALLOW_CIDRS', 'localhost'],
+    ['HEADPROBE_ALLOW_PORTS', '80,http'],
     ['LOG_LEVEL', 'loud'],
   ])('names the variable when %s=%s is bad', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

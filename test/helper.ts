@@ -10,7 +10,8 @@ afterEach(async () => {
 });
 
 export function testConfig(env: NodeJS.ProcessEnv = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', ...env });
+  // Test targets live on loopback, which the policy denies unless opted in.
+  return loadConfig({ LOG_LEVEL: 'silent', HEADPROBE_ALLOW_CIDRS: '127.0.0.0/8,::1/128', ...env });
 }
 
 export async function startApp(

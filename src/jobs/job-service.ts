@@ -3,6 +3,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ServiceError } from '../errors.js';
 import { Scheduler, type Task } from '../loop/index.js';
+import type { AddressPolicy } from '../policy/address-policy.js';
 import { type DnsResolver, type ProbeLimits, probeTarget } from '../probe/index.js';
 import type { JobOptions, JobStatus, JobSubmission } from '../schemas/job.js';
 import { ProbeOptions } from '../schemas/probe-options.js';
@@ -16,6 +17,8 @@ export interface JobServiceOptions {
   /** Global cap on targets in flight (HEADPROBE_CONCURRENCY). */
   readonly concurrency: number;
   readonly limits?: ProbeLimits;
+  /** Which addresses targets may reach; none means every address (tests of the engine only). */
+  readonly policy?: AddressPolicy;
   readonly now?: () => number;
 }
 
@@ -59,6 +62,7 @@ export class JobService {
   readonly #store: JobStore;
   readonly #resolver: DnsResolver;
   readonly #limits: ProbeLimits | undefined;
+  readonly #policy: AddressPolicy | undefined;
   readonly #now: () => number;
   readonly #concurrency: number;
   readonly #active = new Map<string, ActiveJob>();
@@ -70,6 +74,7 @@ export class JobService {
     this.#store = options.store;
     this.#resolver = options.resolver;
     this.#limits = options.limits;
+    this.#policy = options.policy;
     this.#now = options.now ?? Date.now;
     this.#concurrency = options.concurrency;
     this.scheduler = new Scheduler<string, ProbeResult>({
@@ -187,6 +192,7 @@ export class JobService {
     return probeTarget(task.input, active.options, {
       resolver: this.#resolver,
       limits: this.#limits,
+      policy: this.#policy,
       signal: task,
     });
   }

@@ -1,11 +1,13 @@
 // Decorates the app with the JobService (the process's one Scheduler, its DNS resolver and
 // the job store) and closes it with the app, so every target ends with a result.
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { JobService } from '../jobs/job-service.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { MemoryJobStore } from '../jobs/memory-job-store.js';
+import { createAddressPolicy } from '../policy/address-policy.js';
 import { createDnsResolver, type DnsResolver, type ProbeLimits } from '../probe/index.js';
 
 declare module 'fastify' {
@@ -22,6 +24,10 @@ export interface JobServicePluginOptions {
   readonly limits?: ProbeLimits;
 }
 
+function isAddressInfo(value: string | AddressInfo): value is AddressInfo {
+  return typeof value !== 'string';
+}
+
 async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginOptions) {
   const { config } = options;
   const service = new JobService({
@@ -31,6 +37,12 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
     resolver: options.resolver ?? createDnsResolver({ servers: config.dnsServers }),
     concurrency: config.concurrency,
     limits: options.limits,
+    policy: createAddressPolicy({
+      allowCidrs: config.allowCidrs,
+      allowPorts: config.allowPorts,
+      // Known once listening; the service never probes itself.
+      selfEndpoints: () => (app.server.listening ? app.addresses() : []).filter(isAddressInfo),
+    }),
   });
   app.decorate('jobs', service);
   app.addHook('onClose', () => service.close());

@@ -3,6 +3,7 @@
 // Milestones are stamped from socket events with performance.now() (monotonic, µs).
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import type { AddressPolicy } from '../policy/address-policy.js';
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type {
   ProbeErrorCode,
@@ -11,7 +12,7 @@ import type {
   RemoteEndpoint,
   TlsDetails,
 } from '../schemas/probe-result.js';
-import type { DnsAnswer, DnsResolver } from './dns.js';
+import type { DnsAnswer, DnsResolver, ResolvedAddress } from './dns.js';
 import { defaultProbeLimits, type ProbeLimits } from './limits.js';
 import { pinnedAddress } from './pins.js';
 import { buildRequestHead, defaultUserAgent } from './request.js';
@@ -36,7 +37,12 @@ export interface ProbeContext {
   readonly userAgent?: string;
   /** Trust roots for https targets (e.g. an internal CA); Node's bundled roots by default. */
   readonly secureContext?: tls.SecureContext;
+  /** Which addresses may be dialled; judged on each address right before it is dialled. */
+  readonly policy?: AddressPolicy;
 }
+
+/** A name with many addresses: at most this many are tried, each vetted before dialling. */
+const MAX_ADDRESS_ATTEMPTS = 3;
 
 // One client context for every https probe: building one per connection re-reads the roots.
 let defaultSecureContext: tls.SecureContext | undefined;
@@ -96,6 +102,8 @@ class TargetProbe implements Milestones {
   private phase: ProbePhase = 'dns';
   private target: ParsedTarget | null = null;
   private socket: net.Socket | null = null;
+  private candidates: readonly ResolvedAddress[] = [];
+  private attempt = 0;
   private dialled: RemoteEndpoint | null = null;
   private remote: RemoteEndpoint | null = null;
   private tlsDetails: TlsDetails | null = null;
@@ -133,13 +141,13 @@ class TargetProbe implements Milestones {
     const { hostname, port, ipFamily } = parsed.target;
     if (ipFamily !== 0) {
       this.resolvedAt = this.startAt; // an IP literal needs no lookup: dns = 0
-      this.connect(hostname, ipFamily);
+      this.dialFirst([{ address: hostname, family: ipFamily }]);
       return this.promise;
     }
     const pinned = pinnedAddress(this.options.resolve, hostname, port);
     if (pinned !== undefined) {
       this.resolvedAt = this.startAt;
-      this.connect(pinned, net.isIP(pinned) === 6 ? 6 : 4);
+      this.dialFirst([{ address: pinned, family: net.isIP(pinned) === 6 ? 6 : 4 }]);
       return this.promise;
     }
     this.armTimer(this.limits.dnsTimeoutMs, 'dns_timeout');
@@ -160,14 +168,48 @@ class TargetProbe implements Milestones {
       this.finish(answer.code, answer.message);
       return;
     }
-    const first = answer.addresses[0];
-    if (first === undefined) {
+    if (answer.addresses.length === 0) {
       this.finish('dns_not_found', `${this.target!.hostname}: no addresses`);
       return;
     }
     this.resolvedAt = performance.now();
-    this.connect(first.address, first.family);
+    this.dialFirst(answer.addresses);
   };
+
+  /**
+   * Keeps the addresses the policy allows (the first few, in resolver order) and dials the
+   * first. Only vetted addresses are ever dialled: no second lookup, so no DNS rebinding.
+   */
+  private dialFirst(addresses: readonly ResolvedAddress[]): void {
+    const policy = this.context.policy;
+    const port = this.target!.port;
+    const allowed =
+      policy === undefined
+        ? addresses.slice(0, MAX_ADDRESS_ATTEMPTS)
+        : addresses
+            .filter((a) => policy.check(a.address, port).allowed)
+            .slice(0, MAX_ADDRESS_ATTEMPTS);
+    if (allowed.length === 0) {
+      this.phase = 'connect';
+      // Same words whatever the address: the answer must not tell what listens where.
+      this.finish('blocked_by_policy', 'destination not permitted by policy');
+      return;
+    }
+    this.candidates = allowed;
+    this.connect(allowed[0]!.address, allowed[0]!.family);
+  }
+
+  /** After a failed connect, the next vetted address if there is one (and time left). */
+  private dialNext(): boolean {
+    if (this.phase !== 'connect' || this.attempt + 1 >= this.candidates.length) return false;
+    if (performance.now() >= this.deadlineAt) return false;
+    this.socket?.destroy();
+    this.socket = null;
+    this.attempt++;
+    const next = this.candidates[this.attempt]!;
+    this.connect(next.address, next.family);
+    return true;
+  }
 
   /** A DnsResolver must not reject; if one does anyway, that is our bug, not the target's. */
   private readonly onResolverBug = (error: unknown): void => {
@@ -299,7 +341,7 @@ class TargetProbe implements Milestones {
   }
 
   onSocketError(error: unknown): void {
-    if (this.settled) return;
+    if (this.settled || this.dialNext()) return;
     const classified = classifySocketError(error, this.phase);
     this.finish(classified.code, classified.message);
   }
@@ -324,6 +366,7 @@ class TargetProbe implements Milestones {
     this.timer = null;
     if (this.settled) return;
     const code = this.timerCode;
+    if (code === 'connect_timeout' && this.dialNext()) return;
     const message =
       code === 'deadline_exceeded'
         ? `deadline of ${this.options.timeoutMs} ms exceeded during ${this.phase}`

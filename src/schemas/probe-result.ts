@@ -5,6 +5,7 @@ import { z } from 'zod';
 /** Closed taxonomy of per-target failures. Clients switch on these; never rename one. */
 export const probeErrorCodes = [
   'invalid_target',
+  'blocked_by_policy',
   'dns_not_found',
   'dns_timeout',
   'dns_error',

@@ -19,7 +19,13 @@ beforeAll(async () => {
   target = await startTcpServer(respondWith(normalResponse));
   child = spawn('npm', ['start'], {
     cwd: new URL('../..', import.meta.url).pathname,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      HEADPROBE_ALLOW_CIDRS: '127.0.0.0/8',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
     // Its own process group, so SIGTERM reaches node behind npm.
     detached: true,
