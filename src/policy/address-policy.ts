@@ -172,7 +172,8 @@ export function createAddressPolicy(options: AddressPolicyOptions = {}): Address
         if (self.port === port && sameHost(self.address, address)) return BLOCKED;
       }
       if (isMetadata(address, family)) {
-        return exactlyAllowed.has(address.toLowerCase()) ? { allowed: true } : BLOCKED;
+        const forms = [address.toLowerCase(), ...(family === 6 ? embeddedIpv4(address) : [])];
+        return forms.some((form) => exactlyAllowed.has(form)) ? { allowed: true } : BLOCKED;
       }
       if (isAllowedRange(address, family)) return { allowed: true };
       return deniedReason(address, family) === null ? { allowed: true } : BLOCKED;
