@@ -1,5 +1,6 @@
 // /v1/jobs: submit a batch, follow it (poll, NDJSON, SSE), page its results, cancel, delete.
 import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
@@ -7,6 +8,7 @@ import { type FollowEvent, followJob } from '../src/jobs/follow-job.js';
 import { isFinished, JobNotFoundError } from '../src/jobs/job-service.js';
 import type { JobRecord } from '../src/jobs/job-store.js';
 import { jobSummary, jobView } from '../src/jobs/job-view.js';
+import { TargetRateLimit } from '../src/policy/target-rate-limit.js';
 import {
   Job,
   JobIdParams,
@@ -57,7 +59,15 @@ const PreferHeaders = z.object({
     .describe('A retry with the same key and body returns the same job.'),
 });
 
-const problems = { 400: Problem, 404: Problem, 422: Problem, 503: Problem };
+const problems = {
+  400: Problem,
+  401: Problem,
+  404: Problem,
+  413: Problem,
+  422: Problem,
+  429: Problem,
+  503: Problem,
+};
 
 function lastEventSeq(value: string | null | undefined): number {
   const seq = Number(value);
@@ -67,6 +77,7 @@ function lastEventSeq(value: string | null | undefined): number {
 const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config }) => {
   app.decorateRequest('jobId', null);
   const inlineCap = config.inlineResults;
+  const targetRateLimit = new TargetRateLimit(config.rateLimitTargetsPerMin);
   const store = app.jobs.store;
 
   async function requireJob(id: string): Promise<JobRecord> {
@@ -91,7 +102,8 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     },
     async (request, reply) => {
       const key = request.headers['idempotency-key'] ?? null;
-      const { job } = await app.jobs.submit(request.body, key);
+      await targetRateLimit.take(request.caller, request.body.targets.length);
+      const { job } = await app.jobs.submit(request.body, key, request.caller);
       request.jobId = job.id;
       reply.header('Location', `/v1/jobs/${job.id}`);
       const waitS = preferredWaitSeconds(request.headers.prefer, config.maxWaitMs / 1000);
@@ -163,7 +175,9 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       const job = await requireJob(id);
       const afterSeq = lastEventSeq(request.query.cursor);
       if ((request.headers.accept ?? '').includes(NDJSON)) {
-        const lines = Readable.from(ndjsonLines(followJob(store, id, afterSeq)));
+        const lines = Readable.from(
+          ndjsonLines(followJob(store, id, afterSeq, closedSignal(reply))),
+        );
         // A stream and a pre-serialised body are sent as they are; the schema documents them.
         return reply.type(NDJSON).send(lines as never);
       }
@@ -200,7 +214,9 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       request.jobId = id;
       await requireJob(id);
       const afterSeq = lastEventSeq(reply.sse.lastEventId);
-      await reply.sse.send(sseMessages(followJob(store, id, afterSeq), afterSeq));
+      await reply.sse.send(
+        sseMessages(followJob(store, id, afterSeq, closedSignal(reply)), afterSeq),
+      );
     },
   );
 
@@ -240,6 +256,13 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     },
   );
 };
+
+/** Aborts when the response is over or the client is gone: streams stop following then. */
+function closedSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => controller.abort());
+  return controller.signal;
+}
 
 async function* ndjsonLines(events: AsyncIterable<FollowEvent>): AsyncGenerator<string> {
   for await (const event of events) {

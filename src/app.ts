@@ -12,6 +12,8 @@ import healthRoutes from '../routes/health.js';
 import jobRoutes from '../routes/jobs.js';
 import type { Config } from './config.js';
 import type { JobStore } from './jobs/job-store.js';
+import apiKeys from './plugins/api-keys.js';
+import backPressure from './plugins/back-pressure.js';
 import jobService from './plugins/job-service.js';
 import openApi from './plugins/openapi.js';
 import problemDetails from './plugins/problem-details.js';
@@ -34,7 +36,11 @@ export async function buildApp(
   overrides: AppOverrides = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: overrides.logger ?? { level: config.logLevel },
+    logger: overrides.logger ?? {
+      level: config.logLevel,
+      // Keys never reach the logs, whatever a serializer decides to print.
+      redact: ['req.headers.authorization', 'headers.authorization', 'authorization'],
+    },
     // One log line per request, written by the request-log plugin with the job id.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
@@ -44,6 +50,8 @@ export async function buildApp(
 
   await app.register(problemDetails);
   await app.register(requestLog);
+  await app.register(apiKeys, { config });
+  await app.register(backPressure, { config });
   await app.register(openApi);
   // A CommonJS plugin: its default import is the fastify-plugin wrapped function, which the
   // package's typings describe as a module namespace under NodeNext.

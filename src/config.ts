@@ -1,5 +1,6 @@
 // The only reader of process.env: parses it once with zod into a frozen Config.
 // A bad value stops start-up with a message that names the variable.
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { validateCidr } from './policy/address-policy.js';
 
@@ -18,6 +19,13 @@ function commaList(value: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** Keys are kept only as SHA-256 hashes; `sha256:<hex>` entries already are one. */
+export function hashApiKey(entry: string): string {
+  return entry.startsWith('sha256:')
+    ? entry.slice(7)
+    : createHash('sha256').update(entry).digest('hex');
 }
 
 function isCidr(entry: string): boolean {
@@ -53,6 +61,27 @@ const EnvSchema = z.object({
       ),
     ),
   HEADPROBE_MAX_JOBS: integer(1_000, 1, 1_000_000),
+  HEADPROBE_API_KEYS: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(
+            /^(?:sha256:[0-9a-f]{64}|[\x21-\x2b\x2d-\x7e]{16,256})$/,
+            'expected a key of 16+ printable characters, or sha256:<64 hex>',
+          ),
+      ),
+    ),
+  HEADPROBE_RATE_LIMIT_TARGETS_PER_MIN: integer(100_000, 0, 100_000_000),
+  HEADPROBE_AUTH_FAILURES_PER_MIN: integer(20, 1, 1_000_000),
+  HEADPROBE_MAX_QUEUED_TARGETS: integer(200_000, 1, 100_000_000),
+  HEADPROBE_MAX_QUEUED_TARGETS_PER_KEY: integer(50_000, 1, 100_000_000),
+  HEADPROBE_MAX_EVENT_LOOP_DELAY_MS: integer(1_000, 0, 60_000),
+  HEADPROBE_MAX_HEAP_USED_MB: integer(0, 0, 1_000_000),
+  HEADPROBE_MAX_RSS_MB: integer(0, 0, 1_000_000),
   HEADPROBE_JOB_RETENTION_S: integer(3_600, 1, 30 * 24 * 3_600),
   HEADPROBE_INLINE_RESULTS: integer(100, 0, 10_000),
   HEADPROBE_MAX_WAIT_S: integer(60, 0, 3_600),
@@ -80,6 +109,19 @@ export interface Config {
   readonly allowCidrs: readonly string[];
   /** Ports targets may use; empty means any. */
   readonly allowPorts: readonly number[];
+  /** SHA-256 hashes (hex) of the accepted API keys; empty means the API is open. */
+  readonly apiKeyHashes: readonly string[];
+  /** Targets each caller may submit per minute; 0 means no limit. */
+  readonly rateLimitTargetsPerMin: number;
+  /** Failed authentications tolerated per client address per minute. */
+  readonly authFailuresPerMin: number;
+  /** Targets queued or running across all jobs, and per caller. */
+  readonly maxQueuedTargets: number;
+  readonly maxQueuedTargetsPerKey: number;
+  /** Back-pressure thresholds for new jobs; 0 turns one off. */
+  readonly maxEventLoopDelayMs: number;
+  readonly maxHeapUsedBytes: number;
+  readonly maxRssBytes: number;
   /** Most targets one job may have. */
   readonly maxTargets: number;
   /** Most jobs kept (finished ones are evicted oldest first to make room). */
@@ -113,6 +155,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dnsServers: Object.freeze(env_.HEADPROBE_DNS_SERVERS),
     allowCidrs: Object.freeze(env_.HEADPROBE_ALLOW_CIDRS),
     allowPorts: Object.freeze(env_.HEADPROBE_ALLOW_PORTS),
+    apiKeyHashes: Object.freeze(env_.HEADPROBE_API_KEYS.map(hashApiKey)),
+    rateLimitTargetsPerMin: env_.HEADPROBE_RATE_LIMIT_TARGETS_PER_MIN,
+    authFailuresPerMin: env_.HEADPROBE_AUTH_FAILURES_PER_MIN,
+    maxQueuedTargets: env_.HEADPROBE_MAX_QUEUED_TARGETS,
+    maxQueuedTargetsPerKey: env_.HEADPROBE_MAX_QUEUED_TARGETS_PER_KEY,
+    maxEventLoopDelayMs: env_.HEADPROBE_MAX_EVENT_LOOP_DELAY_MS,
+    maxHeapUsedBytes: env_.HEADPROBE_MAX_HEAP_USED_MB * 1024 * 1024,
+    maxRssBytes: env_.HEADPROBE_MAX_RSS_MB * 1024 * 1024,
     maxTargets: env_.HEADPROBE_MAX_TARGETS,
     maxJobs: env_.HEADPROBE_MAX_JOBS,
     jobRetentionMs: env_.HEADPROBE_JOB_RETENTION_S * 1000,

@@ -13,19 +13,25 @@ export type FollowEvent =
   | { readonly type: 'progress'; readonly progress: JobProgress }
   | { readonly type: 'done'; readonly status: JobStatus; readonly progress: JobProgress };
 
+/**
+ * `stopped` ends the follow early (the client went away) and releases the subscription at
+ * once, rather than at the job's next event.
+ */
 export async function* followJob(
   store: JobStore,
   id: string,
   afterSeq: number,
+  stopped?: AbortSignal,
 ): AsyncGenerator<FollowEvent, void, undefined> {
   // Subscribe before reading what is stored, so nothing lands in between unseen.
   const live: JobEvent[] = [];
-  let next = 0;
   let wake: (() => void) | null = null;
   const unsubscribe = store.subscribe(id, (event) => {
     live.push(event);
     wake?.();
   });
+  const onStop = () => wake?.();
+  stopped?.addEventListener('abort', onStop, { once: true });
   try {
     let lastSeq = afterSeq;
     for (;;) {
@@ -51,9 +57,18 @@ export async function* followJob(
     }
     yield { type: 'progress', progress: { ...job.progress } };
     for (;;) {
+      if (live.length === 0) {
+        if (stopped?.aborted) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+        continue;
+      }
+      // Take the whole backlog first: events that land while we yield wait in `live`.
+      const batch = live.splice(0);
       let latest: JobProgress | null = null;
-      while (next < live.length) {
-        const event = live[next++]!;
+      for (const event of batch) {
         if (event.type === 'done') {
           yield event;
           return;
@@ -64,14 +79,9 @@ export async function* followJob(
         yield { type: 'result', result: event.result };
       }
       if (latest !== null) yield { type: 'progress', progress: latest };
-      live.length = 0;
-      next = 0;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      wake = null;
     }
   } finally {
+    stopped?.removeEventListener('abort', onStop);
     unsubscribe();
   }
 }

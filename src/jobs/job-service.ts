@@ -4,6 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ServiceError } from '../errors.js';
 import { Scheduler, type Task } from '../loop/index.js';
 import type { AddressPolicy } from '../policy/address-policy.js';
+import { OverloadedError, TooManyQueuedTargetsError } from '../policy/caller-errors.js';
 import { type DnsResolver, type ProbeLimits, probeTarget } from '../probe/index.js';
 import type { JobOptions, JobStatus, JobSubmission } from '../schemas/job.js';
 import { ProbeOptions } from '../schemas/probe-options.js';
@@ -19,6 +20,9 @@ export interface JobServiceOptions {
   readonly limits?: ProbeLimits;
   /** Which addresses targets may reach; none means every address (tests of the engine only). */
   readonly policy?: AddressPolicy;
+  /** Targets queued or running at once: across all jobs, and per caller. */
+  readonly maxQueuedTargets?: number;
+  readonly maxQueuedTargetsPerCaller?: number;
   readonly now?: () => number;
 }
 
@@ -37,6 +41,7 @@ export class ServiceClosingError extends ServiceError {
 /** A job this process is running: what its tasks need, and how it ends. */
 interface ActiveJob {
   readonly options: ProbeOptions;
+  readonly caller: string;
   started: boolean;
   cancelRequested: boolean;
   /** Store writes in completion order; awaited before the job is finished. */
@@ -52,9 +57,18 @@ export function isFinished(status: JobStatus): boolean {
   return FINISHED.has(status);
 }
 
-/** Same body, same hash: key order of the canonical JSON is the schema's, so stable. */
+/** Same request, same hash, whatever order the client wrote its header and pin keys in. */
 function hashSubmission(targets: readonly string[], options: JobOptions): string {
-  return createHash('sha256').update(JSON.stringify({ targets, options })).digest('base64url');
+  const sorted = (record: Record<string, string>) =>
+    Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1));
+  const canonical = {
+    ...options,
+    headers: sorted(options.headers),
+    resolve: sorted(options.resolve),
+  };
+  return createHash('sha256')
+    .update(JSON.stringify({ targets, options: canonical }))
+    .digest('base64url');
 }
 
 export class JobService {
@@ -66,6 +80,10 @@ export class JobService {
   readonly #now: () => number;
   readonly #concurrency: number;
   readonly #active = new Map<string, ActiveJob>();
+  /** Targets not yet ended, per caller: the per-caller queue cap counts these. */
+  readonly #outstanding = new Map<string, number>();
+  readonly #maxQueued: number;
+  readonly #maxQueuedPerCaller: number;
   /** Submissions in flight per Idempotency-Key, so two concurrent retries make one job. */
   readonly #pendingKeys = new Map<string, Promise<{ job: JobRecord; created: boolean }>>();
   #closing: Promise<void> | null = null;
@@ -77,6 +95,8 @@ export class JobService {
     this.#policy = options.policy;
     this.#now = options.now ?? Date.now;
     this.#concurrency = options.concurrency;
+    this.#maxQueued = options.maxQueuedTargets ?? Number.POSITIVE_INFINITY;
+    this.#maxQueuedPerCaller = options.maxQueuedTargetsPerCaller ?? Number.POSITIVE_INFINITY;
     this.scheduler = new Scheduler<string, ProbeResult>({
       concurrency: options.concurrency,
       runTask: (task) => this.#runTask(task),
@@ -102,12 +122,13 @@ export class JobService {
   async submit(
     submission: JobSubmission,
     idempotencyKey: string | null,
+    caller = 'anonymous',
   ): Promise<{ job: JobRecord; created: boolean }> {
     if (this.#closing !== null) throw new ServiceClosingError();
-    if (idempotencyKey === null) return this.#create(submission, null);
+    if (idempotencyKey === null) return this.#create(submission, null, caller);
     const pending = this.#pendingKeys.get(idempotencyKey);
     if (pending !== undefined) return this.#replay(await pending, submission);
-    const attempt = this.#submitWithKey(submission, idempotencyKey);
+    const attempt = this.#submitWithKey(submission, idempotencyKey, caller);
     this.#pendingKeys.set(idempotencyKey, attempt);
     try {
       return await attempt;
@@ -119,10 +140,11 @@ export class JobService {
   async #submitWithKey(
     submission: JobSubmission,
     key: string,
+    caller: string,
   ): Promise<{ job: JobRecord; created: boolean }> {
     const existing = await this.#store.findByIdempotencyKey(key);
     if (existing !== null) return this.#replay({ job: existing, created: false }, submission);
-    return this.#create(submission, key);
+    return this.#create(submission, key, caller);
   }
 
   #replay(
@@ -136,10 +158,29 @@ export class JobService {
     return { job: first.job, created: false };
   }
 
+  /** Refuses work beyond the queue caps: the whole process's, then this caller's. */
+  #admit(caller: string, targets: number): void {
+    const { queued, running } = this.scheduler.snapshot();
+    if (queued + running + targets > this.#maxQueued) {
+      throw new OverloadedError(`more than ${this.#maxQueued} targets queued`);
+    }
+    if ((this.#outstanding.get(caller) ?? 0) + targets > this.#maxQueuedPerCaller) {
+      throw new TooManyQueuedTargetsError(this.#maxQueuedPerCaller);
+    }
+  }
+
+  #settleOutstanding(caller: string, targets: number): void {
+    const left = (this.#outstanding.get(caller) ?? 0) + targets;
+    if (left <= 0) this.#outstanding.delete(caller);
+    else this.#outstanding.set(caller, left);
+  }
+
   async #create(
     submission: JobSubmission,
     idempotencyKey: string | null,
+    caller: string,
   ): Promise<{ job: JobRecord; created: boolean }> {
+    this.#admit(caller, submission.targets.length);
     const options = this.normalizeOptions(submission.options);
     const job = await this.#store.create({
       id: randomUUID(),
@@ -149,15 +190,17 @@ export class JobService {
       idempotencyKey,
       requestHash: idempotencyKey === null ? null : hashSubmission(submission.targets, options),
     });
-    this.#start(job);
+    this.#start(job, caller);
     return { job, created: true };
   }
 
-  #start(job: JobRecord): void {
+  #start(job: JobRecord, caller: string): void {
     const { concurrency, ...probeOptions } = job.options;
     let endJob!: () => void;
+    this.#settleOutstanding(caller, job.targets.length);
     const active: ActiveJob = {
       options: probeOptions,
+      caller,
       started: false,
       cancelRequested: false,
       writes: Promise.resolve(),
@@ -166,13 +209,24 @@ export class JobService {
         endJob = resolve;
       }),
     };
+    // Registered first: the scheduler starts the first tasks inside submit().
     this.#active.set(job.id, active);
-    const handle = this.scheduler.submit({
-      jobId: job.id,
-      inputs: job.targets,
-      concurrency,
-      onTaskEnd: (task, result, error) => this.#record(active, task, result, error),
-    });
+    let handle: ReturnType<typeof this.scheduler.submit>;
+    try {
+      handle = this.scheduler.submit({
+        jobId: job.id,
+        inputs: job.targets,
+        concurrency,
+        onTaskEnd: (task, result, error) => this.#record(active, task, result, error),
+      });
+    } catch {
+      // Shutdown began while the job was being stored: it never runs, so end it now.
+      this.#active.delete(job.id);
+      this.#settleOutstanding(caller, -job.targets.length);
+      endJob();
+      void this.#store.finish(job.id, 'cancelled', this.#now()).catch(() => {});
+      throw new ServiceClosingError();
+    }
     // Not fire-and-forget: `ended` is awaited by cancel, delete, waits and close().
     void handle.done
       .then(() => this.#finish(job.id, active))
@@ -209,6 +263,7 @@ export class JobService {
         ? cancelledResult(task.input)
         : failedResult(task.input, `probe failed: ${String(error)}`));
     const json = serializeResult(task.index, final);
+    this.#settleOutstanding(active.caller, -1);
     this.#write(active, () => this.#store.appendResult(task.jobId, task.index, final.ok, json));
   }
 
@@ -236,8 +291,8 @@ export class JobService {
     if (job === null) return null;
     const active = this.#active.get(id);
     if (active !== undefined) {
-      active.cancelRequested = true;
-      this.scheduler.cancelJob(id, new Error('job cancelled'));
+      // A job whose targets have all ended is finishing, not cancelled.
+      if (this.scheduler.cancelJob(id, new Error('job cancelled'))) active.cancelRequested = true;
       await active.ended;
     }
     return this.#store.get(id);
@@ -268,8 +323,11 @@ export class JobService {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const ended = [...this.#active.values()].map((active) => active.ended);
-      for (const active of this.#active.values()) active.cancelRequested = true;
-      await this.scheduler.drain({ cancel: true, reason: new Error('service closing') });
+      const reason = new Error('service closing');
+      for (const [id, active] of this.#active) {
+        if (this.scheduler.cancelJob(id, reason)) active.cancelRequested = true;
+      }
+      await this.scheduler.drain({ cancel: true, reason });
       await Promise.all(ended);
     })();
     return this.#closing;

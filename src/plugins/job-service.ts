@@ -36,6 +36,8 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
       new MemoryJobStore({ maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs }),
     resolver: options.resolver ?? createDnsResolver({ servers: config.dnsServers }),
     concurrency: config.concurrency,
+    maxQueuedTargets: config.maxQueuedTargets,
+    maxQueuedTargetsPerCaller: config.maxQueuedTargetsPerKey,
     limits: options.limits,
     policy: createAddressPolicy({
       allowCidrs: config.allowCidrs,

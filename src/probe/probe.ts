@@ -109,6 +109,7 @@ class TargetProbe implements Milestones {
   private tlsDetails: TlsDetails | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerCode: TimeoutCode = 'deadline_exceeded';
+  private timerDueAt = 0;
   private settled = false;
   private resolvePromise!: (result: ProbeResult) => void;
   readonly promise: Promise<ProbeResult>;
@@ -353,18 +354,24 @@ class TargetProbe implements Milestones {
   /** One timer at a time: the phase's own timeout, or the overall deadline if that comes first. */
   private armTimer(phaseTimeoutMs: number, code: TimeoutCode): void {
     if (this.timer !== null) clearTimeout(this.timer);
-    const untilDeadline = this.deadlineAt - performance.now();
+    const now = performance.now();
+    const untilDeadline = this.deadlineAt - now;
     const useDeadline = untilDeadline <= phaseTimeoutMs;
     this.timerCode = useDeadline ? 'deadline_exceeded' : code;
-    this.timer = setTimeout(
-      this.onTimer,
-      Math.max(0, useDeadline ? untilDeadline : phaseTimeoutMs),
-    );
+    const delay = Math.max(0, useDeadline ? untilDeadline : phaseTimeoutMs);
+    this.timerDueAt = now + delay;
+    this.timer = setTimeout(this.onTimer, delay);
   }
 
   private readonly onTimer = (): void => {
     this.timer = null;
     if (this.settled) return;
+    // libuv timers may fire up to a millisecond early by performance.now(); never time out early.
+    const early = this.timerDueAt - performance.now();
+    if (early > 0) {
+      this.timer = setTimeout(this.onTimer, Math.ceil(early));
+      return;
+    }
     const code = this.timerCode;
     if (code === 'connect_timeout' && this.dialNext()) return;
     const message =

@@ -42,6 +42,7 @@ export const ResolveOverrides = z
     z.string().regex(HOST_PORT, 'key must be "host:port" (IPv6 in brackets), like curl --resolve'),
     z.string().refine((address) => isIP(address) !== 0, 'value must be an IPv4 or IPv6 address'),
   )
+  .refine((pins) => Object.keys(pins).length <= 64, 'at most 64 pinned names')
   .describe(
     'Pin names to addresses without DNS: {"example.com:443": "192.0.2.7"}. Names match ' +
       "case-insensitively, in Unicode or punycode, as curl's do.",

@@ -1,0 +1,57 @@
+// API keys: `Authorization: Bearer <key>` on everything under /v1 when HEADPROBE_API_KEYS is
+// set. Keys are held only as SHA-256 hashes and compared in constant time; failed attempts
+// are rate-limited per client address. Health, docs and the OpenAPI document stay open.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Config } from '../config.js';
+import { TooManyAuthFailuresError, UnauthorizedError } from '../policy/caller-errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling, for per-caller limits and logs: `key:<hash prefix>` or `ip:<address>`. */
+    caller: string;
+  }
+}
+
+function bearerToken(request: FastifyRequest): string | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match?.[1] ?? null;
+}
+
+async function apiKeysPlugin(app: FastifyInstance, { config }: { config: Config }) {
+  app.decorateRequest('caller', '');
+  const hashes = config.apiKeyHashes.map((hex) => Buffer.from(hex, 'hex'));
+  if (hashes.length === 0) {
+    app.log.warn('HEADPROBE_API_KEYS is not set: the API is open to anyone who can reach it');
+  }
+  const failures = new RateLimiterMemory({ points: config.authFailuresPerMin, duration: 60 });
+
+  app.addHook('onRequest', async (request, reply) => {
+    request.caller = `ip:${request.ip}`;
+    if (hashes.length === 0 || !request.url.startsWith('/v1/')) return;
+    const seen = await failures.get(request.ip);
+    if (seen !== null && seen.remainingPoints <= 0) {
+      throw new TooManyAuthFailuresError(Math.max(1, Math.ceil(seen.msBeforeNext / 1000)));
+    }
+    const token = bearerToken(request);
+    const presented = createHash('sha256')
+      .update(token ?? '')
+      .digest();
+    // Compare against every key, always: the time taken does not tell which one matched.
+    let matched: Buffer | null = null;
+    for (const hash of hashes)
+      if (timingSafeEqual(hash, presented) && matched === null) matched = hash;
+    if (token === null || matched === null) {
+      await failures.consume(request.ip).catch((error: unknown) => {
+        if (!(error instanceof RateLimiterRes)) throw error;
+      });
+      reply.header('WWW-Authenticate', 'Bearer realm="headprobe"');
+      throw new UnauthorizedError();
+    }
+    request.caller = `key:${matched.toString('hex').slice(0, 12)}`;
+  });
+}
+
+export default fp(apiKeysPlugin, { name: 'api-keys' });

@@ -1,0 +1,32 @@
+// Per-caller rate limit counted in targets, not requests: a job of 5,000 targets costs 5,000.
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimitedError } from './caller-errors.js';
+
+export class TargetRateLimit {
+  readonly #limiter: RateLimiterMemory | null;
+  readonly #perMinute: number;
+
+  /** `perMinute` 0 means no limit. */
+  constructor(perMinute: number) {
+    this.#perMinute = perMinute;
+    this.#limiter =
+      perMinute > 0 ? new RateLimiterMemory({ points: perMinute, duration: 60 }) : null;
+  }
+
+  /** Spends `targets` of the caller's budget, or throws RateLimitedError (nothing spent). */
+  async take(caller: string, targets: number): Promise<void> {
+    if (this.#limiter === null) return;
+    if (targets > this.#perMinute) throw new RateLimitedError(60, this.#perMinute);
+    try {
+      await this.#limiter.consume(caller, targets);
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) throw error;
+      // consume() counts even a refused request; give those points back.
+      await this.#limiter.reward(caller, targets);
+      throw new RateLimitedError(
+        Math.max(1, Math.ceil(error.msBeforeNext / 1000)),
+        this.#perMinute,
+      );
+    }
+  }
+}
