@@ -27,6 +27,8 @@ export interface AppOverrides {
   readonly resolver?: DnsResolver;
   readonly limits?: ProbeLimits;
   readonly store?: JobStore;
+  /** How often back-pressure samples load (default 1 s). */
+  readonly pressureSampleMs?: number;
   /** SSE comment heartbeat interval (default 15 s). */
   readonly sseHeartbeatMs?: number;
 }
@@ -51,7 +53,7 @@ export async function buildApp(
   await app.register(problemDetails);
   await app.register(requestLog);
   await app.register(apiKeys, { config });
-  await app.register(backPressure, { config });
+  await app.register(backPressure, { config, sampleIntervalMs: overrides.pressureSampleMs });
   await app.register(openApi);
   // A CommonJS plugin: its default import is the fastify-plugin wrapped function, which the
   // package's typings describe as a module namespace under NodeNext.

@@ -6,8 +6,18 @@ import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { OverloadedError } from '../policy/caller-errors.js';
 
-async function backPressurePlugin(app: FastifyInstance, { config }: { config: Config }) {
+export interface BackPressureOptions {
+  readonly config: Config;
+  /** How often load is sampled (tests sample fast). */
+  readonly sampleIntervalMs?: number;
+}
+
+async function backPressurePlugin(
+  app: FastifyInstance,
+  { config, sampleIntervalMs }: BackPressureOptions,
+) {
   await app.register(underPressure, {
+    sampleInterval: sampleIntervalMs ?? 1000,
     maxEventLoopDelay: config.maxEventLoopDelayMs,
     maxHeapUsedBytes: config.maxHeapUsedBytes,
     maxRssBytes: config.maxRssBytes,
@@ -15,8 +25,10 @@ async function backPressurePlugin(app: FastifyInstance, { config }: { config: Co
     // Only new work is refused; returning nothing lets every other request through.
     pressureHandler: (request, _reply, type) => {
       if (request.method === 'POST' && request.url.split('?')[0] === '/v1/jobs') {
-        throw new OverloadedError(type);
+        // A rejection goes to the error handler, which answers 503 problem + Retry-After.
+        return Promise.reject(new OverloadedError(type));
       }
+      return undefined;
     },
   });
 }
