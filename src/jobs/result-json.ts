@@ -29,6 +29,8 @@ function resultWithoutProbe(target: string, code: ProbeErrorCode, message: strin
       total: 0,
       phases: { dns: null, tcp: null, tls: null, request: null, wait: null, transfer: null },
     },
+    redirects: [],
+    finalUrl: null,
     error: { code, phase: 'queued', message },
   };
 }

@@ -403,14 +403,16 @@ class TargetProbe implements Milestones {
       remote: this.remote,
       tls: this.tlsDetails,
       timing: buildTiming(this, end, target?.scheme === 'https', ok),
+      redirects: [],
+      finalUrl: target?.url ?? null,
       error: code === null ? null : { code, phase: this.phase, message },
     });
     return this.promise;
   }
 }
 
-/** Probes one target. Always resolves with exactly one result; never throws or rejects. */
-export function probeTarget(
+/** One request to one target, no redirects followed. Never throws or rejects. */
+export function probeOnce(
   target: string,
   options: ProbeOptions,
   context: ProbeContext,

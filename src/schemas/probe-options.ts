@@ -64,6 +64,15 @@ export const ProbeOptions = z
       .default(10_000)
       .describe('Deadline per target over DNS, connect, TLS and response head.'),
     resolve: ResolveOverrides.default({}),
+    followRedirects: z
+      .int()
+      .min(0)
+      .max(10)
+      .default(0)
+      .describe(
+        'Redirects to follow (0 = none). Each hop is parsed, vetted by the address policy and ' +
+          'dialled like a new target, within the same deadline.',
+      ),
     tlsVerify: z
       .boolean()
       .default(true)

@@ -22,6 +22,9 @@ export const probeErrorCodes = [
   'not_http',
   'cancelled',
   'deadline_exceeded',
+  'too_many_redirects',
+  'redirect_loop',
+  'invalid_redirect',
   'internal_error',
 ] as const;
 export const ProbeErrorCode = z.enum(probeErrorCodes);
@@ -35,6 +38,7 @@ export const probePhases = [
   'tls',
   'request',
   'headers',
+  'redirect',
 ] as const;
 export const ProbePhase = z.enum(probePhases);
 export type ProbePhase = z.infer<typeof ProbePhase>;
@@ -114,6 +118,19 @@ export type TlsDetails = z.infer<typeof TlsDetails>;
 
 export const HeaderPair = z.tuple([z.string(), z.string()]);
 
+export const RedirectHop = z
+  .object({
+    url: z.string(),
+    status: z.number().int(),
+    location: z.string().describe('The Location header as sent.'),
+    headers: z.array(HeaderPair),
+    remote: RemoteEndpoint.nullable(),
+    timing: ProbeTiming,
+    downgrade: z.boolean().describe('True when this hop leads from https to http.'),
+  })
+  .meta({ id: 'RedirectHop' });
+export type RedirectHop = z.infer<typeof RedirectHop>;
+
 export const ProbeResult = z
   .object({
     target: z.string().describe('The target exactly as submitted.'),
@@ -130,7 +147,11 @@ export const ProbeResult = z
       .describe('Status codes of interim 1xx responses read before the final one.'),
     remote: RemoteEndpoint.nullable(),
     tls: TlsDetails.nullable(),
-    timing: ProbeTiming,
+    timing: ProbeTiming.describe('Of the last request (each redirect hop has its own).'),
+    redirects: z
+      .array(RedirectHop)
+      .describe('Responses that redirected, in order, when options.followRedirects > 0.'),
+    finalUrl: z.string().nullable().describe('The URL the fields above describe.'),
     error: ProbeError.nullable(),
   })
   .meta({ id: 'ProbeResult' });
