@@ -34,7 +34,7 @@ export const JobSubmission = z
     id: 'JobSubmission',
     examples: [
       {
-        targets: ['127.0.0.1:3000', 'http://127.0.0.1:3000/livez', '127.0.0.1:9'],
+        targets: ['127.0.0.1:8080', 'http://127.0.0.1:8080/hello', '127.0.0.1:9'],
         options: { method: 'GET', timeoutMs: 5000 },
       },
     ],
