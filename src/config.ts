@@ -28,6 +28,11 @@ export function hashApiKey(entry: string): string {
     : createHash('sha256').update(entry).digest('hex');
 }
 
+/** A comma-separated variable: items trimmed, empty ones dropped, each validated. */
+function commaSeparated<T>(item: z.ZodType<T, string>) {
+  return z.string().default('').transform(commaList).pipe(z.array(item));
+}
+
 function isCidr(entry: string): boolean {
   try {
     validateCidr(entry);
@@ -43,38 +48,25 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HEADPROBE_CONCURRENCY: integer(500, 1, 20_000).describe('global cap on targets in flight'),
   HEADPROBE_MAX_TARGETS: integer(10_000, 1, 1_000_000),
-  HEADPROBE_ALLOW_CIDRS: z
-    .string()
-    .default('')
-    .transform(commaList)
-    .pipe(z.array(z.string().refine(isCidr, 'expected a CIDR such as 127.0.0.0/8 or ::1/128'))),
-  HEADPROBE_ALLOW_PORTS: z
-    .string()
-    .default('')
-    .transform(commaList)
-    .pipe(
-      z.array(
-        z
-          .string()
-          .regex(/^\d{1,5}$/, 'expected a port number')
-          .transform(Number),
-      ),
-    ),
+  HEADPROBE_ALLOW_CIDRS: commaSeparated(
+    z.string().refine(isCidr, 'expected a CIDR such as 127.0.0.0/8 or ::1/128'),
+  ),
+  HEADPROBE_ALLOW_PORTS: commaSeparated(
+    z
+      .string()
+      .regex(/^\d{1,5}$/, 'expected a port number')
+      .transform(Number)
+      .pipe(z.int().min(1).max(65535)),
+  ),
   HEADPROBE_MAX_JOBS: integer(1_000, 1, 1_000_000),
-  HEADPROBE_API_KEYS: z
-    .string()
-    .default('')
-    .transform(commaList)
-    .pipe(
-      z.array(
-        z
-          .string()
-          .regex(
-            /^(?:sha256:[0-9a-f]{64}|[\x21-\x2b\x2d-\x7e]{16,256})$/,
-            'expected a key of 16+ printable characters, or sha256:<64 hex>',
-          ),
+  HEADPROBE_API_KEYS: commaSeparated(
+    z
+      .string()
+      .regex(
+        /^(?:sha256:[0-9a-f]{64}|[\x21-\x2b\x2d-\x7e]{16,256})$/,
+        'expected a key of 16+ printable characters, or sha256:<64 hex>',
       ),
-    ),
+  ),
   HEADPROBE_RATE_LIMIT_TARGETS_PER_MIN: integer(100_000, 0, 100_000_000),
   HEADPROBE_AUTH_FAILURES_PER_MIN: integer(20, 1, 1_000_000),
   HEADPROBE_MAX_QUEUED_TARGETS: integer(200_000, 1, 100_000_000),
@@ -85,16 +77,7 @@ const EnvSchema = z.object({
   HEADPROBE_JOB_RETENTION_S: integer(3_600, 1, 30 * 24 * 3_600),
   HEADPROBE_INLINE_RESULTS: integer(100, 0, 10_000),
   HEADPROBE_MAX_WAIT_S: integer(60, 0, 3_600),
-  HEADPROBE_DNS_SERVERS: z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(dnsServer)),
+  HEADPROBE_DNS_SERVERS: commaSeparated(dnsServer),
 });
 
 export interface Config {

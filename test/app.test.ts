@@ -93,6 +93,8 @@ describe('loadConfig', () => {
     ['HEADPROBE_ALLOW_CIDRS', '127.0.0.0/33'],
     ['HEADPROBE_ALLOW_CIDRS', 'localhost'],
     ['HEADPROBE_ALLOW_PORTS', '80,http'],
+    ['HEADPROBE_ALLOW_PORTS', '70000'],
+    ['HEADPROBE_API_KEYS', 'short'],
     ['LOG_LEVEL', 'loud'],
   ])('names the variable when %s=%s is bad', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

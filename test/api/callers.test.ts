@@ -19,6 +19,18 @@ async function target(handler = respondWith(normalResponse)) {
   return { address: `127.0.0.1:${server.port}`, server };
 }
 
+/** A pino destination that keeps what was logged, for assertions on log lines. */
+function captureLogs() {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { stream, logged: () => text };
+}
+
 const KEY = 'test-key-0123456789abcdef';
 const OTHER_KEY = 'another-key-0123456789abcdef';
 const sha = (key: string) => `sha256:${createHash('sha256').update(key).digest('hex')}`;
@@ -63,13 +75,7 @@ describe('API keys', () => {
   });
 
   it('never writes the key to the logs', async () => {
-    let logged = '';
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        logged += chunk.toString();
-        done();
-      },
-    });
+    const { stream, logged } = captureLogs();
     const app = await buildApp(testConfig({ HEADPROBE_API_KEYS: KEY, LOG_LEVEL: 'trace' }), {
       logger: { level: 'trace', stream },
     });
@@ -79,24 +85,18 @@ describe('API keys', () => {
       .get('/v1/jobs')
       .set('Authorization', 'Bearer wrong-key-000000000')
       .expect(401);
-    expect(logged).toContain('"msg":"request"');
-    expect(logged).not.toContain(KEY);
-    expect(logged).not.toContain('wrong-key');
+    expect(logged()).toContain('"msg":"request"');
+    expect(logged()).not.toContain(KEY);
+    expect(logged()).not.toContain('wrong-key');
   });
 
   it('says in its start-up log that the API is open when no keys are set', async () => {
-    let logged = '';
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        logged += chunk.toString();
-        done();
-      },
-    });
+    const { stream, logged } = captureLogs();
     const app = await buildApp(testConfig({ LOG_LEVEL: 'info' }), {
       logger: { level: 'info', stream },
     });
     cleanups.push(() => app.close());
-    expect(logged).toContain('HEADPROBE_API_KEYS is not set: the API is open');
+    expect(logged()).toContain('HEADPROBE_API_KEYS is not set: the API is open');
   });
 });
 
