@@ -3,11 +3,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Liveness, Readiness } from '../src/schemas/health.js';
 
 const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  let draining = false;
-  app.addHook('preClose', async () => {
-    draining = true;
-  });
-
   app.get(
     '/livez',
     { schema: { tags: ['health'], summary: 'The process is up', response: { 200: Liveness } } },
@@ -24,7 +19,10 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (_request, reply) => {
-      if (draining) return reply.code(503).send({ status: 'draining' });
+      if (app.jobs.draining) {
+        reply.header('Retry-After', '5');
+        return reply.code(503).send({ status: 'draining' });
+      }
       return { status: 'ready' as const };
     },
   );

@@ -179,7 +179,11 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
           ndjsonLines(followJob(store, id, afterSeq, closedSignal(reply))),
         );
         // A stream and a pre-serialised body are sent as they are; the schema documents them.
-        return reply.type(NDJSON).send(lines as never);
+        // The connection ends with the stream: no idle keep-alive left to hold up a shutdown.
+        return reply
+          .type(NDJSON)
+          .header('Connection', 'close')
+          .send(lines as never);
       }
       const page = await store.resultsAfter(id, afterSeq, request.query.limit);
       const lastSeq = page.at(-1)?.seq ?? afterSeq;
@@ -213,6 +217,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       const { id } = request.params;
       request.jobId = id;
       await requireJob(id);
+      reply.header('Connection', 'close');
       const afterSeq = lastEventSeq(reply.sse.lastEventId);
       await reply.sse.send(
         sseMessages(followJob(store, id, afterSeq, closedSignal(reply)), afterSeq),

@@ -10,11 +10,13 @@ import Fastify, {
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import healthRoutes from '../routes/health.js';
 import jobRoutes from '../routes/jobs.js';
+import loopRoutes from '../routes/loop.js';
 import type { Config } from './config.js';
 import type { JobStore } from './jobs/job-store.js';
 import apiKeys from './plugins/api-keys.js';
 import backPressure from './plugins/back-pressure.js';
 import jobService from './plugins/job-service.js';
+import metrics from './plugins/metrics.js';
 import openApi from './plugins/openapi.js';
 import problemDetails from './plugins/problem-details.js';
 import requestLog from './plugins/request-log.js';
@@ -59,6 +61,7 @@ export async function buildApp(
   // package's typings describe as a module namespace under NodeNext.
   const ssePlugin = sse as unknown as FastifyPluginAsync<SSEPluginOptions>;
   await app.register(ssePlugin, { heartbeatInterval: overrides.sseHeartbeatMs ?? 15_000 });
+  await app.register(metrics);
   await app.register(jobService, {
     config,
     resolver: overrides.resolver,
@@ -67,6 +70,7 @@ export async function buildApp(
   });
   await app.register(healthRoutes);
   await app.register(jobRoutes, { config });
+  await app.register(loopRoutes);
 
   await app.ready();
   return app;

@@ -77,6 +77,7 @@ const EnvSchema = z.object({
   HEADPROBE_JOB_RETENTION_S: integer(3_600, 1, 30 * 24 * 3_600),
   HEADPROBE_INLINE_RESULTS: integer(100, 0, 10_000),
   HEADPROBE_MAX_WAIT_S: integer(60, 0, 3_600),
+  HEADPROBE_SHUTDOWN_GRACE_S: integer(30, 0, 3_600),
   HEADPROBE_DNS_SERVERS: commaSeparated(dnsServer),
 });
 
@@ -115,6 +116,8 @@ export interface Config {
   readonly inlineResults: number;
   /** Longest `Prefer: wait=N` honoured. */
   readonly maxWaitMs: number;
+  /** On SIGTERM/SIGINT, how long running jobs may go on before they are cancelled. */
+  readonly shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -151,5 +154,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobRetentionMs: env_.HEADPROBE_JOB_RETENTION_S * 1000,
     inlineResults: env_.HEADPROBE_INLINE_RESULTS,
     maxWaitMs: env_.HEADPROBE_MAX_WAIT_S * 1000,
+    shutdownGraceMs: env_.HEADPROBE_SHUTDOWN_GRACE_S * 1000,
   });
 }

@@ -16,11 +16,20 @@ async function main(): Promise<void> {
   }
 
   const app = await buildApp(config);
-  closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'closing after an uncaught error');
-    else app.log.info({ signal }, 'closing');
-    await app.close();
-  });
+  // First signal: refuse new jobs (503, /readyz false), give running jobs the grace period,
+  // then cancel what is left (every target still gets a result) and close. A second signal
+  // exits at once (close-with-grace), and so does a close that overruns the grace by 10 s.
+  closeWithGrace(
+    { delay: config.shutdownGraceMs + 10_000, logger: false },
+    async ({ signal, err }) => {
+      if (err) app.log.error({ err }, 'closing after an uncaught error');
+      else app.log.info({ signal, graceMs: config.shutdownGraceMs }, 'closing');
+      app.jobs.beginDrain();
+      await app.jobs.waitForIdle(err ? 0 : config.shutdownGraceMs);
+      await app.close();
+      app.log.info('closed');
+    },
+  );
   await app.listen({ port: config.port, host: config.host });
 }
 

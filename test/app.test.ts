@@ -73,6 +73,7 @@ describe('loadConfig', () => {
       jobRetentionMs: 3_600_000,
       inlineResults: 100,
       maxWaitMs: 60_000,
+      shutdownGraceMs: 30_000,
     });
   });
 

@@ -23,7 +23,14 @@ export interface JobServiceOptions {
   /** Targets queued or running at once: across all jobs, and per caller. */
   readonly maxQueuedTargets?: number;
   readonly maxQueuedTargetsPerCaller?: number;
+  readonly observer?: JobObserver;
   readonly now?: () => number;
+}
+
+/** Hears every target and job that ends (metrics). Must not throw. */
+export interface JobObserver {
+  targetEnded(result: ProbeResult): void;
+  jobEnded(status: JobStatus): void;
 }
 
 export class IdempotencyConflictError extends ServiceError {
@@ -84,9 +91,11 @@ export class JobService {
   readonly #outstanding = new Map<string, number>();
   readonly #maxQueued: number;
   readonly #maxQueuedPerCaller: number;
+  readonly #observer: JobObserver | undefined;
   /** Submissions in flight per Idempotency-Key, so two concurrent retries make one job. */
   readonly #pendingKeys = new Map<string, Promise<{ job: JobRecord; created: boolean }>>();
   #closing: Promise<void> | null = null;
+  #draining = false;
 
   constructor(options: JobServiceOptions) {
     this.#store = options.store;
@@ -97,6 +106,7 @@ export class JobService {
     this.#concurrency = options.concurrency;
     this.#maxQueued = options.maxQueuedTargets ?? Number.POSITIVE_INFINITY;
     this.#maxQueuedPerCaller = options.maxQueuedTargetsPerCaller ?? Number.POSITIVE_INFINITY;
+    this.#observer = options.observer;
     this.scheduler = new Scheduler<string, ProbeResult>({
       concurrency: options.concurrency,
       runTask: (task) => this.#runTask(task),
@@ -124,7 +134,7 @@ export class JobService {
     idempotencyKey: string | null,
     caller = 'anonymous',
   ): Promise<{ job: JobRecord; created: boolean }> {
-    if (this.#closing !== null) throw new ServiceClosingError();
+    if (this.#draining) throw new ServiceClosingError();
     if (idempotencyKey === null) return this.#create(submission, null, caller);
     const pending = this.#pendingKeys.get(idempotencyKey);
     if (pending !== undefined) return this.#replay(await pending, submission);
@@ -262,6 +272,7 @@ export class JobService {
       (task.state === 'cancelled'
         ? cancelledResult(task.input)
         : failedResult(task.input, `probe failed: ${String(error)}`));
+    this.#observer?.targetEnded(final);
     const json = serializeResult(task.index, final);
     this.#settleOutstanding(active.caller, -1);
     this.#write(active, () => this.#store.appendResult(task.jobId, task.index, final.ok, json));
@@ -278,6 +289,7 @@ export class JobService {
     await active.writes;
     const status: JobStatus =
       active.writeError !== null ? 'failed' : active.cancelRequested ? 'cancelled' : 'succeeded';
+    this.#observer?.jobEnded(status);
     try {
       await this.#store.finish(id, status, this.#now());
     } catch {
@@ -319,8 +331,29 @@ export class JobService {
     return this.#store.get(id);
   }
 
+  /** True once shutdown began: no new jobs are taken. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Stops taking new jobs; running ones go on. */
+  beginDrain(): void {
+    this.#draining = true;
+  }
+
+  /** Resolves when no job is running, or after `timeoutMs`, whichever comes first. */
+  async waitForIdle(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.all([...this.#active.values()].map((a) => a.ended)), timeout]);
+    clearTimeout(timer);
+  }
+
   /** Drains: running jobs are cancelled and every target still ends with a result. Idempotent. */
   close(): Promise<void> {
+    this.#draining = true;
     this.#closing ??= (async () => {
       const ended = [...this.#active.values()].map((active) => active.ended);
       const reason = new Error('service closing');

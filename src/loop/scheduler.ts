@@ -250,6 +250,13 @@ export class Scheduler<I, R> {
   }
 
   /** Counts now, event-loop figures since the previous snapshot. */
+  /** Running and queued tasks and active jobs, without opening a new event-loop window. */
+  counts(): { running: number; queued: number; jobs: number } {
+    let queued = 0;
+    for (const job of this.#jobs.values()) queued += job.total - job.nextIndex;
+    return { running: this.#running, queued, jobs: this.#jobs.size };
+  }
+
   snapshot(): SchedulerSnapshot {
     const jobs: JobSnapshot[] = [];
     let queued = 0;

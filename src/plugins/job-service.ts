@@ -38,6 +38,7 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
     concurrency: config.concurrency,
     maxQueuedTargets: config.maxQueuedTargets,
     maxQueuedTargetsPerCaller: config.maxQueuedTargetsPerKey,
+    observer: app.metrics.jobObserver,
     limits: options.limits,
     policy: createAddressPolicy({
       allowCidrs: config.allowCidrs,
@@ -47,7 +48,8 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
     }),
   });
   app.decorate('jobs', service);
-  app.addHook('onClose', () => service.close());
+  // Before the server stops: cancelled jobs end, so their open streams end and the close completes.
+  app.addHook('preClose', () => service.close());
 }
 
-export default fp(jobServicePlugin, { name: 'job-service' });
+export default fp(jobServicePlugin, { name: 'job-service', dependencies: ['metrics'] });

@@ -1,0 +1,208 @@
+// The bench's client of the headprobe HTTP API: submit a job, follow its results as NDJSON,
+// read and delete it. Every request carries a deadline; results are tallied as they stream
+// so that not even a 100,000-target job is held in memory.
+import * as http from 'node:http';
+import { z } from 'zod';
+import { hostUrl } from './url-lists.js';
+
+/** `127.0.A.B:PORT`, the address scheme of url-lists.ts without the scheme and path. */
+export function hostTarget(index: number, port: number): string {
+  return hostUrl(index, port).slice('http://'.length, -1);
+}
+
+const SubmittedJob = z.object({ id: z.string().min(1) });
+const JobState = z.object({
+  status: z.string(),
+  progress: z.object({ total: z.number(), done: z.number(), ok: z.number(), failed: z.number() }),
+});
+export type JobState = z.infer<typeof JobState>;
+
+/** The fields before `"headers"` of a JobResult line, enough to count successes. */
+const ResultHead = z.object({
+  index: z.number(),
+  ok: z.boolean(),
+  status: z.number().nullable(),
+});
+const ResultTail = z.object({
+  timing: z.object({ phases: z.object({ wait: z.number().nullable() }) }),
+  error: z.object({ code: z.string() }).nullable(),
+});
+
+export interface ResultTally {
+  lines: number;
+  /** Lines with `ok: true` and status 200. */
+  ok: number;
+  errors: Map<string, number>;
+  /** `timing.phases.wait` of every ok line, when asked for. */
+  waits: number[];
+  /** performance.now() when the last line arrived, undefined before the first. */
+  lastLineAt: number | undefined;
+  firstLineAt: number | undefined;
+}
+
+export function emptyTally(): ResultTally {
+  return {
+    lines: 0,
+    ok: 0,
+    errors: new Map(),
+    waits: [],
+    lastLineAt: undefined,
+    firstLineAt: undefined,
+  };
+}
+
+function countError(tally: ResultTally, code: string): void {
+  tally.errors.set(code, (tally.errors.get(code) ?? 0) + 1);
+}
+
+/**
+ * Tallies one NDJSON line. The service writes JobResult keys in schema order, so the head up
+ * to `"headers"` parses on its own: about a tenth of the cost of the whole line, which
+ * matters because this client shares the machine's two cores with the service.
+ */
+export function tallyLine(tally: ResultTally, line: string, wantWaits: boolean): void {
+  tally.lines++;
+  const cut = line.indexOf(',"headers":');
+  let head: z.infer<typeof ResultHead>;
+  try {
+    head = ResultHead.parse(JSON.parse(cut > 0 ? `${line.slice(0, cut)}}` : line));
+  } catch {
+    countError(tally, 'unparsable-line');
+    return;
+  }
+  const fine = head.ok && head.status === 200;
+  if (fine) tally.ok++;
+  if (!fine || wantWaits) {
+    let whole: unknown;
+    try {
+      whole = JSON.parse(line);
+    } catch {
+      whole = undefined;
+    }
+    const tail = ResultTail.safeParse(whole);
+    if (!tail.success) countError(tally, 'unparsable-line');
+    else if (!fine) countError(tally, tail.data.error?.code ?? `status-${head.status}`);
+    else if (tail.data.timing.phases.wait !== null) tally.waits.push(tail.data.timing.phases.wait);
+  }
+}
+
+export function errorText(errors: ReadonlyMap<string, number>): string {
+  return [...errors].map(([code, count]) => `${code}:${count}`).join(',') || '-';
+}
+
+export class ServiceClient {
+  readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  readonly #port: number;
+  readonly #timeoutMs: number;
+
+  constructor(port: number, timeoutMs: number) {
+    this.#port = port;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  #request(
+    method: string,
+    path: string,
+    headers: http.OutgoingHttpHeaders,
+    body?: string,
+  ): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const request = http.request(
+        {
+          host: '127.0.0.1',
+          port: this.#port,
+          method,
+          path,
+          headers,
+          agent: this.#agent,
+          signal: AbortSignal.timeout(this.#timeoutMs),
+        },
+        resolve,
+      );
+      request.once('error', reject);
+      request.end(body);
+    });
+  }
+
+  async #json(method: string, path: string, body?: unknown): Promise<[number, unknown]> {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    const headers: http.OutgoingHttpHeaders =
+      text === undefined ? {} : { 'content-type': 'application/json' };
+    const response = await this.#request(method, path, headers, text);
+    response.setEncoding('utf8');
+    let received = '';
+    for await (const chunk of response) received += chunk as string;
+    const status = response.statusCode ?? 0;
+    try {
+      return [status, received === '' ? null : JSON.parse(received)];
+    } catch {
+      throw new Error(`${method} ${path}: ${status} with a body that is not JSON`);
+    }
+  }
+
+  /** POST /v1/jobs; the job id of the 202. */
+  async submit(targets: readonly string[], options: Record<string, unknown>): Promise<string> {
+    const [status, body] = await this.#json('POST', '/v1/jobs', { targets, options });
+    if (status !== 202) {
+      throw new Error(`POST /v1/jobs answered ${status}: ${JSON.stringify(body).slice(0, 300)}`);
+    }
+    return SubmittedJob.parse(body).id;
+  }
+
+  async job(id: string): Promise<JobState> {
+    const [status, body] = await this.#json('GET', `/v1/jobs/${id}`);
+    if (status !== 200) throw new Error(`GET /v1/jobs/${id} answered ${status}`);
+    return JobState.parse(body);
+  }
+
+  async delete(id: string): Promise<void> {
+    const [status] = await this.#json('DELETE', `/v1/jobs/${id}`);
+    if (status !== 204) throw new Error(`DELETE /v1/jobs/${id} answered ${status}`);
+  }
+
+  /** GET /v1/jobs/{id}/results as NDJSON until the service ends the stream (the job ended). */
+  async follow(id: string, tally: ResultTally, wantWaits: boolean): Promise<void> {
+    const response = await this.#request('GET', `/v1/jobs/${id}/results`, {
+      accept: 'application/x-ndjson',
+    });
+    if (response.statusCode !== 200) {
+      response.resume();
+      throw new Error(`GET /v1/jobs/${id}/results answered ${response.statusCode}`);
+    }
+    response.setEncoding('utf8');
+    let partial = '';
+    for await (const chunk of response) {
+      const now = performance.now();
+      const lines = (partial + (chunk as string)).split('\n');
+      partial = lines.pop() ?? '';
+      if (lines.length === 0) continue;
+      tally.firstLineAt ??= now;
+      tally.lastLineAt = now;
+      for (const line of lines) if (line !== '') tallyLine(tally, line, wantWaits);
+    }
+    if (partial !== '') {
+      tally.lastLineAt = performance.now();
+      tallyLine(tally, partial, wantWaits);
+    }
+  }
+
+  /** Submits, follows to the end, and checks the job's own account of it. */
+  async runJob(
+    targets: readonly string[],
+    options: Record<string, unknown>,
+    tally: ResultTally,
+    wantWaits = false,
+  ): Promise<{ id: string; state: JobState }> {
+    const id = await this.submit(targets, options);
+    await this.follow(id, tally, wantWaits);
+    return { id, state: await this.job(id) };
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}

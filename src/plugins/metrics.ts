@@ -1,0 +1,118 @@
+// Prometheus metrics at /metrics (prom-client): HTTP requests; jobs and targets by outcome;
+// probe phase durations like blackbox_exporter's probe_http_duration_seconds; the scheduler's
+// queue; event-loop delay and utilisation; default process metrics.
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { JobObserver } from '../jobs/job-service.js';
+import type { ProbeResult } from '../schemas/probe-result.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: { readonly registry: Registry; readonly jobObserver: JobObserver };
+  }
+}
+
+const PHASES = ['dns', 'tcp', 'tls', 'wait'] as const;
+
+async function metricsPlugin(app: FastifyInstance) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests served, by method, route and status.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [registry],
+  });
+  const jobs = new Counter({
+    name: 'headprobe_jobs_total',
+    help: 'Jobs that ended, by final status.',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const targets = new Counter({
+    name: 'headprobe_targets_total',
+    help: 'Targets that ended, by outcome: ok, or the error code.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const probeDuration = new Histogram({
+    name: 'headprobe_probe_duration_seconds',
+    help: 'Duration of each probe phase (dns, tcp, tls, wait) and of the whole probe (total).',
+    labelNames: ['phase'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const scheduler = () => app.jobs.scheduler.counts();
+  new Gauge({
+    name: 'headprobe_targets_queued',
+    help: 'Targets waiting for a slot on the shared loop.',
+    registers: [registry],
+    collect() {
+      this.set(scheduler().queued);
+    },
+  });
+  new Gauge({
+    name: 'headprobe_targets_running',
+    help: 'Targets in flight.',
+    registers: [registry],
+    collect() {
+      this.set(scheduler().running);
+    },
+  });
+  new Gauge({
+    name: 'headprobe_jobs_active',
+    help: 'Jobs with targets queued or running.',
+    registers: [registry],
+    collect() {
+      this.set(scheduler().jobs);
+    },
+  });
+  let lastUtilization = performance.eventLoopUtilization();
+  new Gauge({
+    name: 'headprobe_event_loop_utilization',
+    help: 'Share of time the event loop ran code since the previous scrape, 0..1.',
+    registers: [registry],
+    collect() {
+      const now = performance.eventLoopUtilization();
+      this.set(performance.eventLoopUtilization(now, lastUtilization).utilization);
+      lastUtilization = now;
+    },
+  });
+
+  const jobObserver: JobObserver = {
+    targetEnded(result: ProbeResult) {
+      targets.inc({ outcome: result.error?.code ?? 'ok' });
+      const phases = result.timing.phases;
+      for (const phase of PHASES) {
+        const ms = phases[phase];
+        if (ms !== null) probeDuration.observe({ phase }, ms / 1000);
+      }
+      if (result.ok) probeDuration.observe({ phase: 'total' }, result.timing.total / 1000);
+    },
+    jobEnded(status) {
+      jobs.inc({ status });
+    },
+  };
+  app.decorate('metrics', { registry, jobObserver });
+
+  app.addHook('onResponse', async (request, reply) => {
+    httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status_code: reply.statusCode,
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
+}
+
+export default fp(metricsPlugin, { name: 'metrics' });

@@ -1,0 +1,29 @@
+// The shared loop's live state as GET /v1/loop shows it.
+import { z } from 'zod';
+
+export const LoopState = z
+  .object({
+    concurrency: z.int().describe('Global cap on targets in flight.'),
+    running: z.int(),
+    queued: z.int(),
+    draining: z.boolean(),
+    jobs: z.array(
+      z.object({
+        jobId: z.string(),
+        total: z.int(),
+        queued: z.int(),
+        running: z.int(),
+        done: z.int(),
+        failed: z.int(),
+        cancelled: z.int(),
+        concurrency: z.int().describe("This job's cap."),
+      }),
+    ),
+    eventLoop: z
+      .object({
+        delayMs: z.object({ p50: z.number(), p99: z.number(), max: z.number(), mean: z.number() }),
+        utilization: z.number().describe('Share of the window spent running code, 0..1.'),
+      })
+      .describe('Measured over the window since the previous read of this resource.'),
+  })
+  .meta({ id: 'LoopState' });
