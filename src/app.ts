@@ -44,6 +44,8 @@ export async function buildApp(
       level: config.logLevel,
       // Keys never reach the logs, whatever a serializer decides to print.
       redact: ['req.headers.authorization', 'headers.authorization', 'authorization'],
+      // JSON lines for machines; readable lines only when a person watches a terminal.
+      ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {}),
     },
     // One log line per request, written by the request-log plugin with the job id.
     logController: new LogController({ disableRequestLogging: true }),
