@@ -269,27 +269,31 @@ function closedSignal(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
-async function* ndjsonLines(events: AsyncIterable<FollowEvent>): AsyncGenerator<string> {
-  for await (const event of events) {
-    if (event.type === 'result') yield `${event.result.json}\n`;
+async function* ndjsonLines(batches: AsyncIterable<FollowEvent[]>): AsyncGenerator<string> {
+  for await (const batch of batches) {
+    let chunk = '';
+    for (const event of batch) if (event.type === 'result') chunk += `${event.result.json}\n`;
+    if (chunk !== '') yield chunk;
   }
 }
 
-async function* sseMessages(events: AsyncIterable<FollowEvent>, afterSeq: number) {
+async function* sseMessages(batches: AsyncIterable<FollowEvent[]>, afterSeq: number) {
   // Every message carries the last result's sequence number, so Last-Event-ID always resumes right.
   let lastSeq = afterSeq;
-  for await (const event of events) {
-    if (event.type === 'result') {
-      lastSeq = event.result.seq;
-      yield { id: String(lastSeq), event: 'result', data: event.result.json };
-    } else if (event.type === 'progress') {
-      yield { id: String(lastSeq), event: 'progress', data: event.progress };
-    } else {
-      yield {
-        id: String(lastSeq),
-        event: 'done',
-        data: { status: event.status, progress: event.progress },
-      };
+  for await (const batch of batches) {
+    for (const event of batch) {
+      if (event.type === 'result') {
+        lastSeq = event.result.seq;
+        yield { id: String(lastSeq), event: 'result', data: event.result.json };
+      } else if (event.type === 'progress') {
+        yield { id: String(lastSeq), event: 'progress', data: event.progress };
+      } else {
+        yield {
+          id: String(lastSeq),
+          event: 'done',
+          data: { status: event.status, progress: event.progress },
+        };
+      }
     }
   }
 }

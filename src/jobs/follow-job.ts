@@ -22,7 +22,7 @@ export async function* followJob(
   id: string,
   afterSeq: number,
   stopped?: AbortSignal,
-): AsyncGenerator<FollowEvent, void, undefined> {
+): AsyncGenerator<FollowEvent[], void, undefined> {
   // Subscribe before reading what is stored, so nothing lands in between unseen.
   const live: JobEvent[] = [];
   let wake: (() => void) | null = null;
@@ -32,30 +32,36 @@ export async function* followJob(
   });
   const onStop = () => wake?.();
   stopped?.addEventListener('abort', onStop, { once: true });
+  // Events come out in batches (whatever is ready), so a stream writes once per batch,
+  // not once per result.
+  const newResults = (events: readonly JobEvent[]): FollowEvent[] => {
+    const out: FollowEvent[] = [];
+    for (const event of events) {
+      if (event.type !== 'result' || event.result.seq <= lastSeq) continue;
+      lastSeq = event.result.seq;
+      out.push({ type: 'result', result: event.result });
+    }
+    return out;
+  };
+  let lastSeq = afterSeq;
   try {
-    let lastSeq = afterSeq;
     for (;;) {
       const page = await store.resultsAfter(id, lastSeq, REPLAY_PAGE);
       if (page.length === 0) break;
-      for (const result of page) {
-        lastSeq = result.seq;
-        yield { type: 'result', result };
-      }
+      lastSeq = page.at(-1)!.seq;
+      yield page.map((result) => ({ type: 'result', result }));
     }
     const job = await store.get(id);
     if (job === null) return;
     if (isFinished(job.status)) {
       // Results stored after the replay but before the job ended are in `live`.
-      for (const event of live) {
-        if (event.type === 'result' && event.result.seq > lastSeq) {
-          lastSeq = event.result.seq;
-          yield { type: 'result', result: event.result };
-        }
-      }
-      yield { type: 'done', status: job.status, progress: { ...job.progress } };
+      yield [
+        ...newResults(live),
+        { type: 'done', status: job.status, progress: { ...job.progress } },
+      ];
       return;
     }
-    yield { type: 'progress', progress: { ...job.progress } };
+    yield [{ type: 'progress', progress: { ...job.progress } }];
     for (;;) {
       if (live.length === 0) {
         if (stopped?.aborted) return;
@@ -65,20 +71,16 @@ export async function* followJob(
         wake = null;
         continue;
       }
-      // Take the whole backlog first: events that land while we yield wait in `live`.
-      const batch = live.splice(0);
-      let latest: JobProgress | null = null;
-      for (const event of batch) {
-        if (event.type === 'done') {
-          yield event;
-          return;
-        }
-        latest = event.progress;
-        if (event.result.seq <= lastSeq) continue;
-        lastSeq = event.result.seq;
-        yield { type: 'result', result: event.result };
+      // Take the whole backlog: events that land while we yield wait in `live`.
+      const backlog = live.splice(0);
+      const done = backlog.findIndex((event) => event.type === 'done');
+      const ready = newResults(done === -1 ? backlog : backlog.slice(0, done));
+      if (done !== -1) {
+        yield [...ready, backlog[done] as FollowEvent];
+        return;
       }
-      if (latest !== null) yield { type: 'progress', progress: latest };
+      const last = backlog.at(-1) as Extract<JobEvent, { type: 'result' }>;
+      yield [...ready, { type: 'progress', progress: last.progress }];
     }
   } finally {
     stopped?.removeEventListener('abort', onStop);

@@ -30,6 +30,11 @@ function isAddressInfo(value: string | AddressInfo): value is AddressInfo {
 
 async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginOptions) {
   const { config } = options;
+  // Read once when the server starts listening: asking the socket per target costs a syscall.
+  let self: AddressInfo[] = [];
+  app.addHook('onListen', async () => {
+    self = app.addresses().filter(isAddressInfo);
+  });
   const service = new JobService({
     store:
       options.store ??
@@ -44,7 +49,7 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
       allowCidrs: config.allowCidrs,
       allowPorts: config.allowPorts,
       // Known once listening; the service never probes itself.
-      selfEndpoints: () => (app.server.listening ? app.addresses() : []).filter(isAddressInfo),
+      selfEndpoints: () => self,
     }),
   });
   app.decorate('jobs', service);

@@ -1,0 +1,402 @@
+// Service benchmark (prints figures; not a test): the whole headprobe service, started as
+// `node dist/src/server.js`, measured end to end through its HTTP API (submit, then follow
+// the NDJSON results) beside the bare engine and the engine bench's peers. See bench/README.md.
+//   npm run bench:service -- [--n N] [--reps R] [--scenarios throughput,multi,...] [--peers a,b]
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { ChildSet, startTargetServer } from './bench-processes.js';
+import type { RunRecord } from './bench-report.js';
+import { type ApiRun, refusedTarget, runApiRep } from './service-api.js';
+import { parseServiceBenchOptions, type ServiceBenchOptions } from './service-options.js';
+import {
+  type EngineWaits,
+  type PeerContext,
+  preparePeers,
+  runEngineWaits,
+  runPeer,
+} from './service-peers.js';
+import {
+  type AccuracyLine,
+  accuracyRowsFromEngine,
+  renderAccuracy,
+  renderApi,
+  renderScenarios,
+  renderTargets,
+  renderThroughput,
+  type ThroughputFigures,
+} from './service-report.js';
+import {
+  delayedTargetMs,
+  lowLoad,
+  runBigRep,
+  runLatencyRep,
+  runMultiRep,
+  runThroughputRep,
+  type ServiceBenchContext,
+  type ServiceRun,
+} from './service-scenarios.js';
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** The repo root holds bench/rusage.py; found by walking up from bench/ or dist/bench/. */
+function findRoot(start: string): string {
+  let dir = start;
+  for (let depth = 0; depth < 8; depth++) {
+    if (existsSync(path.join(dir, 'bench', 'rusage.py'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`no bench/rusage.py above ${start}`);
+}
+
+function firstLine(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000 });
+  return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n')[0] ?? '';
+}
+
+function machineLine(options: ServiceBenchOptions): string {
+  return (
+    `machine: ${os.cpus().length} cores, Linux ${os.release()}, node ${process.version}, ` +
+    `${firstLine('curl', ['--version']).split(' ').slice(0, 2).join(' ')}, ` +
+    `${firstLine(options.python, ['--version'])}, load average ${os.loadavg()[0]?.toFixed(2)} at start`
+  );
+}
+
+function openFileLimit(): number {
+  const out = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim();
+  return out === 'unlimited' ? Number.POSITIVE_INFINITY : Number(out);
+}
+
+function serviceSettings(options: ServiceBenchOptions): string {
+  return (
+    `service: node dist/src/server.js, HEADPROBE_CONCURRENCY=${options.c}, LOG_LEVEL=warn, ` +
+    'loopback allowed, rate limit, queue caps and event-loop back-pressure off, no inline ' +
+    `results; a fresh process per rep, warmed up with a ${options.warmup}-target job (deleted) ` +
+    'and its peak RSS reset (clear_refs) before the measured part.'
+  );
+}
+
+interface Collected {
+  throughput: ServiceRun[];
+  peers: RunRecord[];
+  multi: ServiceRun[];
+  latency: ServiceRun[];
+  low: ServiceRun[];
+  engineLow: EngineWaits[];
+  engineLoaded: EngineWaits[];
+  api: ApiRun[];
+  big: ServiceRun[];
+}
+
+async function runAll(
+  ctx: ServiceBenchContext,
+  peerCtx: PeerContext,
+  collected: Collected,
+): Promise<{ sections: string[]; throughput: ThroughputFigures | undefined }> {
+  const { options } = ctx;
+  const settle = () => sleep(options.settleS * 1000);
+  const has = (name: (typeof options.scenarios)[number]) => options.scenarios.includes(name);
+  const sections: string[] = [];
+  let throughput: ThroughputFigures | undefined;
+
+  if (has('throughput')) {
+    const setup = await preparePeers(
+      peerCtx,
+      options.peers,
+      options.n,
+      ctx.fast,
+      options.curlChunk,
+    );
+    // Interleaved like the engine bench: the service once, every peer once, then again.
+    for (let rep = 1; rep <= options.reps; rep++) {
+      await settle();
+      collected.throughput.push(await runThroughputRep(ctx, rep));
+      for (const contender of setup.selected) {
+        await settle();
+        collected.peers.push(await runPeer(peerCtx, setup, contender, rep, options.c, ctx.fast));
+      }
+    }
+    throughput = renderThroughput(
+      options,
+      collected.throughput,
+      collected.peers,
+      setup.selected.map((c) => c.name),
+    );
+    sections.push(throughput.markdown, ...(setup.skipped.length ? ['', ...setup.skipped] : []));
+  }
+  if (has('multi')) {
+    for (let rep = 1; rep <= options.reps; rep++) {
+      await settle();
+      collected.multi.push(await runMultiRep(ctx, rep));
+    }
+  }
+  if (has('latency')) {
+    for (let rep = 1; rep <= options.reps; rep++) {
+      await settle();
+      const { low, loaded } = await runLatencyRep(ctx, rep);
+      collected.low.push(low);
+      collected.latency.push(loaded);
+      await writeFile(
+        path.join(ctx.logsDir, `service-waits.low.${rep}`),
+        `${low.waits.join('\n')}\n`,
+      );
+      await writeFile(
+        path.join(ctx.logsDir, `service-waits.loaded.${rep}`),
+        `${loaded.waits.join('\n')}\n`,
+      );
+    }
+    for (let rep = 1; rep <= options.reps; rep++) {
+      await settle();
+      collected.engineLow.push(
+        await runEngineWaits(
+          peerCtx,
+          `low.${rep}`,
+          lowLoad.targets,
+          lowLoad.concurrency,
+          ctx.delayed,
+        ),
+      );
+      await settle();
+      collected.engineLoaded.push(
+        await runEngineWaits(peerCtx, `loaded.${rep}`, options.delayN, options.c, ctx.delayed),
+      );
+    }
+  }
+  if (has('api')) {
+    for (let rep = 1; rep <= options.reps; rep++) {
+      await settle();
+      collected.api.push(...(await runApiRep(ctx, rep)));
+    }
+  }
+  if (has('big')) {
+    for (let rep = 1; rep <= options.reps; rep++) {
+      await settle();
+      collected.big.push(await runBigRep(ctx, rep));
+    }
+  }
+
+  const ideal = (options.delayN / options.c) * (delayedTargetMs / 1000);
+  const scenarioTable = renderScenarios([
+    {
+      label: '1 throughput',
+      what: 'one job, fast target',
+      shape: `1 × ${options.n}`,
+      concurrency: options.c,
+      runs: collected.throughput,
+    },
+    {
+      label: '2 many jobs',
+      what: 'submitted at once, all followed concurrently',
+      shape: `${options.multiJobs} × ${options.multiSize}`,
+      concurrency: options.c,
+      runs: collected.multi,
+    },
+    {
+      label: '3 latency-bound',
+      what: `target answers after ${delayedTargetMs} ms`,
+      shape: `1 × ${options.delayN}`,
+      concurrency: options.c,
+      runs: collected.latency,
+      extraNotes: [`ideal wall N/C × delay = ${ideal.toFixed(2)} s`],
+    },
+    {
+      label: '6 big job',
+      what: 'fast target; addresses repeat past 64,516',
+      shape: `1 × ${options.bigN}`,
+      concurrency: options.c,
+      runs: collected.big,
+    },
+  ]);
+  if (
+    collected.throughput.length +
+      collected.multi.length +
+      collected.latency.length +
+      collected.big.length >
+    0
+  ) {
+    sections.push(
+      '',
+      `### Service scenarios, median of ${options.reps} runs (wall = first submit → last NDJSON line)`,
+      '',
+      scenarioTable,
+      '',
+      'first line s = first submit → first NDJSON line. client CPU s = this bench process (HTTP',
+      'client, NDJSON tally), which shares the two cores with the service and the target.',
+      'other CPU s = busy CPU on the machine beyond service, target and client (loopback softirq',
+      'work, anything else running).',
+    );
+  }
+  if (collected.latency.length > 0) {
+    const rows: AccuracyLine[] = [
+      {
+        client: 'headprobe-service',
+        load: `${lowLoad.targets} targets, job concurrency ${lowLoad.concurrency}`,
+        expected: collected.low.reduce((sum, r) => sum + r.expected, 0),
+        waits: collected.low.flatMap((r) => r.waits),
+        notes: [`${collected.low.length} runs pooled`],
+      },
+      {
+        client: 'headprobe-service',
+        load: `${options.delayN} targets, C=${options.c} (scenario 3)`,
+        expected: collected.latency.reduce((sum, r) => sum + r.expected, 0),
+        waits: collected.latency.flatMap((r) => r.waits),
+        notes: [`${collected.latency.length} runs pooled`],
+      },
+    ];
+    if (collected.engineLow.length > 0) {
+      rows.push(
+        accuracyRowsFromEngine(
+          'headprobe-engine alone (context)',
+          `${lowLoad.targets} hosts, C=${lowLoad.concurrency}`,
+          collected.engineLow,
+        ),
+        accuracyRowsFromEngine(
+          'headprobe-engine alone (context)',
+          `${options.delayN} hosts, C=${options.c}`,
+          collected.engineLoaded,
+        ),
+      );
+    }
+    sections.push(
+      '',
+      `### 4. Timing accuracy: timing.phases.wait − ${delayedTargetMs} ms server delay`,
+      '',
+      renderAccuracy(rows),
+      '',
+      'The target never answers before the delay, so the excess is loopback, the target’s timer',
+      'lateness and the prober’s own event-loop lag (a read is stamped when its callback runs).',
+      'The engine rows run run-engine.js --waits on the same target, so the service’s extra',
+      'lag (HTTP, NDJSON, the job store) shows as the gap between the pairs.',
+    );
+  }
+  if (collected.api.length > 0) {
+    sections.push(
+      '',
+      `### 5. API overhead on an idle service (POST body: one target, ${refusedTarget}, refused at once)`,
+      '',
+      renderApi(collected.api, options.apiDurationS),
+    );
+  }
+  return { sections, throughput };
+}
+
+function stamp(): string {
+  return `${new Date().toISOString().replace(/[:]/g, '-').replace(/\..*/, '')}-service`;
+}
+
+async function main(): Promise<void> {
+  const options = parseServiceBenchOptions(process.argv.slice(2));
+  const root = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+  for (const built of [
+    'dist/src/server.js',
+    'dist/bench/target-server.js',
+    'dist/bench/run-engine.js',
+  ]) {
+    if (!existsSync(path.join(root, built)))
+      throw new Error(`${built} missing: run \`npm run build\``);
+  }
+  const needed = options.c + options.apiConnections + 256;
+  if (openFileLimit() < needed) {
+    throw new Error(`ulimit -n is ${openFileLimit()}; C=${options.c} needs at least ${needed}`);
+  }
+  const resultsDir = path.join(root, 'bench', 'results', stamp());
+  const stateDir = path.join(resultsDir, 'state');
+  const logsDir = path.join(resultsDir, 'logs');
+  await mkdir(stateDir, { recursive: true });
+  await mkdir(logsDir, { recursive: true });
+
+  const children = new ChildSet();
+  process.once('exit', () => children.killNow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`bench: ${signal}, stopping children`);
+      void children.close().finally(() => process.exit(130));
+    });
+  }
+  const hardStop = setTimeout(() => {
+    log(`bench: exceeded BENCH_MAX_S=${options.benchMaxS}, stopping children`);
+    void children.close().finally(() => process.exit(2));
+  }, options.benchMaxS * 1000);
+  hardStop.unref();
+
+  const started = performance.now();
+  const collected: Collected = {
+    throughput: [],
+    peers: [],
+    multi: [],
+    latency: [],
+    low: [],
+    engineLow: [],
+    engineLoaded: [],
+    api: [],
+    big: [],
+  };
+  const sections = [
+    `## headprobe service bench ${path.basename(resultsDir)}`,
+    '',
+    machineLine(options),
+    '',
+    serviceSettings(options),
+    '',
+  ];
+  try {
+    const targetScript = path.join(root, 'dist', 'bench', 'target-server.js');
+    const serverMaxS = options.benchMaxS + 30;
+    const fast = await startTargetServer(children, targetScript, 0, serverMaxS);
+    const delayed = await startTargetServer(children, targetScript, delayedTargetMs, serverMaxS);
+    log(
+      `targets: fast pid ${fast.pid} port ${fast.port}; delayed pid ${delayed.pid} port ${delayed.port}`,
+    );
+    const ctx: ServiceBenchContext = { options, children, root, logsDir, fast, delayed, log };
+    const peerCtx: PeerContext = {
+      children,
+      root,
+      stateDir,
+      logsDir,
+      python: options.python,
+      wrapper: path.join(root, 'bench', 'rusage.py'),
+      engineScript: path.join(root, 'dist', 'bench', 'run-engine.js'),
+      runMaxS: options.runMaxS,
+      log,
+    };
+    const { sections: body, throughput } = await runAll(ctx, peerCtx, collected);
+    const targets = renderTargets({
+      throughput,
+      loadedWaits: collected.latency.length ? collected.latency.flatMap((r) => r.waits) : undefined,
+      bigRuns: collected.big,
+      bigN: options.bigN,
+      concurrency: options.c,
+    });
+    sections.push(...(targets ? [targets, ''] : []), ...body);
+  } finally {
+    await children.close();
+    clearTimeout(hardStop);
+    // Every run but the wait samples, which are in logs/ already.
+    const raw = Object.fromEntries(
+      Object.entries(collected).map(([key, runs]) => [
+        key,
+        (runs as object[]).map((run) => ({ ...run, waits: undefined })),
+      ]),
+    );
+    await writeFile(
+      path.join(resultsDir, 'raw.json'),
+      `${JSON.stringify({ options, ...raw }, null, 1)}\n`,
+    );
+  }
+  sections.push('', `Whole bench: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+  const report = `${sections.join('\n')}\n`;
+  await writeFile(path.join(resultsDir, 'table.md'), report);
+  process.stdout.write(`\n${report}`);
+  log(`results: ${path.relative(process.cwd(), resultsDir) || resultsDir}`);
+}
+
+main().catch((err: unknown) => {
+  log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exitCode = 1;
+});
