@@ -10,18 +10,11 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type BenchOptions, type ContenderName, parseBenchOptions } from './bench-options.js';
-import {
-  ChildSet,
-  machineBusySeconds,
-  measure,
-  processCpuSeconds,
-  startTargetServer,
-  type TargetServer,
-} from './bench-processes.js';
+import { ChildSet, startTargetServer, type TargetServer } from './bench-processes.js';
 import { type RunRecord, renderRatios, renderTable, tsvHeader, tsvRow } from './bench-report.js';
-import { type Contender, contenders, curlParallelCap, type RunInputs } from './contenders.js';
+import { curlParallelCap } from './contenders.js';
+import { type PeerContext, preparePeers, runPeer } from './peer-runs.js';
 import { runTimingAccuracy } from './timing-accuracy.js';
-import { writeCurlConfigs, writeUrlList } from './url-lists.js';
 
 const delayedTargetMs = 50;
 const subject: ContenderName = 'headprobe-engine';
@@ -96,29 +89,19 @@ async function runThroughput(
   children: ChildSet,
   target: TargetServer,
 ): Promise<string> {
-  const urlsFile = path.join(layout.stateDir, 'urls.txt');
-  await writeUrlList(urlsFile, options.n, target.port);
-  const curlChunkFiles = await writeCurlConfigs(
-    layout.stateDir,
-    'curl.chunk',
-    options.n,
-    target.port,
-    options.curlChunk,
-  );
-
-  const selected: Contender[] = [];
-  const skipped: string[] = [];
-  for (const contender of contenders) {
-    if (!options.peers.includes(contender.name)) continue;
-    const reason = contender.unavailable({
-      python: options.python,
-      engineScript: layout.engineScript,
-    });
-    if (reason) {
-      skipped.push(`skipped: ${contender.name}: ${reason}`);
-      log(skipped.at(-1)!);
-    } else selected.push(contender);
-  }
+  const peers: PeerContext = {
+    children,
+    root: layout.root,
+    stateDir: layout.stateDir,
+    logsDir: layout.logsDir,
+    python: options.python,
+    wrapper: layout.wrapper,
+    engineScript: layout.engineScript,
+    runMaxS: options.runMaxS,
+    log,
+  };
+  const setup = await preparePeers(peers, options.peers, options.n, target, options.curlChunk);
+  const { selected, skipped } = setup;
 
   const rawFile = path.join(layout.resultsDir, 'raw.tsv');
   await writeFile(rawFile, tsvHeader);
@@ -127,62 +110,9 @@ async function runThroughput(
   for (let rep = 1; rep <= options.reps; rep++) {
     for (const contender of selected) {
       await sleep(options.settleS * 1000);
-      const outPrefix = path.join(layout.logsDir, `${contender.name}.${rep}`);
-      const inputs: RunInputs = {
-        root: layout.root,
-        urlsFile,
-        curlChunkFiles,
-        concurrency: options.c,
-        python: options.python,
-        engineScript: layout.engineScript,
-        outPrefix,
-      };
-      const targetCpuBefore = processCpuSeconds(target.pid);
-      const machineBefore = machineBusySeconds();
-      const cost = await measure(children, options.python, layout.wrapper, {
-        commands: contender.commands(inputs),
-        cwd: layout.root,
-        stdoutFile: `${outPrefix}.stdout`,
-        stderrFile: `${outPrefix}.stderr`,
-        specFile: `${outPrefix}.spec`,
-        timeoutS: options.runMaxS,
-      });
-      const targetCpuAfter = processCpuSeconds(target.pid);
-      const machineAfter = machineBusySeconds();
-      const tally = await contender.tally(inputs, `${outPrefix}.stdout`);
-      const targetCpuS =
-        targetCpuBefore === undefined || targetCpuAfter === undefined
-          ? undefined
-          : targetCpuAfter - targetCpuBefore;
-      const otherCpuS =
-        machineBefore === undefined || machineAfter === undefined || targetCpuS === undefined
-          ? undefined
-          : Math.max(0, machineAfter - machineBefore - cost.user_s - cost.sys_s - targetCpuS);
-      const record: RunRecord = {
-        contender: contender.name,
-        rep,
-        rc: cost.rc,
-        timedOut: cost.timed_out,
-        ok: tally.ok,
-        fail: tally.fail,
-        wallS: cost.wall_s,
-        inprocS: tally.inprocS,
-        userS: cost.user_s,
-        sysS: cost.sys_s,
-        maxrssKb: cost.maxrss_kb,
-        targetCpuS,
-        otherCpuS,
-        errors: tally.errors,
-      };
+      const record = await runPeer(peers, setup, contender, rep, options.c, target);
       records.push(record);
       await appendFile(rawFile, tsvRow(record));
-      log(
-        `${contender.name.padEnd(24)} rep ${rep}  rc=${record.rc} ok=${record.ok}/${options.n} ` +
-          `wall=${record.wallS.toFixed(2)}s cpu=${(record.userS + record.sysS).toFixed(2)}s ` +
-          `rss=${(record.maxrssKb / 1024).toFixed(0)}MB target_cpu=${record.targetCpuS?.toFixed(2) ?? '-'}s ` +
-          `other_cpu=${record.otherCpuS?.toFixed(2) ?? '-'}s ` +
-          `errors=${record.errors}`,
-      );
     }
   }
 

@@ -4,9 +4,9 @@
 import type { ContenderName } from './bench-options.js';
 import { median, percentile, type RunRecord } from './bench-report.js';
 import { curlParallelCap } from './contenders.js';
+import type { EngineWaits } from './peer-runs.js';
 import type { ApiRun } from './service-api.js';
 import type { ServiceBenchOptions } from './service-options.js';
-import type { EngineWaits } from './service-peers.js';
 import { delayedTargetMs, type ServiceRun } from './service-scenarios.js';
 
 const thousands = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });

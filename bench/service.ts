@@ -11,15 +11,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ChildSet, startTargetServer } from './bench-processes.js';
 import type { RunRecord } from './bench-report.js';
-import { type ApiRun, refusedTarget, runApiRep } from './service-api.js';
-import { parseServiceBenchOptions, type ServiceBenchOptions } from './service-options.js';
 import {
   type EngineWaits,
   type PeerContext,
   preparePeers,
   runEngineWaits,
   runPeer,
-} from './service-peers.js';
+} from './peer-runs.js';
+import { type ApiRun, refusedTarget, runApiRep } from './service-api.js';
+import { parseServiceBenchOptions, type ServiceBenchOptions } from './service-options.js';
 import {
   type AccuracyLine,
   accuracyRowsFromEngine,

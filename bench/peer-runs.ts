@@ -1,6 +1,6 @@
-// The peers of the service benchmark, run exactly as the engine benchmark runs them (the same
-// contenders, each its own process under rusage.py) against the same fast target, plus the
-// engine alone with --waits as context for the service's timing accuracy.
+// The peers of both benchmarks, run the same way (each contender its own process under
+// rusage.py) against the same target, plus the engine alone with --waits as context for the
+// service's timing accuracy.
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ContenderName } from './bench-options.js';
