@@ -1,5 +1,5 @@
 // /v1/jobs: submit a batch, follow it (poll, NDJSON, SSE), page its results, cancel, delete.
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -19,6 +19,7 @@ import {
   ResultsQuery,
 } from '../src/schemas/job.js';
 import { Problem } from '../src/schemas/problem.js';
+import { CoalescingStream } from '../src/streams/coalescing-stream.js';
 
 export interface JobRoutesOptions {
   readonly config: Config;
@@ -175,8 +176,13 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       const job = await requireJob(id);
       const afterSeq = lastEventSeq(request.query.cursor);
       if ((request.headers.accept ?? '').includes(NDJSON)) {
-        const lines = Readable.from(
-          ndjsonLines(followJob(store, id, afterSeq, closedSignal(reply))),
+        // Lines are coalesced into a write every few milliseconds; pipeline() tears both
+        // streams down together if the client goes away.
+        const lines = new CoalescingStream();
+        pipeline(
+          Readable.from(ndjsonLines(followJob(store, id, afterSeq, closedSignal(reply)))),
+          lines,
+          () => {},
         );
         // A stream and a pre-serialised body are sent as they are; the schema documents them.
         // The connection ends with the stream: no idle keep-alive left to hold up a shutdown.
