@@ -30,7 +30,9 @@ async function apiKeysPlugin(app: FastifyInstance, { config }: { config: Config 
 
   app.addHook('onRequest', async (request, reply) => {
     request.caller = `ip:${request.ip}`;
-    if (hashes.length === 0 || !request.url.startsWith('/v1/')) return;
+    // The route Fastify matched, not the raw URL: `/%761/jobs` is routed to /v1/jobs too.
+    const route = request.routeOptions.url;
+    if (hashes.length === 0 || route === undefined || !route.startsWith('/v1/')) return;
     const seen = await failures.get(request.ip);
     if (seen !== null && seen.remainingPoints <= 0) {
       throw new TooManyAuthFailuresError(Math.max(1, Math.ceil(seen.msBeforeNext / 1000)));

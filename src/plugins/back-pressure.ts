@@ -24,7 +24,8 @@ async function backPressurePlugin(
     exposeStatusRoute: false,
     // Only new work is refused; returning nothing lets every other request through.
     pressureHandler: (request, _reply, type) => {
-      if (request.method === 'POST' && request.url.split('?')[0] === '/v1/jobs') {
+      // The matched route, not the raw URL, which may be percent-encoded.
+      if (request.method === 'POST' && request.routeOptions.url === '/v1/jobs') {
         // A rejection goes to the error handler, which answers 503 problem + Retry-After.
         return Promise.reject(new OverloadedError(type));
       }

@@ -84,7 +84,8 @@ export function embeddedIpv4(address: string): string[] {
   const word0 = (b[0]! << 8) | b[1]!;
   const word1 = (b[2]! << 8) | b[3]!;
   if (isZero(b, 0, 10) && b[10] === 0xff && b[11] === 0xff) return [v4(b, 12)];
-  if (isZero(b, 0, 12) && !isZero(b, 12, 16)) return [v4(b, 12)];
+  // IPv4-compatible (::a.b.c.d); ::, ::1 and the rest of ::/104 are not IPv4 in disguise.
+  if (isZero(b, 0, 12) && b[12] !== 0) return [v4(b, 12)];
   if (word0 === 0x64 && word1 === 0xff9b && (isZero(b, 4, 12) || (b[4] === 0 && b[5] === 1))) {
     return [v4(b, 12)];
   }
@@ -144,6 +145,18 @@ export function validateCidr(entry: string): void {
 }
 
 const BLOCKED: AddressVerdict = { allowed: false, reason: 'destination not permitted by policy' };
+const ALLOWED: AddressVerdict = { allowed: true };
+
+/**
+ * One spelling per address: zone id dropped, IPv4-mapped IPv6 unmapped, IPv6 compressed and
+ * lowercased (RFC 5952). Every comparison below works on this form, so `fd00:ec2:0::254`,
+ * `::ffff:127.0.0.1` or `0:0:0:0:0:0:0:1` cannot slip past a check written for another form.
+ */
+export function canonicalAddress(address: string): string | null {
+  const bare = address.split('%')[0]!;
+  if (isIP(bare) === 0 || !ipaddr.isValid(bare)) return null;
+  return ipaddr.process(bare).toString();
+}
 
 export function createAddressPolicy(options: AddressPolicyOptions = {}): AddressPolicy {
   const allowed = new BlockList();
@@ -151,32 +164,34 @@ export function createAddressPolicy(options: AddressPolicyOptions = {}): Address
   for (const entry of options.allowCidrs ?? []) {
     const [network, prefix, type] = parseCidr(entry);
     allowed.addSubnet(network, prefix, type);
-    if (prefix === (type === 'ipv4' ? 32 : 128)) exactlyAllowed.add(network.toLowerCase());
+    if (prefix === (type === 'ipv4' ? 32 : 128)) exactlyAllowed.add(canonicalAddress(network)!);
   }
   const ports = new Set(options.allowPorts ?? []);
-  const isAllowedRange = (address: string, family: 4 | 6): boolean => {
+
+  /** One plain address (IPv4, or IPv6 that embeds none): metadata, then allow list, then deny list. */
+  const judge = (address: string, family: 4 | 6): boolean => {
+    if (METADATA_ADDRESSES.has(address)) return exactlyAllowed.has(address);
     if (allowed.check(address, family === 4 ? 'ipv4' : 'ipv6')) return true;
-    return family === 6 && embeddedIpv4(address).some((inner) => allowed.check(inner, 'ipv4'));
+    return deniedReason(address, family) === null;
   };
-  const isMetadata = (address: string, family: 4 | 6): boolean =>
-    METADATA_ADDRESSES.has(address.toLowerCase()) ||
-    (family === 6 && embeddedIpv4(address).some((inner) => METADATA_ADDRESSES.has(inner)));
 
   return {
     check(address, port) {
-      const ipFamily = isIP(address);
-      if (ipFamily === 0) return { allowed: false, reason: 'not an IP address' };
-      const family = ipFamily === 6 ? 6 : 4;
+      const canonical = canonicalAddress(address);
+      if (canonical === null) return { allowed: false, reason: 'not an IP address' };
+      const family = isIP(canonical) === 6 ? 6 : 4;
       if (ports.size > 0 && !ports.has(port)) return BLOCKED;
       for (const self of options.selfEndpoints?.() ?? []) {
-        if (self.port === port && sameHost(self.address, address)) return BLOCKED;
+        if (self.port === port && sameHost(canonicalAddress(self.address) ?? '', canonical)) {
+          return BLOCKED;
+        }
       }
-      if (isMetadata(address, family)) {
-        const forms = [address.toLowerCase(), ...(family === 6 ? embeddedIpv4(address) : [])];
-        return forms.some((form) => exactlyAllowed.has(form)) ? { allowed: true } : BLOCKED;
-      }
-      if (isAllowedRange(address, family)) return { allowed: true };
-      return deniedReason(address, family) === null ? { allowed: true } : BLOCKED;
+      // An IPv6 form that carries IPv4 addresses (NAT64, 6to4, Teredo, compatible) is judged on
+      // every one of them: the packet may end up at any of them.
+      const embedded = family === 6 ? embeddedIpv4(canonical) : [];
+      if (embedded.length > 0)
+        return embedded.every((inner) => judge(inner, 4)) ? ALLOWED : BLOCKED;
+      return judge(canonical, family) ? ALLOWED : BLOCKED;
     },
   };
 }
@@ -196,13 +211,13 @@ function isLocalAddress(address: string): boolean {
   localAddresses ??= new Set(
     Object.values(networkInterfaces())
       .flat()
-      .map((info) => info?.address.toLowerCase() ?? ''),
+      .map((info) => canonicalAddress(info?.address ?? '') ?? ''),
   );
-  return localAddresses.has(address.toLowerCase());
+  return localAddresses.has(address);
 }
 
-/** A service listening on a wildcard address answers on every local address. */
+/** Both canonical. A service listening on a wildcard address answers on every local address. */
 function sameHost(listening: string, dialled: string): boolean {
   if (listening === '0.0.0.0' || listening === '::') return isLocalAddress(dialled);
-  return listening.toLowerCase() === dialled.toLowerCase();
+  return listening === dialled;
 }

@@ -58,6 +58,18 @@ describe('API keys', () => {
     await request(app.server).get('/docs/').expect(200);
   });
 
+  it('cannot be bypassed with a percent-encoded path', async () => {
+    const app = await startApp({ HEADPROBE_API_KEYS: KEY });
+    for (const path of ['/%761/jobs', '/v%31/jobs', '/%76%31/loop']) {
+      const response = await request(app.server).get(path);
+      expect(response.status, path).toBe(401);
+    }
+    await request(app.server)
+      .post('/%761/jobs')
+      .send({ targets: ['127.0.0.1:9'] })
+      .expect(401);
+  });
+
   it('throttles repeated failed authentication from one address with 429 + Retry-After', async () => {
     const app = await startApp({ HEADPROBE_API_KEYS: KEY, HEADPROBE_AUTH_FAILURES_PER_MIN: '3' });
     for (let i = 0; i < 3; i++) {

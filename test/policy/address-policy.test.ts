@@ -103,6 +103,39 @@ describe('default denial', () => {
     expect(embeddedIpv4('2606:4700::1')).toEqual([]);
   });
 
+  it('judges every spelling of an address the same: zone ids, zero runs, mapped forms', () => {
+    const ula = createAddressPolicy({ allowCidrs: ['fc00::/7'] });
+    for (const spelling of [
+      'fd00:ec2::254',
+      'fd00:ec2:0::254',
+      'fd00:0ec2:0:0:0:0:0:254',
+      'FD00:EC2::0254',
+      'fd00:ec2::254%eth0',
+    ]) {
+      expect(ula.check(spelling, 80)).toMatchObject({ allowed: false });
+    }
+    expect(
+      createAddressPolicy({ allowCidrs: ['fd00:ec2::254'] }).check('fd00:ec2:0::254', 80),
+    ).toEqual({ allowed: true });
+    const self = createAddressPolicy({
+      allowCidrs: ['127.0.0.0/8', '::1/128'],
+      selfEndpoints: () => [
+        { address: '127.0.0.1', port: 3000 },
+        { address: '::', port: 4000 },
+      ],
+    });
+    for (const spelling of ['127.0.0.1', '::ffff:127.0.0.1', '::ffff:7f00:1']) {
+      expect(self.check(spelling, 3000)).toMatchObject({ allowed: false });
+    }
+    for (const spelling of ['::1', '0:0:0:0:0:0:0:1', '::1%lo']) {
+      expect(self.check(spelling, 4000)).toMatchObject({ allowed: false });
+    }
+    // 6to4 and Teredo are judged on the IPv4 they carry even if a broad IPv6 range is allowed.
+    const broad = createAddressPolicy({ allowCidrs: ['2000::/3', '10.0.0.0/8'] });
+    expect(broad.check('2002:7f00:1::', 80)).toMatchObject({ allowed: false });
+    expect(broad.check('2001:0:a00:1::80ff:fffe', 80)).toMatchObject({ allowed: false });
+  });
+
   it('limits ports when HEADPROBE_ALLOW_PORTS is set, and never targets the service itself', () => {
     const policy = createAddressPolicy({
       allowPorts: [80, 443],
