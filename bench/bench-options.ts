@@ -1,8 +1,8 @@
 // The engine benchmark's knobs: argv first, then environment, then defaults, validated
 // once by zod into a frozen object. The only bench file that reads process.env.
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { rawOptions } from './bench-env.js';
 
 export const contenderNames = [
   'headprobe-engine',
@@ -70,36 +70,7 @@ export function parseBenchOptions(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): BenchOptions {
-  const stringFlags = Object.fromEntries(
-    Object.values(sources)
-      .filter(([flag]) => flag !== 'accuracy')
-      .map(([flag]) => [flag, { type: 'string' as const }]),
-  );
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        ...stringFlags,
-        accuracy: { type: 'boolean' },
-        'no-accuracy': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    process.exit(0);
-  }
-  const raw: Record<string, unknown> = {};
-  for (const [key, [flag, variable]] of Object.entries(sources)) {
-    const fromArgv = values[flag];
-    const value = typeof fromArgv === 'string' ? fromArgv : env[variable];
-    if (value !== undefined && value !== '') raw[key] = value;
-  }
+  const { raw, flags: values } = rawOptions(argv, env, sources, usage, ['accuracy', 'no-accuracy']);
   if (values.accuracy) raw.accuracy = 'only';
   if (values['no-accuracy']) raw.accuracy = 'off';
 

@@ -1,14 +1,9 @@
-// Engine benchmark (prints figures; not a test): headprobe's probe engine against ready-made
-// header fetchers on N distinct loopback hosts at concurrency C, each run as its own process
-// under rusage.py. Methodology follows /work/shared/peers/README.md; see bench/README.md.
-//   npm run bench -- [--n N] [--c C] [--reps R] [--peers a,b] [--kind fast|delay50] [--accuracy]
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { findRoot, log, machineLine, openFileLimit } from './bench-env.js';
 import { type BenchOptions, type ContenderName, parseBenchOptions } from './bench-options.js';
 import { ChildSet, startTargetServer, type TargetServer } from './bench-processes.js';
 import { type RunRecord, renderRatios, renderTable, tsvHeader, tsvRow } from './bench-report.js';
@@ -18,42 +13,6 @@ import { runTimingAccuracy } from './timing-accuracy.js';
 
 const delayedTargetMs = 50;
 const subject: ContenderName = 'headprobe-engine';
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-/**
- * The repo root holds bench/rusage.py; found by walking up, so this works from bench/ and from
- * dist/bench/ (dist/ may hold its own package.json, copied there by resolveJsonModule).
- */
-function findRoot(start: string): string {
-  let dir = start;
-  for (let depth = 0; depth < 8; depth++) {
-    if (existsSync(path.join(dir, 'bench', 'rusage.py'))) return dir;
-    dir = path.dirname(dir);
-  }
-  throw new Error(`no bench/rusage.py above ${start}`);
-}
-
-function commandOutput(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000 });
-  return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n')[0] ?? '';
-}
-
-function machineLine(options: BenchOptions): string {
-  const pyVersion = commandOutput(options.python, ['--version']);
-  return (
-    `machine: ${os.cpus().length} cores, Linux ${os.release()}, node ${process.version}, ` +
-    `${commandOutput('curl', ['--version']).split(' ').slice(0, 2).join(' ')}, ` +
-    `${pyVersion} (${options.python}), load average ${os.loadavg()[0]?.toFixed(2)} at start`
-  );
-}
-
-function openFileLimit(): number {
-  const out = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim();
-  return out === 'unlimited' ? Number.POSITIVE_INFINITY : Number(out);
-}
 
 function stamp(options: BenchOptions): string {
   const time = new Date().toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
@@ -192,7 +151,7 @@ async function main(): Promise<void> {
   const sections = [
     `## headprobe engine bench ${path.basename(resultsDir)}`,
     '',
-    machineLine(options),
+    machineLine(options.python),
   ];
   try {
     let delayed: TargetServer | undefined;

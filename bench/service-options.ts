@@ -1,8 +1,8 @@
 // The service benchmark's knobs: argv first, then environment, then defaults, validated
 // once by zod into a frozen object. The only service-bench file that reads process.env.
 import { existsSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { rawOptions } from './bench-env.js';
 import { type ContenderName, contenderNames } from './bench-options.js';
 import { maxHosts } from './url-lists.js';
 
@@ -89,31 +89,7 @@ export function parseServiceBenchOptions(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): ServiceBenchOptions {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        ...Object.fromEntries(
-          Object.values(sources).map(([flag]) => [flag, { type: 'string' as const }]),
-        ),
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${serviceUsage}`);
-  }
-  if (values.help) {
-    process.stdout.write(`${serviceUsage}\n`);
-    process.exit(0);
-  }
-  const raw: Record<string, unknown> = {};
-  for (const [key, [flag, variable]] of Object.entries(sources)) {
-    const fromArgv = values[flag];
-    const value = typeof fromArgv === 'string' ? fromArgv : env[variable];
-    if (value !== undefined && value !== '') raw[key] = value;
-  }
+  const { raw } = rawOptions(argv, env, sources, serviceUsage);
   const parsed = ServiceBenchOptions.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {

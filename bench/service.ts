@@ -1,14 +1,9 @@
-// Service benchmark (prints figures; not a test): the whole headprobe service, started as
-// `node dist/src/server.js`, measured end to end through its HTTP API (submit, then follow
-// the NDJSON results) beside the bare engine and the engine bench's peers. See bench/README.md.
-//   npm run bench:service -- [--n N] [--reps R] [--scenarios throughput,multi,...] [--peers a,b]
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { findRoot, log, machineLine, openFileLimit } from './bench-env.js';
 import { ChildSet, startTargetServer } from './bench-processes.js';
 import type { RunRecord } from './bench-report.js';
 import {
@@ -40,38 +35,6 @@ import {
   type ServiceBenchContext,
   type ServiceRun,
 } from './service-scenarios.js';
-
-function log(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
-/** The repo root holds bench/rusage.py; found by walking up from bench/ or dist/bench/. */
-function findRoot(start: string): string {
-  let dir = start;
-  for (let depth = 0; depth < 8; depth++) {
-    if (existsSync(path.join(dir, 'bench', 'rusage.py'))) return dir;
-    dir = path.dirname(dir);
-  }
-  throw new Error(`no bench/rusage.py above ${start}`);
-}
-
-function firstLine(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000 });
-  return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n')[0] ?? '';
-}
-
-function machineLine(options: ServiceBenchOptions): string {
-  return (
-    `machine: ${os.cpus().length} cores, Linux ${os.release()}, node ${process.version}, ` +
-    `${firstLine('curl', ['--version']).split(' ').slice(0, 2).join(' ')}, ` +
-    `${firstLine(options.python, ['--version'])}, load average ${os.loadavg()[0]?.toFixed(2)} at start`
-  );
-}
-
-function openFileLimit(): number {
-  const out = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim();
-  return out === 'unlimited' ? Number.POSITIVE_INFINITY : Number(out);
-}
 
 function serviceSettings(options: ServiceBenchOptions): string {
   return (
@@ -340,7 +303,7 @@ async function main(): Promise<void> {
   const sections = [
     `## headprobe service bench ${path.basename(resultsDir)}`,
     '',
-    machineLine(options),
+    machineLine(options.python),
     '',
     serviceSettings(options),
     '',

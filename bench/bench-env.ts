@@ -1,0 +1,80 @@
+// What both benchmarks need from their surroundings: where the repo is, a log line, a tool's
+// version, and options gathered from argv flags or environment variables.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+
+export function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/**
+ * The repo root holds bench/rusage.py; found by walking up, so this works from bench/ and from
+ * dist/bench/ (dist/ may hold its own package.json, copied there by resolveJsonModule).
+ */
+export function findRoot(start: string): string {
+  let dir = start;
+  for (let depth = 0; depth < 8; depth++) {
+    if (existsSync(path.join(dir, 'bench', 'rusage.py'))) return dir;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`no bench/rusage.py above ${start}`);
+}
+
+/** The first line a command prints (stdout, then stderr), e.g. its version. */
+export function firstLine(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000 });
+  return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n')[0] ?? '';
+}
+
+/** One line on where the figures came from: cores, kernel, Node, curl, Python, load. */
+export function machineLine(python: string): string {
+  return (
+    `machine: ${os.cpus().length} cores, Linux ${os.release()}, node ${process.version}, ` +
+    `${firstLine('curl', ['--version']).split(' ').slice(0, 2).join(' ')}, ` +
+    `${firstLine(python, ['--version'])} (${python}), load average ${os.loadavg()[0]?.toFixed(2)} at start`
+  );
+}
+
+/** The process's open-file limit: C connections in flight need C descriptors and more. */
+export function openFileLimit(): number {
+  const out = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim();
+  return out === 'unlimited' ? Number.POSITIVE_INFINITY : Number(out);
+}
+
+/**
+ * Reads `--flag value` options and their environment twins into raw strings for a schema:
+ * a flag beats its variable, empty values are dropped. `--help` prints `usage` and exits.
+ */
+export function rawOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  sources: Record<string, readonly [flag: string, variable: string]>,
+  usage: string,
+  booleanFlags: readonly string[] = [],
+): { raw: Record<string, unknown>; flags: Record<string, string | boolean | undefined> } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const [flag] of Object.values(sources)) options[flag] = { type: 'string' };
+  for (const flag of booleanFlags) options[flag] = { type: 'boolean' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true }));
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const [key, [flag, variable]] of Object.entries(sources)) {
+    const fromArgv = values[flag];
+    const value = typeof fromArgv === 'string' ? fromArgv : env[variable];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  return { raw, flags: values };
+}
