@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 
 const killGraceMs = 3000;
@@ -103,6 +103,40 @@ export async function startTargetServer(
 const clockTicksPerSecond = 100;
 
 /** CPU seconds (user + sys) a process has used so far, from /proc; undefined off Linux. */
+/**
+ * The ChildSet of one bench run, stopped however the run ends: normal exit, Ctrl-C/SIGTERM
+ * (exit 130), or overrunning `benchMaxS` (exit 2). Clear `hardStop` once the run is done.
+ */
+export function superviseChildren(
+  benchMaxS: number,
+  log: (line: string) => void,
+): { children: ChildSet; hardStop: NodeJS.Timeout } {
+  const children = new ChildSet();
+  process.once('exit', () => children.killNow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`bench: ${signal}, stopping children`);
+      void children.close().finally(() => process.exit(130));
+    });
+  }
+  const hardStop = setTimeout(() => {
+    log(`bench: exceeded BENCH_MAX_S=${benchMaxS}, stopping children`);
+    void children.close().finally(() => process.exit(2));
+  }, benchMaxS * 1000);
+  hardStop.unref();
+  return { children, hardStop };
+}
+
+/** One number per line (blank and non-numeric lines dropped): the --waits files. */
+export async function readNumbers(file: string): Promise<number[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map(Number)
+    .filter(Number.isFinite);
+}
+
 export function processCpuSeconds(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -5,7 +5,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { findRoot, log, machineLine, openFileLimit } from './bench-env.js';
 import { type BenchOptions, type ContenderName, parseBenchOptions } from './bench-options.js';
-import { ChildSet, startTargetServer, type TargetServer } from './bench-processes.js';
+import {
+  type ChildSet,
+  startTargetServer,
+  superviseChildren,
+  type TargetServer,
+} from './bench-processes.js';
 import { type RunRecord, renderRatios, renderTable, tsvHeader, tsvRow } from './bench-report.js';
 import { curlParallelCap } from './contenders.js';
 import { type PeerContext, preparePeers, runPeer } from './peer-runs.js';
@@ -133,19 +138,7 @@ async function main(): Promise<void> {
   await mkdir(layout.stateDir, { recursive: true });
   await mkdir(layout.logsDir, { recursive: true });
 
-  const children = new ChildSet();
-  process.once('exit', () => children.killNow());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log(`bench: ${signal}, stopping children`);
-      void children.close().finally(() => process.exit(130));
-    });
-  }
-  const hardStop = setTimeout(() => {
-    log(`bench: exceeded BENCH_MAX_S=${options.benchMaxS}, stopping children`);
-    void children.close().finally(() => process.exit(2));
-  }, options.benchMaxS * 1000);
-  hardStop.unref();
+  const { children, hardStop } = superviseChildren(options.benchMaxS, log);
 
   const serverMaxS = options.benchMaxS + 30;
   const sections = [

@@ -1,7 +1,6 @@
 // The peers of both benchmarks, run the same way (each contender its own process under
 // rusage.py) against the same target, plus the engine alone with --waits as context for the
 // service's timing accuracy.
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ContenderName } from './bench-options.js';
 import {
@@ -9,6 +8,7 @@ import {
   machineBusySeconds,
   measure,
   processCpuSeconds,
+  readNumbers,
   type TargetServer,
 } from './bench-processes.js';
 import type { RunRecord } from './bench-report.js';
@@ -169,12 +169,7 @@ export async function runEngineWaits(
     timeoutS: ctx.runMaxS,
   });
   const tally = await tallyResultLine(`${prefix}.stdout`);
-  const text = await readFile(`${prefix}.waits`, 'utf8').catch(() => '');
-  const waits = text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map(Number)
-    .filter(Number.isFinite);
+  const waits = await readNumbers(`${prefix}.waits`);
   ctx.log(`engine waits ${label}: ok=${tally.ok}/${count} wall=${cost.wall_s.toFixed(2)}s`);
   return { ok: tally.ok, expected: count, waits, wallS: cost.wall_s, errors: tally.errors };
 }

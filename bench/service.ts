@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { findRoot, log, machineLine, openFileLimit } from './bench-env.js';
-import { ChildSet, startTargetServer } from './bench-processes.js';
+import { startTargetServer, superviseChildren } from './bench-processes.js';
 import type { RunRecord } from './bench-report.js';
 import {
   type EngineWaits,
@@ -274,19 +274,7 @@ async function main(): Promise<void> {
   await mkdir(stateDir, { recursive: true });
   await mkdir(logsDir, { recursive: true });
 
-  const children = new ChildSet();
-  process.once('exit', () => children.killNow());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      log(`bench: ${signal}, stopping children`);
-      void children.close().finally(() => process.exit(130));
-    });
-  }
-  const hardStop = setTimeout(() => {
-    log(`bench: exceeded BENCH_MAX_S=${options.benchMaxS}, stopping children`);
-    void children.close().finally(() => process.exit(2));
-  }, options.benchMaxS * 1000);
-  hardStop.unref();
+  const { children, hardStop } = superviseChildren(options.benchMaxS, log);
 
   const started = performance.now();
   const collected: Collected = {

@@ -6,7 +6,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { type ChildSet, measure, processCpuSeconds, type TargetServer } from './bench-processes.js';
+import {
+  type ChildSet,
+  measure,
+  processCpuSeconds,
+  readNumbers,
+  type TargetServer,
+} from './bench-processes.js';
 import { median, percentile } from './bench-report.js';
 import { curlParallelCap, tallyResultLine } from './contenders.js';
 import { writeCurlConfigs, writeUrlList } from './url-lists.js';
@@ -108,12 +114,7 @@ function waitsFileRow(ctx: AccuracyContext, client: string, load: Load, command:
     (prefix, urlsFile) => [command(urlsFile, load.concurrency, `${prefix}.waits`)],
     async (prefix) => {
       const tally = await tallyResultLine(`${prefix}.stdout`);
-      const text = await readFile(`${prefix}.waits`, 'utf8').catch(() => '');
-      const waits = text
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map(Number)
-        .filter(Number.isFinite);
+      const waits = await readNumbers(`${prefix}.waits`);
       const notes: string[] = [];
       if (tally.errors !== '-') notes.push(`errors: ${tally.errors}`);
       if (waits.length !== tally.ok) notes.push(`**${waits.length} waits for ${tally.ok} ok**`);
