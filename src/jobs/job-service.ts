@@ -170,7 +170,7 @@ export class JobService {
 
   /** Refuses work beyond the queue caps: the whole process's, then this caller's. */
   #admit(caller: string, targets: number): void {
-    const { queued, running } = this.scheduler.snapshot();
+    const { queued, running } = this.scheduler.counts();
     if (queued + running + targets > this.#maxQueued) {
       throw new OverloadedError(`more than ${this.#maxQueued} targets queued`);
     }
