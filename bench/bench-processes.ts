@@ -1,9 +1,10 @@
 // Every process the bench starts goes through ChildSet, which remembers its PID and ends
 // it by that PID on close or on exit; measured runs go through rusage.py with a deadline.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { z } from 'zod';
 
 const killGraceMs = 3000;
@@ -57,20 +58,63 @@ export interface TargetServer {
   readonly port: number;
   readonly pid: number;
   readonly delayMs: number;
+  /** `node` (bench/target-server.ts) or `c` (bench/peers/precise_target.c). */
+  readonly kind: 'node' | 'c';
 }
 
 /** Starts bench/target-server as its own process and resolves once it prints `ready PORT`. */
-export async function startTargetServer(
+export function startTargetServer(
   children: ChildSet,
   script: string,
   delayMs: number,
   maxSeconds: number,
 ): Promise<TargetServer> {
-  const child = children.spawn(
+  return startTarget(
+    children,
+    'node',
     process.execPath,
     [script, '--delay-ms', String(delayMs), '--max-seconds', String(maxSeconds), '--watch-stdin'],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+    delayMs,
   );
+}
+
+/**
+ * The delayed target for wait accuracy: bench/peers/precise_target.c, compiled into
+ * `stateDir` with the machine's `cc`. At 500 connections the Node target reads requests and
+ * fires its timers milliseconds late, and that lateness would be charged to the client under
+ * test. Without a C compiler the Node target stands in, and the caller says so.
+ */
+export async function startDelayedTarget(
+  children: ChildSet,
+  root: string,
+  stateDir: string,
+  delayMs: number,
+  maxSeconds: number,
+): Promise<TargetServer> {
+  const binary = path.join(stateDir, 'precise_target');
+  const source = path.join(root, 'bench', 'peers', 'precise_target.c');
+  const compiled = spawnSync('cc', ['-O2', '-o', binary, source], { stdio: 'inherit' });
+  if (compiled.status !== 0) {
+    const script = path.join(root, 'dist', 'bench', 'target-server.js');
+    return startTargetServer(children, script, delayMs, maxSeconds);
+  }
+  return startTarget(
+    children,
+    'c',
+    binary,
+    ['--delay-ms', String(delayMs), '--max-seconds', String(maxSeconds)],
+    delayMs,
+  );
+}
+
+async function startTarget(
+  children: ChildSet,
+  kind: TargetServer['kind'],
+  command: string,
+  args: string[],
+  delayMs: number,
+): Promise<TargetServer> {
+  const child = children.spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const ready = new Promise<number>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(
@@ -96,7 +140,7 @@ export async function startTargetServer(
   });
   const port = await ready;
   if (child.pid === undefined) throw new Error('target server has no pid');
-  return { port, pid: child.pid, delayMs };
+  return { port, pid: child.pid, delayMs, kind };
 }
 
 // USER_HZ, the unit of /proc/<pid>/stat times, is 100 on every mainstream Linux ABI.

@@ -7,6 +7,7 @@ import { findRoot, log, machineLine, openFileLimit } from './bench-env.js';
 import { type BenchOptions, type ContenderName, parseBenchOptions } from './bench-options.js';
 import {
   type ChildSet,
+  startDelayedTarget,
   startTargetServer,
   superviseChildren,
   type TargetServer,
@@ -156,13 +157,15 @@ async function main(): Promise<void> {
       sections.push('', await runThroughput(options, layout, children, target));
     }
     if (options.accuracy !== 'off') {
-      delayed ??= await startTargetServer(
+      // Accuracy always uses the precise target, even when a Node delayed target ran above.
+      delayed = await startDelayedTarget(
         children,
-        layout.targetScript,
+        root,
+        layout.stateDir,
         delayedTargetMs,
         serverMaxS,
       );
-      log(`delayed target pid ${delayed.pid} on port ${delayed.port}`);
+      log(`delayed target (${delayed.kind}) pid ${delayed.pid} on port ${delayed.port}`);
       await sleep(options.settleS * 1000);
       sections.push(
         '',

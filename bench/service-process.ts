@@ -70,11 +70,15 @@ export async function startService(
   logPrefix: string,
 ): Promise<ServiceProcess> {
   // Only the variables above: a stray HEADPROBE_API_KEYS in the caller's shell must not apply.
-  const child = children.spawn(process.execPath, ['dist/src/server.js'], {
-    cwd: root,
-    env: environment,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = children.spawn(
+    process.execPath,
+    [...(process.env.SERVICE_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'dist/src/server.js'],
+    {
+      cwd: root,
+      env: environment,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const stdoutLog = createWriteStream(`${logPrefix}.stdout`);
   const stderrLog = createWriteStream(`${logPrefix}.stderr`);
   let seen = '';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { findRoot, log, machineLine, openFileLimit } from './bench-env.js';
-import { startTargetServer, superviseChildren } from './bench-processes.js';
+import { startDelayedTarget, startTargetServer, superviseChildren } from './bench-processes.js';
 import type { RunRecord } from './bench-report.js';
 import {
   type EngineWaits,
@@ -300,9 +300,9 @@ async function main(): Promise<void> {
     const targetScript = path.join(root, 'dist', 'bench', 'target-server.js');
     const serverMaxS = options.benchMaxS + 30;
     const fast = await startTargetServer(children, targetScript, 0, serverMaxS);
-    const delayed = await startTargetServer(children, targetScript, delayedTargetMs, serverMaxS);
+    const delayed = await startDelayedTarget(children, root, stateDir, delayedTargetMs, serverMaxS);
     log(
-      `targets: fast pid ${fast.pid} port ${fast.port}; delayed pid ${delayed.pid} port ${delayed.port}`,
+      `targets: fast pid ${fast.pid} port ${fast.port}; delayed (${delayed.kind}) pid ${delayed.pid} port ${delayed.port}`,
     );
     const ctx: ServiceBenchContext = { options, children, root, logsDir, fast, delayed, log };
     const peerCtx: PeerContext = {

@@ -2,9 +2,11 @@
 // HTTP/1.1 200 (17 headers, 211-byte body, same as /work/shared/peers targets) and closes.
 // Plain node:net, so the target costs far less per connection than the clients under test.
 //   node dist/bench/target-server.js [--port P] [--delay-ms D] [--max-seconds S] [--watch-stdin]
+//                                    [--holds FILE]
 // Prints `ready PORT` once listening on 0.0.0.0 (every 127.A.B.C reaches it); exits by itself
 // after --max-seconds, on SIGTERM/SIGINT, and with --watch-stdin when stdin closes.
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 
@@ -60,6 +62,10 @@ function cannedResponse(withBody: boolean): string {
 
 // libuv timers run on a cached millisecond clock and may fire up to ~1 ms early; the
 // accuracy section measures clients against this delay, so it must never be short.
+// With --holds FILE, how late each delayed answer went out (ms past its due time) is written
+// to FILE at exit: the target's own share of a client's wait error.
+const lateMs: number[] = [];
+
 function answerAfter(due: number, answer: () => void): void {
   const left = due - performance.now();
   if (left <= 0) answer();
@@ -81,11 +87,16 @@ function handleConnection(socket: net.Socket, delayMs: number): void {
     }
     answered = true;
     const withBody = !head.subarray(0, 5).equals(headMethod);
-    const answer = () => {
-      if (!socket.destroyed) socket.end(cannedResponse(withBody), 'latin1');
-    };
-    if (delayMs > 0) answerAfter(performance.now() + delayMs, answer);
-    else answer();
+    if (delayMs > 0) {
+      const due = performance.now() + delayMs;
+      answerAfter(due, () => {
+        if (socket.destroyed) return;
+        socket.end(cannedResponse(withBody), 'latin1');
+        lateMs.push(performance.now() - due);
+      });
+    } else if (!socket.destroyed) {
+      socket.end(cannedResponse(withBody), 'latin1');
+    }
   });
 }
 
@@ -94,6 +105,7 @@ interface TargetOptions {
   delayMs: number;
   maxSeconds: number;
   watchStdin: boolean;
+  holdsFile: string | undefined;
 }
 
 function parseOptions(argv: string[]): TargetOptions {
@@ -104,6 +116,7 @@ function parseOptions(argv: string[]): TargetOptions {
       'delay-ms': { type: 'string', default: '0' },
       'max-seconds': { type: 'string', default: '1800' },
       'watch-stdin': { type: 'boolean', default: false },
+      holds: { type: 'string' },
     },
   });
   const port = Number(values.port);
@@ -112,14 +125,15 @@ function parseOptions(argv: string[]): TargetOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port: 0..65535');
   if (!Number.isFinite(delayMs) || delayMs < 0) throw new Error('--delay-ms: a number >= 0');
   if (!Number.isFinite(maxSeconds) || maxSeconds <= 0) throw new Error('--max-seconds: > 0');
-  return { port, delayMs, maxSeconds, watchStdin: values['watch-stdin'] };
+  return { port, delayMs, maxSeconds, watchStdin: values['watch-stdin'], holdsFile: values.holds };
 }
 
 function main(): void {
-  const { port, delayMs, maxSeconds, watchStdin } = parseOptions(process.argv.slice(2));
+  const { port, delayMs, maxSeconds, watchStdin, holdsFile } = parseOptions(process.argv.slice(2));
   const server = net.createServer({ noDelay: true }, (socket) => handleConnection(socket, delayMs));
   const stop = (code: number) => {
     server.close();
+    if (holdsFile !== undefined) writeFileSync(holdsFile, lateMs.map((ms) => `${ms}\n`).join(''));
     process.exit(code);
   };
   server.on('error', (err) => {

@@ -1,5 +1,6 @@
 // The JobStore of a single process: jobs, results and live listeners in memory, bounded in
-// count and retention, with results kept compact enough for jobs of 100,000 targets.
+// count and retention. Result JSON is kept as UTF-8 bytes off the V8 heap, so a job of
+// 100,000 targets does not make V8 grow its heap (and the process's RSS) by hundreds of MB.
 import type { JobProgress, JobStatus } from '../schemas/job.js';
 import {
   InvalidCursorError,
@@ -12,6 +13,7 @@ import {
   type NewJob,
   type StoredResult,
 } from './job-store.js';
+import { Utf8SlabLog } from './utf8-slab-log.js';
 
 export interface MemoryJobStoreOptions {
   /** Jobs kept at once, active and finished. */
@@ -29,10 +31,10 @@ interface Entry {
   /** Creation order, 1-based; what list cursors point at. */
   readonly createSeq: number;
   /**
-   * Result JSON in completion order (seq = position + 1), kept as given: parsing 100,000
-   * results into objects would cost an order of magnitude more heap than the strings.
+   * Result JSON in completion order (seq = position + 1), as text rather than parsed
+   * objects, which would cost an order of magnitude more; decoded again on each read.
    */
-  readonly results: string[];
+  readonly results: Utf8SlabLog;
   /** index → seq, 0 while the input has no result: input order without sorting. */
   readonly seqByIndex: Uint32Array;
   /** seq - 1 → index. */
@@ -136,7 +138,7 @@ export class MemoryJobStore implements JobStore {
         requestHash: job.requestHash,
       },
       createSeq: ++this.#lastCreateSeq,
-      results: [],
+      results: new Utf8SlabLog(total),
       seqByIndex: new Uint32Array(total),
       indexBySeq: new Uint32Array(total),
       listeners: new Set(),
@@ -201,14 +203,14 @@ export class MemoryJobStore implements JobStore {
       throw new Error(`job ${id} already has a result for index ${index}`);
     }
 
-    entry.results.push(json);
-    const seq = entry.results.length;
+    const seq = entry.results.append(json) + 1;
     entry.seqByIndex[index] = seq;
     entry.indexBySeq[seq - 1] = index;
     progress.done++;
     if (ok) progress.ok++;
     else progress.failed++;
 
+    // Listeners get the string as given: no decoding on the path every result takes.
     const result: StoredResult = { seq, index, json };
     if (entry.listeners && entry.listeners.size > 0) {
       emit(entry.listeners, { type: 'result', result, progress: { ...progress } });
@@ -247,7 +249,7 @@ export class MemoryJobStore implements JobStore {
     const to = Math.min(entry.results.length, from + Math.max(0, limit));
     const page: StoredResult[] = [];
     for (let i = from; i < to; i++) {
-      page.push({ seq: i + 1, index: entry.indexBySeq[i]!, json: entry.results[i]! });
+      page.push({ seq: i + 1, index: entry.indexBySeq[i]!, json: entry.results.get(i) });
     }
     return page;
   }
@@ -259,7 +261,7 @@ export class MemoryJobStore implements JobStore {
     const { seqByIndex, results } = entry;
     for (let index = 0; index < seqByIndex.length && page.length < limit; index++) {
       const seq = seqByIndex[index]!;
-      if (seq !== 0) page.push({ seq, index, json: results[seq - 1]! });
+      if (seq !== 0) page.push({ seq, index, json: results.get(seq - 1) });
     }
     return page;
   }
@@ -325,6 +327,7 @@ export class MemoryJobStore implements JobStore {
     }
   }
 
+  /** The job's result slabs go with the entry: nothing else refers to them. */
   #remove(entry: Entry): void {
     const { id, idempotencyKey } = entry.record;
     this.#jobs.delete(id);

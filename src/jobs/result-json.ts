@@ -1,5 +1,5 @@
-// A job's results are stored as JSON text, one string per target: compact (a 100,000-target
-// job stays in the low hundreds of MB) and ready to stream without re-serialising.
+// A job's results are stored as JSON text, one per target: far smaller than the objects,
+// kept by the store as UTF-8 bytes off the V8 heap, and streamed without re-serialising.
 import type { ProbeErrorCode, ProbeResult } from '../schemas/probe-result.js';
 
 /** `{"index":N, …ProbeResult}` — the JobResult wire shape, built without copying the object. */

@@ -17,6 +17,7 @@ import { defaultProbeLimits, type ProbeLimits } from './limits.js';
 import { pinnedAddress } from './pins.js';
 import { buildRequestHead, defaultUserAgent } from './request.js';
 import { HeadProgress, ResponseHeadReader } from './response-head.js';
+import { type Settleable, settleSoon } from './settle-queue.js';
 import { classifySocketError } from './socket-errors.js';
 import { type ParsedTarget, parseTarget } from './target.js';
 import { buildTiming, type Milestones } from './timing.js';
@@ -89,7 +90,7 @@ type TimeoutCode = Extract<
 const plainReadOptions = { buffer: sharedReadBuffer, callback: onSocketRead };
 
 /** A probe is its own Milestones record: one object less per target. */
-class TargetProbe implements Milestones {
+class TargetProbe implements Milestones, Settleable {
   readonly startAt: number;
   resolvedAt: number | null = null;
   connectedAt: number | null = null;
@@ -110,7 +111,11 @@ class TargetProbe implements Milestones {
   private timer: NodeJS.Timeout | null = null;
   private timerCode: TimeoutCode = 'deadline_exceeded';
   private timerDueAt = 0;
+  /** Set when the outcome is known (the clock stops); the result follows in settle(). */
   private settled = false;
+  private endAt = 0;
+  private errorCode: ProbeErrorCode | null = null;
+  private errorMessage = '';
   private resolvePromise!: (result: ProbeResult) => void;
   readonly promise: Promise<ProbeResult>;
 
@@ -381,13 +386,22 @@ class TargetProbe implements Milestones {
     this.finish(code, message);
   };
 
+  /** Stops the clock at once; the costly rest waits for the settle queue (see there). */
   private finish(code: ProbeErrorCode | null, message: string): Promise<ProbeResult> {
     if (this.settled) return this.promise;
     this.settled = true;
-    const end = performance.now();
+    this.endAt = performance.now();
+    this.errorCode = code;
+    this.errorMessage = message;
+    settleSoon(this);
+    return this.promise;
+  }
+
+  settle(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.context.signal?.removeEventListener('abort', this.onAbort);
     this.socket?.destroy();
+    const code = this.errorCode;
     const ok = code === null;
     const reader = this.reader;
     const target = this.target;
@@ -402,12 +416,11 @@ class TargetProbe implements Milestones {
       informational: reader.informational,
       remote: this.remote,
       tls: this.tlsDetails,
-      timing: buildTiming(this, end, target?.scheme === 'https', ok),
+      timing: buildTiming(this, this.endAt, target?.scheme === 'https', ok),
       redirects: [],
       finalUrl: target?.url ?? null,
-      error: code === null ? null : { code, phase: this.phase, message },
+      error: code === null ? null : { code, phase: this.phase, message: this.errorMessage },
     });
-    return this.promise;
   }
 }
 

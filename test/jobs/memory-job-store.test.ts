@@ -126,6 +126,45 @@ describe('MemoryJobStore', () => {
     await expect(store.appendResult('no-such-job', 0, true, '{}')).rejects.toThrow(/not found/);
   });
 
+  it('gives back non-ASCII, astral and larger-than-a-slab JSON exactly', async () => {
+    const { store } = open();
+    const job = await store.create(newJob({ targets: ['a.example', 'b.example', 'c.example'] }));
+    const unicode = JSON.stringify({
+      subject: 'CN=Bücher 株式会社',
+      target: 'пример.рф',
+      note: '😀𝄞',
+    });
+    const big = JSON.stringify({ headers: 'é'.repeat(700_000), tail: '🔒' });
+    expect(Buffer.byteLength(big)).toBeGreaterThan(1024 * 1024);
+
+    await store.appendResult(job.id, 2, true, unicode);
+    await store.appendResult(job.id, 0, true, big);
+    await store.appendResult(job.id, 1, true, '{"index":1}');
+
+    expect(await store.resultsAfter(job.id, 0, 10)).toEqual([
+      { seq: 1, index: 2, json: unicode },
+      { seq: 2, index: 0, json: big },
+      { seq: 3, index: 1, json: '{"index":1}' },
+    ]);
+    expect((await store.resultsInInputOrder(job.id, 10)).map((r) => r.json)).toEqual([
+      big,
+      '{"index":1}',
+      unicode,
+    ]);
+  });
+
+  it('hands listeners the very string it was given', async () => {
+    const { store } = open();
+    const job = await store.create(newJob());
+    const events: JobEvent[] = [];
+    store.subscribe(job.id, (event) => events.push(event));
+    const json = JSON.stringify({ index: 0, note: 'é😀' });
+
+    await store.appendResult(job.id, 0, true, json);
+
+    expect(events[0]).toMatchObject({ type: 'result', result: { seq: 1, index: 0, json } });
+  });
+
   it('uses Date.now without an injected clock', async () => {
     const store = new MemoryJobStore({ maxJobs: 10, retentionMs: 60_000 });
     const job = await store.create(newJob());

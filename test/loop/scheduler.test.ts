@@ -523,6 +523,38 @@ describe('Scheduler bookkeeping', () => {
   });
 });
 
+describe('Scheduler start-up of a large job', () => {
+  it('starts a slow-to-start batch in slices, handing the loop back between them', async () => {
+    const started: number[] = [];
+    const finishers: (() => void)[] = [];
+    const scheduler = new Scheduler<number, string>({
+      concurrency: 200,
+      runTask: (task) => {
+        const until = performance.now() + 0.1; // a start that costs like opening a socket
+        while (performance.now() < until) {
+          // busy
+        }
+        started.push(task.index);
+        return new Promise((resolve) => finishers.push(() => resolve('ok')));
+      },
+    });
+    const job = scheduler.submit({
+      jobId: 'big',
+      inputs: Array.from({ length: 200 }, (_, i) => i),
+    });
+    // The first 32 start at once (small jobs behave as before); the clock then says stop.
+    const atOnce = started.length;
+    expect(atOnce).toBeGreaterThanOrEqual(32);
+    expect(atOnce).toBeLessThan(200);
+    // The rest follow on later turns of the loop, without anything else happening.
+    while (started.length < 200) await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(scheduler.snapshot().running).toBe(200);
+    for (const finish of finishers) finish();
+    await expect(job.done).resolves.toMatchObject({ done: 200 });
+  });
+});
+
 describe('Scheduler at volume', () => {
   it('runs 100,000 immediately-resolving tasks without deep recursion', async () => {
     const seen = new Uint8Array(100_000);

@@ -1,0 +1,401 @@
+// Micro-benchmarks of what the service spends per finished target on top of the probe engine:
+// the metrics observer, the result's JSON and the address policy. Each pits the code as it
+// was (a copy below) against the alternatives, alternating in one process; medians of ROUNDS.
+// Run: npx tsx bench/micro-service-costs.ts   (about 12 s on one core)
+import { BlockList, isIP } from 'node:net';
+import fastJson from 'fast-json-stringify';
+import ipaddr from 'ipaddr.js';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { z } from 'zod';
+import { serializeResult } from '../src/jobs/result-json.js';
+import { createAddressPolicy } from '../src/policy/address-policy.js';
+import { JobResult } from '../src/schemas/job.js';
+import type { ProbeResult } from '../src/schemas/probe-result.js';
+
+const ROUNDS = 9;
+
+/** ns per call of each variant: median over ROUNDS, the variants interleaved round by round. */
+function compare(title: string, calls: number, variants: Record<string, () => void>): void {
+  const entries = Object.entries(variants);
+  const samples = new Map<string, number[]>(entries.map(([name]) => [name, []]));
+  for (const [, run] of entries) run(); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, run] of entries) {
+      const start = process.hrtime.bigint();
+      run();
+      samples.get(name)!.push(Number(process.hrtime.bigint() - start) / calls);
+    }
+  }
+  console.log(`\n${title}`);
+  let baseline = 0;
+  for (const [name] of entries) {
+    const sorted = samples.get(name)!.sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    baseline ||= median;
+    const range = `${sorted[0]!.toFixed(0)}–${sorted.at(-1)!.toFixed(0)}`;
+    console.log(
+      `  ${name.padEnd(50)} ${median.toFixed(0).padStart(6)} ns/call  (${range})  ${(baseline / median).toFixed(2)}x`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------- results, as the probe builds them
+
+const HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['Date', 'Tue, 24 Nov 2026 22:55:01 GMT'],
+  ['Content-Type', 'text/html; charset=UTF-8'],
+  ['Transfer-Encoding', 'chunked'],
+  ['Connection', 'keep-alive'],
+  ['Server', 'cloudflare'],
+  ['Cache-Control', 'max-age=0, private, must-revalidate'],
+  ['Vary', 'Accept-Encoding'],
+  ['X-Frame-Options', 'SAMEORIGIN'],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains; preload'],
+  [
+    'Set-Cookie',
+    '__cf_bm=abcDEF123456789.abcdefghijk-1732488901-1.0.1.1-ZZZZ; path=/; expires=Tue, 24-Nov-26 23:25:01 GMT; domain=.example.com; HttpOnly; Secure; SameSite=None',
+  ],
+  [
+    'Report-To',
+    '{"endpoints":[{"url":"https:\\/\\/a.nel.cloudflare.com\\/report\\/v4?s=abc"}],"group":"cf-nel","max_age":604800}',
+  ],
+  ['NEL', '{"success_fraction":0,"report_to":"cf-nel","max_age":604800}'],
+  ['CF-Cache-Status', 'DYNAMIC'],
+  ['CF-RAY', '8e7f6a5b4c3d2e1f-FRA'],
+  ['alt-svc', 'h3=":443"; ma=86400'],
+  ['Content-Encoding', 'gzip'],
+];
+
+const ms = (value: number) => Math.round(value * 1000) / 1000;
+
+/** A plain-http ok result (17 headers, no TLS), or every tenth one a refused connection. */
+function typicalResult(i: number): ProbeResult {
+  const host = `host${i}.example.com`;
+  const ok = i % 10 !== 9;
+  const dns = ms(0.9 + (i % 13) / 7);
+  const tcp = ok ? ms(10 + (i % 17) / 3) : null;
+  const wait = ok ? ms(30 + (i % 29) / 3) : null;
+  return {
+    target: host,
+    url: `http://${host}/`,
+    ok,
+    httpVersion: ok ? '1.1' : null,
+    status: ok ? 200 : null,
+    statusText: ok ? 'OK' : null,
+    headers: ok ? HEADERS.map(([name, value]) => [name, value] as [string, string]) : [],
+    informational: [],
+    remote: ok ? { address: `93.184.${i & 255}.34`, port: 80, family: 'IPv4' } : null,
+    tls: null,
+    timing: {
+      startedAt: new Date(1_795_000_000_000 + i).toISOString(),
+      namelookup: dns,
+      connect: tcp === null ? null : ms(dns + tcp),
+      appconnect: tcp === null ? null : 0,
+      pretransfer: tcp === null ? null : ms(dns + tcp + 0.05),
+      starttransfer: wait === null ? null : ms(dns + tcp! + 0.05 + wait),
+      total: ok ? ms(dns + tcp! + 0.05 + wait! + 0.3) : ms(dns + 0.2),
+      phases: {
+        dns,
+        tcp,
+        tls: tcp === null ? null : 0,
+        request: tcp === null ? null : 0.05,
+        wait,
+        transfer: ok ? 0.3 : null,
+      },
+    },
+    redirects: [],
+    finalUrl: `http://${host}/`,
+    error: ok ? null : { code: 'connection_refused', phase: 'connect', message: 'ECONNREFUSED' },
+  };
+}
+
+const results = Array.from({ length: 1000 }, (_, i) => typicalResult(i));
+
+// ---------------------------------------------------------------- 1. metrics observer
+
+const PHASES = ['dns', 'tcp', 'tls', 'wait'] as const;
+
+function targetMetrics() {
+  const registry = new Registry();
+  const targets = new Counter({
+    name: 'headprobe_targets_total',
+    help: 'Targets that ended, by outcome: ok, or the error code.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const probeDuration = new Histogram({
+    name: 'headprobe_probe_duration_seconds',
+    help: 'Duration of each probe phase (dns, tcp, tls, wait) and of the whole probe (total).',
+    labelNames: ['phase'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return { registry, targets, probeDuration };
+}
+
+/** src/plugins/metrics.ts jobObserver.targetEnded: labels object per call. */
+function labelsPerCallObserver() {
+  const { registry, targets, probeDuration } = targetMetrics();
+  const targetEnded = (result: ProbeResult) => {
+    targets.inc({ outcome: result.error?.code ?? 'ok' });
+    const phases = result.timing.phases;
+    for (const phase of PHASES) {
+      const ms = phases[phase];
+      if (ms !== null) probeDuration.observe({ phase }, ms / 1000);
+    }
+    if (result.ok) probeDuration.observe({ phase: 'total' }, result.timing.total / 1000);
+  };
+  return { registry, targetEnded };
+}
+
+/**
+ * Children bound once: histogram per phase, counter per outcome (cached in a Map). In
+ * prom-client 15.1.3 a child's observe()/inc() still validates and hashes its labels on every
+ * call, and most of observe() is its float-keyed bucket lookup, which no public call avoids.
+ */
+function boundChildrenObserver() {
+  const { registry, targets, probeDuration } = targetMetrics();
+  const byPhase = PHASES.map((phase) => [phase, probeDuration.labels({ phase })] as const);
+  const total = probeDuration.labels({ phase: 'total' });
+  const byOutcome = new Map<string, Counter.Internal>();
+  const targetEnded = (result: ProbeResult) => {
+    const outcome = result.error?.code ?? 'ok';
+    let counter = byOutcome.get(outcome);
+    if (counter === undefined) {
+      counter = targets.labels({ outcome });
+      byOutcome.set(outcome, counter);
+    }
+    counter.inc();
+    const phases = result.timing.phases;
+    for (const [phase, child] of byPhase) {
+      const ms = phases[phase];
+      if (ms !== null) child.observe(ms / 1000);
+    }
+    if (result.ok) total.observe(result.timing.total / 1000);
+  };
+  return { registry, targetEnded };
+}
+
+{
+  const perCall = labelsPerCallObserver();
+  const bound = boundChildrenObserver();
+  const loops = 40;
+  const feed = (targetEnded: (result: ProbeResult) => void) => () => {
+    for (let n = 0; n < loops; n++) for (const result of results) targetEnded(result);
+  };
+  compare('1. metrics: jobObserver.targetEnded, per result', loops * results.length, {
+    'labels object per call (src)': feed(perCall.targetEnded),
+    'bound children (labels() once)': feed(bound.targetEnded),
+  });
+  const same = (await perCall.registry.metrics()) === (await bound.registry.metrics());
+  console.log(`  /metrics text identical: ${same}`);
+}
+
+// ---------------------------------------------------------------- 2. result JSON
+
+/** src/jobs/result-json.ts serializeResult as it was. */
+const sliceAfterStringify = (index: number, result: ProbeResult) =>
+  `{"index":${index},${JSON.stringify(result).slice(1)}`;
+const spreadIndexFirst = (index: number, result: ProbeResult) =>
+  JSON.stringify({ index, ...result });
+// fastify's own serializer (installed with fastify), compiled from the wire schema.
+const compiled = fastJson(z.toJSONSchema(JobResult, { target: 'draft-7' }) as never);
+const fastJsonStringify = (index: number, result: ProbeResult) => compiled({ index, ...result });
+
+{
+  for (const [index, result] of results.entries()) {
+    const expected = sliceAfterStringify(index, result);
+    for (const candidate of [serializeResult, spreadIndexFirst, fastJsonStringify]) {
+      if (candidate(index, result) !== expected) throw new Error('serialisers disagree');
+    }
+  }
+  const loops = 10;
+  const serialize = (fn: (index: number, result: ProbeResult) => string) => () => {
+    for (let n = 0; n < loops; n++)
+      for (const [index, result] of results.entries()) fn(index, result);
+  };
+  // The store keeps the text as UTF-8 (utf8-slab-log): the write flattens what the
+  // serialiser built, so a concatenated string pays there.
+  const slab = Buffer.allocUnsafe(1 << 20);
+  let at = 0;
+  const serializeAndWrite = (fn: (index: number, result: ProbeResult) => string) => () => {
+    for (let n = 0; n < loops; n++) {
+      for (const [index, result] of results.entries()) {
+        if (at > slab.length - 8192) at = 0;
+        at += slab.write(fn(index, result), at, 'utf8');
+      }
+    }
+  };
+  const calls = loops * results.length;
+  compare('2. result JSON: serializeResult(index, typical result)', calls, {
+    '`{"index":N,` + JSON.stringify().slice(1) (src)': serialize(sliceAfterStringify),
+    'JSON.stringify({ index, ...result })': serialize(spreadIndexFirst),
+    'fast-json-stringify from z.toJSONSchema': serialize(fastJsonStringify),
+  });
+  compare('2b. result JSON, then written as UTF-8 like the store does', calls, {
+    '`{"index":N,` + JSON.stringify().slice(1) (src)': serializeAndWrite(sliceAfterStringify),
+    'JSON.stringify({ index, ...result })': serializeAndWrite(spreadIndexFirst),
+    'fast-json-stringify from z.toJSONSchema': serializeAndWrite(fastJsonStringify),
+  });
+}
+
+// ---------------------------------------------------------------- 3. address policy
+
+// src/policy/address-policy.ts before ranges moved to ipaddr.js: BlockList, string in, string
+// out (only what check() reaches; selfEndpoints and ports did not change).
+const blockListPolicy = (() => {
+  const DENIED_IPV4 = [
+    ['0.0.0.0', 8, 'unspecified'],
+    ['10.0.0.0', 8, 'private'],
+    ['100.64.0.0', 10, 'shared (CGNAT)'],
+    ['127.0.0.0', 8, 'loopback'],
+    ['169.254.0.0', 16, 'link-local'],
+    ['172.16.0.0', 12, 'private'],
+    ['192.0.0.0', 24, 'IETF protocol assignments'],
+    ['192.0.2.0', 24, 'documentation'],
+    ['192.88.99.0', 24, '6to4 relay anycast'],
+    ['192.168.0.0', 16, 'private'],
+    ['198.18.0.0', 15, 'benchmarking'],
+    ['198.51.100.0', 24, 'documentation'],
+    ['203.0.113.0', 24, 'documentation'],
+    ['224.0.0.0', 4, 'multicast'],
+    ['240.0.0.0', 4, 'reserved or broadcast'],
+  ] as const;
+  const DENIED_IPV6 = [
+    ['2001:2::', 48, 'benchmarking'],
+    ['2001:10::', 28, 'ORCHID'],
+    ['2001:20::', 28, 'ORCHIDv2'],
+    ['2001:db8::', 32, 'documentation'],
+    ['3fff::', 20, 'documentation'],
+  ] as const;
+  const METADATA_ADDRESSES = new Set(['169.254.169.254', 'fd00:ec2::254', '168.63.129.16']);
+  const rangeList = (
+    ranges: ReadonlyArray<readonly [string, number, string]>,
+    type: 'ipv4' | 'ipv6',
+  ) => {
+    const list = new BlockList();
+    for (const [network, prefix] of ranges) list.addSubnet(network, prefix, type);
+    return list;
+  };
+  const deniedV4 = rangeList(DENIED_IPV4, 'ipv4');
+  const deniedV6 = rangeList(DENIED_IPV6, 'ipv6');
+  const globalUnicastV6 = rangeList([['2000::', 3, 'global unicast']], 'ipv6');
+  const ipv6Bytes = (address: string) =>
+    Uint8Array.from(ipaddr.IPv6.parse(address.split('%')[0]!).toByteArray());
+  const v4 = (b: Uint8Array, at: number) => `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+  const isZero = (b: Uint8Array, from: number, to: number) =>
+    b.slice(from, to).every((x) => x === 0);
+  const embeddedIpv4 = (address: string): string[] => {
+    const b = ipv6Bytes(address);
+    const word0 = (b[0]! << 8) | b[1]!;
+    const word1 = (b[2]! << 8) | b[3]!;
+    if (isZero(b, 0, 10) && b[10] === 0xff && b[11] === 0xff) return [v4(b, 12)];
+    if (isZero(b, 0, 12) && b[12] !== 0) return [v4(b, 12)];
+    if (word0 === 0x64 && word1 === 0xff9b && (isZero(b, 4, 12) || (b[4] === 0 && b[5] === 1))) {
+      return [v4(b, 12)];
+    }
+    if (word0 === 0x2002) return [v4(b, 2)];
+    if (word0 === 0x2001 && word1 === 0) {
+      const client = b.slice(12, 16).map((x) => x ^ 0xff);
+      return [v4(b, 4), v4(client, 0)];
+    }
+    return [];
+  };
+  const labelledV4 = DENIED_IPV4.map(([network, prefix, label]) => {
+    const one = new BlockList();
+    one.addSubnet(network, prefix, 'ipv4');
+    return [label, one] as const;
+  });
+  const classifyIpv4 = (address: string) =>
+    labelledV4.find(([, list]) => list.check(address, 'ipv4'))?.[0] ?? null;
+  const deniedReason = (address: string, family: 4 | 6): string | null => {
+    if (family === 4) {
+      if (METADATA_ADDRESSES.has(address)) return 'cloud metadata';
+      return deniedV4.check(address, 'ipv4') ? (classifyIpv4(address) ?? 'special-purpose') : null;
+    }
+    const bytes = ipv6Bytes(address);
+    if (isZero(bytes, 0, 15)) return bytes[15] === 1 ? 'loopback' : 'unspecified';
+    const embedded = embeddedIpv4(address);
+    if (embedded.length > 0) {
+      for (const inner of embedded) {
+        const reason = deniedReason(inner, 4);
+        if (reason !== null) return `${reason} (embedded in IPv6)`;
+      }
+      return null;
+    }
+    if (METADATA_ADDRESSES.has(address.toLowerCase())) return 'cloud metadata';
+    if (!globalUnicastV6.check(address, 'ipv6')) return 'not global unicast';
+    return deniedV6.check(address, 'ipv6') ? 'special-purpose' : null;
+  };
+  const canonicalAddress = (address: string) => {
+    const bare = address.split('%')[0]!;
+    if (isIP(bare) === 0 || !ipaddr.isValid(bare)) return null;
+    return ipaddr.process(bare).toString();
+  };
+  const BLOCKED = { allowed: false, reason: 'destination not permitted by policy' } as const;
+  const ALLOWED = { allowed: true } as const;
+  return (allowCidrs: readonly string[]) => {
+    const allowed = new BlockList();
+    const exactlyAllowed = new Set<string>();
+    for (const entry of allowCidrs) {
+      const [network = '', prefixText] = entry.trim().split('/');
+      const type = isIP(network) === 4 ? 'ipv4' : 'ipv6';
+      const prefix = prefixText === undefined ? (type === 'ipv4' ? 32 : 128) : Number(prefixText);
+      allowed.addSubnet(network, prefix, type);
+      if (prefix === (type === 'ipv4' ? 32 : 128)) exactlyAllowed.add(canonicalAddress(network)!);
+    }
+    const judge = (address: string, family: 4 | 6): boolean => {
+      if (METADATA_ADDRESSES.has(address)) return exactlyAllowed.has(address);
+      if (allowed.check(address, family === 4 ? 'ipv4' : 'ipv6')) return true;
+      return deniedReason(address, family) === null;
+    };
+    return {
+      check(address: string, _port: number) {
+        const canonical = canonicalAddress(address);
+        if (canonical === null) return { allowed: false, reason: 'not an IP address' };
+        const family = isIP(canonical) === 6 ? 6 : 4;
+        const embedded = family === 6 ? embeddedIpv4(canonical) : [];
+        if (embedded.length > 0)
+          return embedded.every((inner) => judge(inner, 4)) ? ALLOWED : BLOCKED;
+        return judge(canonical, family) ? ALLOWED : BLOCKED;
+      },
+    };
+  };
+})();
+
+{
+  const distinct = (make: (i: number) => string) =>
+    Array.from({ length: 10_000 }, (_, i) => make(i));
+  const cases = [
+    [
+      '127.0.A.B, allow 127.0.0.0/8',
+      ['127.0.0.0/8'],
+      distinct((i) => `127.0.${i >> 8}.${i & 255}`),
+    ],
+    ['public IPv4, no allow list', [], distinct((i) => `93.${184 + (i >> 8)}.${i & 255}.34`)],
+    ['10.0.A.B (denied), no allow list', [], distinct((i) => `10.0.${i >> 8}.${i & 255}`)],
+    [
+      'public IPv6, no allow list',
+      [],
+      distinct((i) => `2606:4700:${(i >> 8).toString(16)}::${i.toString(16)}`),
+    ],
+  ] as const;
+  for (const [title, allowCidrs, addresses] of cases) {
+    const before = blockListPolicy(allowCidrs);
+    const now = createAddressPolicy({ allowCidrs });
+    for (const address of addresses) {
+      if (JSON.stringify(before.check(address, 80)) !== JSON.stringify(now.check(address, 80))) {
+        throw new Error(`policies disagree on ${address}`);
+      }
+    }
+    const loops = 2;
+    const checkAll = (policy: { check(address: string, port: number): unknown }) => () => {
+      for (let n = 0; n < loops; n++) for (const address of addresses) policy.check(address, 80);
+    };
+    compare(`3. address policy: check(), ${title}`, loops * addresses.length, {
+      'BlockList per range list (before)': checkAll(before),
+      'ipaddr.js, parsed once (src)': checkAll(now),
+    });
+  }
+}
