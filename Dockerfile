@@ -21,4 +21,6 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/livez').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "dist/src/server.js"]
+# A young generation of 16 MB from the start: fewer scavenges, so fewer milliseconds-long
+# pauses in the timings of targets in flight (bench/README.md, "Timing accuracy").
+CMD ["node", "--min-semi-space-size=16", "dist/src/server.js"]

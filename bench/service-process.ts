@@ -70,9 +70,14 @@ export async function startService(
   logPrefix: string,
 ): Promise<ServiceProcess> {
   // Only the variables above: a stray HEADPROBE_API_KEYS in the caller's shell must not apply.
+  // The node flags of `npm start` and the Dockerfile, plus SERVICE_NODE_FLAGS (e.g. --cpu-prof).
+  const nodeFlags = [
+    '--min-semi-space-size=16',
+    ...(process.env.SERVICE_NODE_FLAGS ?? '').split(' '),
+  ];
   const child = children.spawn(
     process.execPath,
-    [...(process.env.SERVICE_NODE_FLAGS ?? '').split(' ').filter(Boolean), 'dist/src/server.js'],
+    [...nodeFlags.filter(Boolean), 'dist/src/server.js'],
     {
       cwd: root,
       env: environment,

@@ -223,6 +223,9 @@ export async function runTimingAccuracy(
     ),
     '',
     ...skipped,
+    ctx.target.kind === 'c'
+      ? 'Target: bench/peers/precise_target.c (epoll + timerfd, compiled with cc).'
+      : '**Target: the Node target-server (no C compiler found); its lateness counts here.**',
     'The target answers no earlier than the delay after it read the request head, so a',
     'negative value means the client stamped "written" late (after write() returned). Positive',
     'values add loopback, the target’s timer lateness and the client’s own event-loop lag;',

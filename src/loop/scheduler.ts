@@ -258,7 +258,6 @@ export class Scheduler<I, R> {
     return this.#drained;
   }
 
-  /** Counts now, event-loop figures since the previous snapshot. */
   /** Running and queued tasks and active jobs, without opening a new event-loop window. */
   counts(): { running: number; queued: number; jobs: number } {
     let queued = 0;
@@ -266,6 +265,7 @@ export class Scheduler<I, R> {
     return { running: this.#running, queued, jobs: this.#jobs.size };
   }
 
+  /** Counts now, event-loop figures since the previous snapshot. */
   snapshot(): SchedulerSnapshot {
     const jobs: JobSnapshot[] = [];
     let queued = 0;
@@ -300,16 +300,18 @@ export class Scheduler<I, R> {
     if (this.#pumping) return;
     this.#pumping = true;
     let started = 0;
-    const sliceEnd = performance.now() + PUMP_SLICE_MS;
+    let sliceEnd = 0;
     try {
       while (this.#running < this.#concurrency) {
-        if (++started > STARTS_BEFORE_CLOCK && performance.now() >= sliceEnd) {
+        if (started === STARTS_BEFORE_CLOCK) sliceEnd = performance.now() + PUMP_SLICE_MS;
+        if (started > STARTS_BEFORE_CLOCK && performance.now() >= sliceEnd) {
           this.#pumpAfterPoll();
           break;
         }
         const job = this.#rotation.shift();
         if (job === null) break;
         if (!job.canStart()) continue;
+        started++;
         this.#start(job);
         if (job.canStart()) this.#rotation.push(job);
       }

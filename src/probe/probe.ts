@@ -111,8 +111,8 @@ class TargetProbe implements Milestones, Settleable {
   private timer: NodeJS.Timeout | null = null;
   private timerCode: TimeoutCode = 'deadline_exceeded';
   private timerDueAt = 0;
-  /** Set when the outcome is known (the clock stops); the result follows in settle(). */
-  private settled = false;
+  /** Set when the outcome is known and the clock stops; the result follows in settle(). */
+  private finished = false;
   private endAt = 0;
   private errorCode: ProbeErrorCode | null = null;
   private errorMessage = '';
@@ -169,7 +169,7 @@ class TargetProbe implements Milestones, Settleable {
   }
 
   private readonly onResolved = (answer: DnsAnswer): void => {
-    if (this.settled) return;
+    if (this.finished) return;
     if (!answer.ok) {
       this.finish(answer.code, answer.message);
       return;
@@ -219,7 +219,7 @@ class TargetProbe implements Milestones, Settleable {
 
   /** A DnsResolver must not reject; if one does anyway, that is our bug, not the target's. */
   private readonly onResolverBug = (error: unknown): void => {
-    if (!this.settled) this.finish('internal_error', `resolver failed: ${String(error)}`);
+    if (!this.finished) this.finish('internal_error', `resolver failed: ${String(error)}`);
   };
 
   private connect(address: string, family: 4 | 6): void {
@@ -254,7 +254,8 @@ class TargetProbe implements Milestones, Settleable {
           host: address,
           port,
           family,
-          noDelay: true,
+          // No TCP_NODELAY (a syscall per socket): the request is one write, and Nagle never
+          // holds back the first segment on a connection.
           autoSelectFamily: false,
           onread: plainReadOptions,
         });
@@ -282,7 +283,7 @@ class TargetProbe implements Milestones, Settleable {
   }
 
   onConnect(): void {
-    if (this.settled) return;
+    if (this.finished) return;
     this.connectedAt = performance.now();
     this.remote = this.dialled;
     if (this.target!.scheme === 'https') {
@@ -294,7 +295,7 @@ class TargetProbe implements Milestones, Settleable {
   }
 
   onSecureConnect(socket: tls.TLSSocket): void {
-    if (this.settled) return;
+    if (this.finished) return;
     this.securedAt = performance.now();
     const { hostname, ipFamily } = this.target!;
     this.tlsDetails = describeTlsSession(socket, ipFamily === 0 ? hostname : null);
@@ -323,7 +324,7 @@ class TargetProbe implements Milestones, Settleable {
 
   /** Returns false once the probe is over, which tells net to stop reading. */
   consume(buffer: Buffer, bytes: number): boolean {
-    if (this.settled) return false;
+    if (this.finished) return false;
     if (this.firstByteAt === null) this.firstByteAt = performance.now();
     const progress = this.reader.push(buffer, 0, bytes);
     if (progress === HeadProgress.Complete) {
@@ -332,11 +333,11 @@ class TargetProbe implements Milestones, Settleable {
       const failure = this.reader.failure!;
       this.finish(failure.code, failure.message);
     }
-    return !this.settled;
+    return !this.finished;
   }
 
   onEnd(): void {
-    if (this.settled) return;
+    if (this.finished) return;
     if (this.phase === 'tls') {
       this.finish('tls_error', 'connection closed during the TLS handshake');
     } else if (this.reader.sawAnyByte) {
@@ -347,13 +348,13 @@ class TargetProbe implements Milestones, Settleable {
   }
 
   onSocketError(error: unknown): void {
-    if (this.settled || this.dialNext()) return;
+    if (this.finished || this.dialNext()) return;
     const classified = classifySocketError(error, this.phase);
     this.finish(classified.code, classified.message);
   }
 
   private readonly onAbort = (): void => {
-    if (!this.settled) this.finish('cancelled', 'probe cancelled');
+    if (!this.finished) this.finish('cancelled', 'probe cancelled');
   };
 
   /** One timer at a time: the phase's own timeout, or the overall deadline if that comes first. */
@@ -370,7 +371,7 @@ class TargetProbe implements Milestones, Settleable {
 
   private readonly onTimer = (): void => {
     this.timer = null;
-    if (this.settled) return;
+    if (this.finished) return;
     // libuv timers may fire up to a millisecond early by performance.now(); never time out early.
     const early = this.timerDueAt - performance.now();
     if (early > 0) {
@@ -388,8 +389,8 @@ class TargetProbe implements Milestones, Settleable {
 
   /** Stops the clock at once; the costly rest waits for the settle queue (see there). */
   private finish(code: ProbeErrorCode | null, message: string): Promise<ProbeResult> {
-    if (this.settled) return this.promise;
-    this.settled = true;
+    if (this.finished) return this.promise;
+    this.finished = true;
     this.endAt = performance.now();
     this.errorCode = code;
     this.errorMessage = message;
@@ -397,15 +398,28 @@ class TargetProbe implements Milestones, Settleable {
     return this.promise;
   }
 
+  /** Always resolves the probe: a cleanup step that throws still leaves one result. */
   settle(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.context.signal?.removeEventListener('abort', this.onAbort);
-    this.socket?.destroy();
+    let result: ProbeResult;
+    try {
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.context.signal?.removeEventListener('abort', this.onAbort);
+      this.socket?.destroy();
+      result = this.result();
+    } catch (error) {
+      this.errorCode = 'internal_error';
+      this.errorMessage = `probe cleanup failed: ${String(error)}`;
+      result = this.result();
+    }
+    this.resolvePromise(result);
+  }
+
+  private result(): ProbeResult {
     const code = this.errorCode;
     const ok = code === null;
     const reader = this.reader;
     const target = this.target;
-    this.resolvePromise({
+    return {
       target: this.input,
       url: target?.url ?? null,
       ok,
@@ -420,7 +434,7 @@ class TargetProbe implements Milestones, Settleable {
       redirects: [],
       finalUrl: target?.url ?? null,
       error: code === null ? null : { code, phase: this.phase, message: this.errorMessage },
-    });
+    };
   }
 }
 

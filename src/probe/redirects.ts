@@ -33,10 +33,11 @@ async function followRedirects(
   options: ProbeOptions,
   context: ProbeContext,
 ): Promise<ProbeResult> {
+  // From the start, not from when the first result arrived: it may have waited to settle.
+  const deadlineAt = performance.now() + options.timeoutMs;
   const first = await probeOnce(target, options, context);
   if (locationOf(first) === null) return first;
 
-  const deadlineAt = performance.now() - first.timing.total + options.timeoutMs;
   const hops: RedirectHop[] = [];
   const visited = new Set<string>([first.url ?? target]);
   let current = first;

@@ -12,6 +12,19 @@ export interface Milestones {
   readonly firstByteAt: number | null;
 }
 
+// Probes start thousands of times a second but startedAt has millisecond precision, so
+// the ISO string of the last millisecond is reused rather than formatted again.
+let isoMs = Number.NaN;
+let isoText = '';
+function isoTime(epochMs: number): string {
+  const wholeMs = Math.floor(epochMs);
+  if (wholeMs !== isoMs) {
+    isoMs = wholeMs;
+    isoText = new Date(wholeMs).toISOString();
+  }
+  return isoText;
+}
+
 /** Milliseconds with microsecond precision: finer digits are clock noise. */
 function ms(value: number): number {
   return Math.round(value * 1000) / 1000;
@@ -38,7 +51,7 @@ export function buildTiming(
   // curl reports appconnect as 0 for plain http once connected.
   const secured = isTls ? tls : connect;
   return {
-    startedAt: new Date(performance.timeOrigin + start).toISOString(),
+    startedAt: isoTime(performance.timeOrigin + start),
     namelookup: since(start, dns),
     connect: since(start, connect),
     appconnect: isTls ? since(start, tls) : connect === null ? null : 0,

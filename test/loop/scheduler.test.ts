@@ -541,6 +541,7 @@ describe('Scheduler start-up of a large job', () => {
     const job = scheduler.submit({
       jobId: 'big',
       inputs: Array.from({ length: 200 }, (_, i) => i),
+      onTaskEnd: () => {},
     });
     // The first 32 start at once (small jobs behave as before); the clock then says stop.
     const atOnce = started.length;

@@ -233,6 +233,21 @@ describe('probeTarget: names', () => {
     expect(result.timing.connect).toBeNull();
   });
 
+  it('still answers, as internal_error, when cleaning up after the probe throws', async () => {
+    // Settling runs after the socket callback, from a queue: a throw there must not leave
+    // the probe (and its job, and a graceful shutdown) waiting forever.
+    const brokenSignal = {
+      aborted: false,
+      addEventListener() {},
+      removeEventListener() {
+        throw new Error('listener bookkeeping broke');
+      },
+    };
+    const result = await probe('http://[::1', {}, { signal: brokenSignal });
+    expectFailure(result, 'internal_error', 'parse');
+    expect(result.error?.message).toContain('listener bookkeeping broke');
+  });
+
   it('reports a resolver that breaks its contract as internal_error, never crashing', async () => {
     const rejecting = { resolve: () => Promise.reject(new Error('boom')) };
     expectFailure(await probe('any.test', {}, { resolver: rejecting }), 'internal_error', 'dns');
