@@ -184,6 +184,10 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
           lines,
           () => {},
         );
+        // Node sends a response head with the first body write; a client following a job
+        // whose targets are slow would see nothing at all until then. So the head goes out
+        // as soon as Fastify pipes the stream into the response.
+        reply.raw.once('pipe', () => reply.raw.flushHeaders());
         // A stream and a pre-serialised body are sent as they are; the schema documents them.
         // The connection ends with the stream: no idle keep-alive left to hold up a shutdown.
         return reply

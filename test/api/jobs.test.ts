@@ -1,4 +1,5 @@
 // The job API end to end through buildApp(): real loopback target servers, real probes.
+import { once } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -236,6 +237,41 @@ describe('following a job', () => {
     }
     expect(cursor).toBeNull();
     expect([...seen].sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('sends the NDJSON response head at once, before any target has finished', async () => {
+    const app = await startApp();
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const gated = await gatedTarget();
+    const job = await submit(app, { targets: [gated.address] });
+    await gated.arrived(1);
+    // The only target is held: the head must not wait for its result.
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http
+        .get(
+          {
+            port,
+            path: `/v1/jobs/${job.body.id}/results`,
+            headers: { accept: 'application/x-ndjson' },
+          },
+          resolve,
+        )
+        .on('error', reject);
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/x-ndjson/);
+    const status = await request(app.server).get(`/v1/jobs/${job.body.id}`);
+    expect(status.body.progress.done).toBe(0);
+    let body = '';
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    const ended = once(response, 'end');
+    gated.release();
+    await ended;
+    expect(JSON.parse(body.trim())).toMatchObject({ index: 0, ok: true });
   });
 
   it('streams NDJSON lines as targets finish, and ends with the job', async () => {
