@@ -72,7 +72,7 @@ export async function startService(
   // Only the variables above: a stray HEADPROBE_API_KEYS in the caller's shell must not apply.
   // The node flags of `npm start` and the Dockerfile, plus SERVICE_NODE_FLAGS (e.g. --cpu-prof).
   const nodeFlags = [
-    '--min-semi-space-size=16',
+    '--min-semi-space-size=8',
     ...(process.env.SERVICE_NODE_FLAGS ?? '').split(' '),
   ];
   const child = children.spawn(

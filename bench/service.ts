@@ -43,7 +43,7 @@ import {
 
 function serviceSettings(options: ServiceBenchOptions): string {
   return (
-    `service: node --min-semi-space-size=16 dist/src/server.js${process.env.SERVICE_NODE_FLAGS ? ` ${process.env.SERVICE_NODE_FLAGS}` : ''}, HEADPROBE_CONCURRENCY=${options.c}, LOG_LEVEL=warn, ` +
+    `service: node --min-semi-space-size=8 dist/src/server.js${process.env.SERVICE_NODE_FLAGS ? ` ${process.env.SERVICE_NODE_FLAGS}` : ''}, HEADPROBE_CONCURRENCY=${options.c}, LOG_LEVEL=warn, ` +
     'loopback allowed, rate limit, queue caps and event-loop back-pressure off, no inline ' +
     `results; a fresh process per rep, warmed up with a ${options.warmup}-target job (deleted) ` +
     'and its peak RSS reset (clear_refs) before the measured part.'
