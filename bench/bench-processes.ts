@@ -107,6 +107,14 @@ export async function startDelayedTarget(
   );
 }
 
+/** What the accuracy tables say about the target they were measured against. */
+export function describeTarget(target: TargetServer): string {
+  return target.kind === 'c'
+    ? 'Target: bench/peers/precise_target.c (epoll + timerfd, compiled with cc)'
+    : '**Target: the Node target-server (no C compiler found); its own lateness at 500 ' +
+        'connections is part of these figures**';
+}
+
 async function startTarget(
   children: ChildSet,
   kind: TargetServer['kind'],

@@ -4,9 +4,10 @@
 // one process; medians of ROUNDS.
 // Run: npx tsx bench/micro-service-costs.ts   (about 12 s on one core)
 import fastJson from 'fast-json-stringify';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { type Counter, Registry } from 'prom-client';
 import { z } from 'zod';
 import { serializeResult } from '../src/jobs/result-json.js';
+import { PHASES, targetMetrics } from '../src/plugins/metrics.js';
 import { createAddressPolicy } from '../src/policy/address-policy.js';
 import { JobResult } from '../src/schemas/job.js';
 import type { ProbeResult } from '../src/schemas/probe-result.js';
@@ -114,39 +115,10 @@ const results = Array.from({ length: 1000 }, (_, i) => typicalResult(i));
 
 // ---------------------------------------------------------------- 1. metrics observer
 
-const PHASES = ['dns', 'tcp', 'tls', 'wait'] as const;
-
-function targetMetrics() {
-  const registry = new Registry();
-  const targets = new Counter({
-    name: 'headprobe_targets_total',
-    help: 'Targets that ended, by outcome: ok, or the error code.',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  });
-  const probeDuration = new Histogram({
-    name: 'headprobe_probe_duration_seconds',
-    help: 'Duration of each probe phase (dns, tcp, tls, wait) and of the whole probe (total).',
-    labelNames: ['phase'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
-  return { registry, targets, probeDuration };
-}
-
-/** src/plugins/metrics.ts jobObserver.targetEnded: labels object per call. */
+/** src/plugins/metrics.ts as it runs: labels object per call. */
 function labelsPerCallObserver() {
-  const { registry, targets, probeDuration } = targetMetrics();
-  const targetEnded = (result: ProbeResult) => {
-    targets.inc({ outcome: result.error?.code ?? 'ok' });
-    const phases = result.timing.phases;
-    for (const phase of PHASES) {
-      const ms = phases[phase];
-      if (ms !== null) probeDuration.observe({ phase }, ms / 1000);
-    }
-    if (result.ok) probeDuration.observe({ phase: 'total' }, result.timing.total / 1000);
-  };
-  return { registry, targetEnded };
+  const registry = new Registry();
+  return { registry, targetEnded: targetMetrics(registry).targetEnded };
 }
 
 /**
@@ -155,7 +127,8 @@ function labelsPerCallObserver() {
  * call, and most of observe() is its float-keyed bucket lookup, which no public call avoids.
  */
 function boundChildrenObserver() {
-  const { registry, targets, probeDuration } = targetMetrics();
+  const registry = new Registry();
+  const { targets, probeDuration } = targetMetrics(registry);
   const byPhase = PHASES.map((phase) => [phase, probeDuration.labels({ phase })] as const);
   const total = probeDuration.labels({ phase: 'total' });
   const byOutcome = new Map<string, Counter.Internal>();

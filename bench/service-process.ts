@@ -62,6 +62,13 @@ async function listeningPortFromProc(pid: number): Promise<number | undefined> {
   return undefined;
 }
 
+/** The node flags of `npm start` and the Dockerfile, plus SERVICE_NODE_FLAGS (e.g. --cpu-prof). */
+export function serviceNodeFlags(): string[] {
+  return ['--min-semi-space-size=8', ...(process.env.SERVICE_NODE_FLAGS ?? '').split(' ')].filter(
+    Boolean,
+  );
+}
+
 /** Starts the service, finds its port (log line or /proc) and waits for /livez to answer. */
 export async function startService(
   children: ChildSet,
@@ -70,20 +77,11 @@ export async function startService(
   logPrefix: string,
 ): Promise<ServiceProcess> {
   // Only the variables above: a stray HEADPROBE_API_KEYS in the caller's shell must not apply.
-  // The node flags of `npm start` and the Dockerfile, plus SERVICE_NODE_FLAGS (e.g. --cpu-prof).
-  const nodeFlags = [
-    '--min-semi-space-size=8',
-    ...(process.env.SERVICE_NODE_FLAGS ?? '').split(' '),
-  ];
-  const child = children.spawn(
-    process.execPath,
-    [...nodeFlags.filter(Boolean), 'dist/src/server.js'],
-    {
-      cwd: root,
-      env: environment,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = children.spawn(process.execPath, [...serviceNodeFlags(), 'dist/src/server.js'], {
+    cwd: root,
+    env: environment,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const stdoutLog = createWriteStream(`${logPrefix}.stdout`);
   const stderrLog = createWriteStream(`${logPrefix}.stderr`);
   let seen = '';

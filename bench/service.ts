@@ -5,10 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { findRoot, log, machineLine, openFileLimit } from './bench-env.js';
 import {
+  describeTarget,
   startDelayedTarget,
   startTargetServer,
   superviseChildren,
-  type TargetServer,
 } from './bench-processes.js';
 import type { RunRecord } from './bench-report.js';
 import {
@@ -20,6 +20,7 @@ import {
 } from './peer-runs.js';
 import { type ApiRun, refusedTarget, runApiRep } from './service-api.js';
 import { parseServiceBenchOptions, type ServiceBenchOptions } from './service-options.js';
+import { serviceNodeFlags } from './service-process.js';
 import {
   type AccuracyLine,
   accuracyRowsFromEngine,
@@ -43,7 +44,8 @@ import {
 
 function serviceSettings(options: ServiceBenchOptions): string {
   return (
-    `service: node --min-semi-space-size=8 dist/src/server.js${process.env.SERVICE_NODE_FLAGS ? ` ${process.env.SERVICE_NODE_FLAGS}` : ''}, HEADPROBE_CONCURRENCY=${options.c}, LOG_LEVEL=warn, ` +
+    `service: node ${serviceNodeFlags().join(' ')} dist/src/server.js, ` +
+    `HEADPROBE_CONCURRENCY=${options.c}, LOG_LEVEL=warn, ` +
     'loopback allowed, rate limit, queue caps and event-loop back-pressure off, no inline ' +
     `results; a fresh process per rep, warmed up with a ${options.warmup}-target job (deleted) ` +
     'and its peak RSS reset (clear_refs) before the measured part.'
@@ -237,7 +239,7 @@ async function runAll(
       '',
       renderAccuracy(rows),
       '',
-      targetLine(ctx.delayed),
+      `${describeTarget(ctx.delayed)}, the delayed target of scenarios 3 and 4.`,
       'The target never answers before the delay, so the excess is loopback, the target’s own',
       'lateness and the prober’s event-loop lag (a read is stamped when its callback runs).',
       'The engine rows run run-engine.js --waits on the same target, so the service’s extra',
@@ -351,12 +353,6 @@ async function main(): Promise<void> {
   await writeFile(path.join(resultsDir, 'table.md'), report);
   process.stdout.write(`\n${report}`);
   log(`results: ${path.relative(process.cwd(), resultsDir) || resultsDir}`);
-}
-
-function targetLine(target: TargetServer): string {
-  return target.kind === 'c'
-    ? 'Target: bench/peers/precise_target.c (epoll + timerfd, compiled with cc), the delayed target of scenarios 3 and 4.'
-    : '**Target: the Node target-server (no C compiler found); its own lateness at 500 connections is part of these figures.**';
 }
 
 main().catch((err: unknown) => {

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   type ChildSet,
+  describeTarget,
   measure,
   processCpuSeconds,
   readNumbers,
@@ -223,9 +224,7 @@ export async function runTimingAccuracy(
     ),
     '',
     ...skipped,
-    ctx.target.kind === 'c'
-      ? 'Target: bench/peers/precise_target.c (epoll + timerfd, compiled with cc).'
-      : '**Target: the Node target-server (no C compiler found); its lateness counts here.**',
+    `${describeTarget(ctx.target)}.`,
     'The target answers no earlier than the delay after it read the request head, so a',
     'negative value means the client stamped "written" late (after write() returned). Positive',
     'values add loopback, the target’s timer lateness and the client’s own event-loop lag;',

@@ -14,7 +14,37 @@ declare module 'fastify' {
   }
 }
 
-const PHASES = ['dns', 'tcp', 'tls', 'wait'] as const;
+export const PHASES = ['dns', 'tcp', 'tls', 'wait'] as const;
+
+/**
+ * Targets by outcome and probe phase durations, and the observer every ended target goes
+ * through (bench/micro-service-costs.ts measures this very function).
+ */
+export function targetMetrics(registry: Registry) {
+  const targets = new Counter({
+    name: 'headprobe_targets_total',
+    help: 'Targets that ended, by outcome: ok, or the error code.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const probeDuration = new Histogram({
+    name: 'headprobe_probe_duration_seconds',
+    help: 'Duration of each probe phase (dns, tcp, tls, wait) and of the whole probe (total).',
+    labelNames: ['phase'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const targetEnded = (result: ProbeResult): void => {
+    targets.inc({ outcome: result.error?.code ?? 'ok' });
+    const phases = result.timing.phases;
+    for (const phase of PHASES) {
+      const ms = phases[phase];
+      if (ms !== null) probeDuration.observe({ phase }, ms / 1000);
+    }
+    if (result.ok) probeDuration.observe({ phase: 'total' }, result.timing.total / 1000);
+  };
+  return { targets, probeDuration, targetEnded };
+}
 
 async function metricsPlugin(app: FastifyInstance) {
   const registry = new Registry();
@@ -33,19 +63,7 @@ async function metricsPlugin(app: FastifyInstance) {
     labelNames: ['status'] as const,
     registers: [registry],
   });
-  const targets = new Counter({
-    name: 'headprobe_targets_total',
-    help: 'Targets that ended, by outcome: ok, or the error code.',
-    labelNames: ['outcome'] as const,
-    registers: [registry],
-  });
-  const probeDuration = new Histogram({
-    name: 'headprobe_probe_duration_seconds',
-    help: 'Duration of each probe phase (dns, tcp, tls, wait) and of the whole probe (total).',
-    labelNames: ['phase'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
+  const { targetEnded } = targetMetrics(registry);
   const scheduler = () => app.jobs.scheduler.counts();
   new Gauge({
     name: 'headprobe_targets_queued',
@@ -84,15 +102,7 @@ async function metricsPlugin(app: FastifyInstance) {
   });
 
   const jobObserver: JobObserver = {
-    targetEnded(result: ProbeResult) {
-      targets.inc({ outcome: result.error?.code ?? 'ok' });
-      const phases = result.timing.phases;
-      for (const phase of PHASES) {
-        const ms = phases[phase];
-        if (ms !== null) probeDuration.observe({ phase }, ms / 1000);
-      }
-      if (result.ok) probeDuration.observe({ phase: 'total' }, result.timing.total / 1000);
-    },
+    targetEnded,
     jobEnded(status) {
       jobs.inc({ status });
     },

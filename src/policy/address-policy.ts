@@ -194,8 +194,7 @@ class SubnetList {
       const ip = address as ipaddr.IPv4;
       if (this.#v4.some(([network, prefix]) => ip.match(network, prefix))) return true;
       if (this.#v6.length === 0) return false;
-      const [a, b, c, d] = ip.octets as [number, number, number, number];
-      const mapped = new ipaddr.IPv6([0, 0, 0, 0, 0, 0xffff, (a << 8) | b, (c << 8) | d]);
+      const mapped = ip.toIPv4MappedAddress();
       return this.#v6.some(([network, prefix]) => mapped.match(network, prefix));
     }
     const ip = address as ipaddr.IPv6;
