@@ -78,8 +78,48 @@ const EnvSchema = z.object({
   HEADPROBE_INLINE_RESULTS: integer(100, 0, 10_000),
   HEADPROBE_MAX_WAIT_S: integer(60, 0, 3_600),
   HEADPROBE_SHUTDOWN_GRACE_S: integer(30, 0, 3_600),
+  HEADPROBE_DNS: z.enum(['builtin', 'system']).default('builtin'),
   HEADPROBE_DNS_SERVERS: commaSeparated(dnsServer),
-});
+  HEADPROBE_DNS_TIMEOUT_MS: integer(0, 0, 60_000),
+  HEADPROBE_DNS_MAX_QUERIES: integer(1_000, 1, 100_000),
+  HEADPROBE_DNS_CACHE_ENTRIES: integer(50_000, 1, 10_000_000),
+  HEADPROBE_DNS_CACHE_MIN_TTL_S: integer(1, 0, 86_400),
+  HEADPROBE_DNS_CACHE_MAX_TTL_S: integer(300, 0, 7 * 86_400),
+  HEADPROBE_DNS_NEGATIVE_TTL_S: integer(30, 0, 3_600),
+  HEADPROBE_CONCURRENCY_PER_DESTINATION: integer(6, 1, 20_000),
+  HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION: integer(100, 1, 20_000),
+})
+  .refine((env) => env.HEADPROBE_DNS === 'builtin' || env.HEADPROBE_DNS_SERVERS.length === 0, {
+    path: ['HEADPROBE_DNS_SERVERS'],
+    message: 'names servers for the builtin resolver; HEADPROBE_DNS=system asks getaddrinfo',
+  })
+  .refine((env) => env.HEADPROBE_DNS_CACHE_MIN_TTL_S <= env.HEADPROBE_DNS_CACHE_MAX_TTL_S, {
+    path: ['HEADPROBE_DNS_CACHE_MIN_TTL_S'],
+    message: 'must not be above HEADPROBE_DNS_CACHE_MAX_TTL_S',
+  })
+  .refine(
+    (env) =>
+      env.HEADPROBE_CONCURRENCY_PER_DESTINATION <= env.HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION,
+    {
+      path: ['HEADPROBE_CONCURRENCY_PER_DESTINATION'],
+      message: 'must not be above HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION',
+    },
+  );
+
+export interface DnsConfig {
+  /** builtin: the async stub resolver (hosts file, resolv.conf); system: getaddrinfo. */
+  readonly mode: 'builtin' | 'system';
+  /** `host[:port]` DNS servers asked instead of resolv.conf's; empty means resolv.conf's. */
+  readonly servers: readonly string[];
+  /** Per query try; 0 means resolv.conf's `timeout`, else 2 s. */
+  readonly queryTimeoutMs: number;
+  /** Queries on the wire at once; more wait for a slot (never timed while they wait). */
+  readonly maxQueriesInFlight: number;
+  readonly cacheEntries: number;
+  readonly cacheMinTtlS: number;
+  readonly cacheMaxTtlS: number;
+  readonly negativeTtlS: number;
+}
 
 export interface Config {
   readonly port: number;
@@ -87,8 +127,11 @@ export interface Config {
   readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   /** Global cap on targets in flight across all jobs. */
   readonly concurrency: number;
-  /** `host[:port]` DNS servers; empty means the system resolver. */
-  readonly dnsServers: readonly string[];
+  readonly dns: DnsConfig;
+  /** Targets in flight per destination (host:port) for a job that does not say. */
+  readonly concurrencyPerDestination: number;
+  /** Most a job may ask for. */
+  readonly maxConcurrencyPerDestination: number;
   /** Ranges opted back in to the deny-by-default address policy. */
   readonly allowCidrs: readonly string[];
   /** Ports targets may use; empty means any. */
@@ -138,7 +181,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env_.HOST,
     logLevel: env_.LOG_LEVEL,
     concurrency: env_.HEADPROBE_CONCURRENCY,
-    dnsServers: Object.freeze(env_.HEADPROBE_DNS_SERVERS),
+    dns: Object.freeze({
+      mode: env_.HEADPROBE_DNS,
+      servers: Object.freeze(env_.HEADPROBE_DNS_SERVERS),
+      queryTimeoutMs: env_.HEADPROBE_DNS_TIMEOUT_MS,
+      maxQueriesInFlight: env_.HEADPROBE_DNS_MAX_QUERIES,
+      cacheEntries: env_.HEADPROBE_DNS_CACHE_ENTRIES,
+      cacheMinTtlS: env_.HEADPROBE_DNS_CACHE_MIN_TTL_S,
+      cacheMaxTtlS: env_.HEADPROBE_DNS_CACHE_MAX_TTL_S,
+      negativeTtlS: env_.HEADPROBE_DNS_NEGATIVE_TTL_S,
+    }),
+    concurrencyPerDestination: env_.HEADPROBE_CONCURRENCY_PER_DESTINATION,
+    maxConcurrencyPerDestination: env_.HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION,
     allowCidrs: Object.freeze(env_.HEADPROBE_ALLOW_CIDRS),
     allowPorts: Object.freeze(env_.HEADPROBE_ALLOW_PORTS),
     apiKeyHashes: Object.freeze(env_.HEADPROBE_API_KEYS.map(hashApiKey)),

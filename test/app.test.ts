@@ -57,7 +57,18 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       logLevel: 'info',
       concurrency: 500,
-      dnsServers: [],
+      dns: {
+        mode: 'builtin',
+        servers: [],
+        queryTimeoutMs: 0,
+        maxQueriesInFlight: 1_000,
+        cacheEntries: 50_000,
+        cacheMinTtlS: 1,
+        cacheMaxTtlS: 300,
+        negativeTtlS: 30,
+      },
+      concurrencyPerDestination: 6,
+      maxConcurrencyPerDestination: 100,
       allowCidrs: [],
       allowPorts: [],
       apiKeyHashes: [],
@@ -82,7 +93,7 @@ describe('loadConfig', () => {
       HEADPROBE_DNS_SERVERS: '127.0.0.1:5353, [::1]:53',
       HEADPROBE_CONCURRENCY: '50',
     });
-    expect(config.dnsServers).toEqual(['127.0.0.1:5353', '[::1]:53']);
+    expect(config.dns.servers).toEqual(['127.0.0.1:5353', '[::1]:53']);
     expect(config.concurrency).toBe(50);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -91,6 +102,9 @@ describe('loadConfig', () => {
     ['PORT', 'eighty'],
     ['HEADPROBE_CONCURRENCY', '0'],
     ['HEADPROBE_DNS_SERVERS', 'dns.example.com'],
+    ['HEADPROBE_DNS', 'c-ares'],
+    ['HEADPROBE_DNS_CACHE_MIN_TTL_S', '600'],
+    ['HEADPROBE_CONCURRENCY_PER_DESTINATION', '500'],
     ['HEADPROBE_ALLOW_CIDRS', '127.0.0.0/33'],
     ['HEADPROBE_ALLOW_CIDRS', 'localhost'],
     ['HEADPROBE_ALLOW_PORTS', '80,http'],

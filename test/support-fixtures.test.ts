@@ -94,9 +94,9 @@ describe('dns-server', () => {
       { address: '192.0.2.11', ttl: 60 },
     ]);
     expect(server.queries).toEqual([
-      { name: 'both.test', type: 'A' },
-      { name: 'both.test', type: 'AAAA' },
-      { name: 'both.test', type: 'A' },
+      { name: 'both.test', type: 'A', transport: 'udp' },
+      { name: 'both.test', type: 'AAAA', transport: 'udp' },
+      { name: 'both.test', type: 'A', transport: 'udp' },
     ]);
   });
 
@@ -128,7 +128,7 @@ describe('dns-server', () => {
       code: 'ETIMEOUT',
     });
     expect(performance.now() - started).toBeGreaterThanOrEqual(150);
-    expect(server.queries).toEqual([{ name: 'quiet.test', type: 'A' }]);
+    expect(server.queries).toEqual([{ name: 'quiet.test', type: 'A', transport: 'udp' }]);
   });
 
   it('ignores malformed packets and keeps serving', async () => {

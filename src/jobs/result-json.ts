@@ -18,6 +18,8 @@ function resultWithoutProbe(target: string, code: ProbeErrorCode, message: strin
     headers: [],
     informational: [],
     remote: null,
+    dns: null,
+    connectAttempts: [],
     tls: null,
     timing: {
       startedAt: new Date().toISOString(),

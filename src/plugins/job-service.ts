@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Config } from '../config.js';
+import type { Config, DnsConfig } from '../config.js';
 import { JobService } from '../jobs/job-service.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { MemoryJobStore } from '../jobs/memory-job-store.js';
@@ -24,6 +24,21 @@ export interface JobServicePluginOptions {
   readonly limits?: ProbeLimits;
 }
 
+function resolverFromConfig(dns: DnsConfig): DnsResolver {
+  return createDnsResolver({
+    mode: dns.mode,
+    servers: dns.servers,
+    queryTimeoutMs: dns.queryTimeoutMs === 0 ? undefined : dns.queryTimeoutMs,
+    maxQueriesInFlight: dns.maxQueriesInFlight,
+    cache: {
+      maxEntries: dns.cacheEntries,
+      minTtlS: dns.cacheMinTtlS,
+      maxTtlS: dns.cacheMaxTtlS,
+      negativeTtlS: dns.negativeTtlS,
+    },
+  });
+}
+
 function isAddressInfo(value: string | AddressInfo): value is AddressInfo {
   return typeof value !== 'string';
 }
@@ -35,11 +50,12 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
   app.addHook('onListen', async () => {
     self = app.addresses().filter(isAddressInfo);
   });
+  const resolver = options.resolver ?? resolverFromConfig(config.dns);
   const service = new JobService({
     store:
       options.store ??
       new MemoryJobStore({ maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs }),
-    resolver: options.resolver ?? createDnsResolver({ servers: config.dnsServers }),
+    resolver,
     concurrency: config.concurrency,
     maxQueuedTargets: config.maxQueuedTargets,
     maxQueuedTargetsPerCaller: config.maxQueuedTargetsPerKey,
@@ -55,6 +71,8 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
   app.decorate('jobs', service);
   // Before the server stops: cancelled jobs end, so their open streams end and the close completes.
   app.addHook('preClose', () => service.close());
+  // An injected resolver belongs to whoever made it; ours goes with the app.
+  if (options.resolver === undefined) app.addHook('onClose', async () => resolver.close?.());
 }
 
 export default fp(jobServicePlugin, { name: 'job-service', dependencies: ['metrics'] });

@@ -1,5 +1,11 @@
 // The probe engine's public surface: one target in, one ProbeResult out.
-export { createDnsResolver, type DnsResolver, type DnsResolverOptions } from './dns.js';
+export {
+  createDnsResolver,
+  type DnsMode,
+  type DnsResolver,
+  type DnsResolverOptions,
+  type DnsStats,
+} from './dns/index.js';
 export { defaultProbeLimits, type ProbeLimits } from './limits.js';
 export { type ProbeContext, probeOnce } from './probe.js';
 export { probeTarget } from './redirects.js';

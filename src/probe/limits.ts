@@ -2,8 +2,10 @@
 import type { HeadLimits } from './response-head.js';
 
 export interface ProbeLimits extends HeadLimits {
-  /** Each phase has its own timeout inside the per-target deadline (options.timeoutMs). */
-  readonly dnsTimeoutMs: number;
+  /**
+   * Each phase has its own timeout inside the per-target deadline (options.timeoutMs). DNS
+   * has none here: the resolver times its queries from when they are sent.
+   */
   readonly connectTimeoutMs: number;
   readonly tlsTimeoutMs: number;
   /** From the request being written to the end of the final response head. */
@@ -14,7 +16,6 @@ export const defaultProbeLimits: ProbeLimits = Object.freeze({
   maxHeaderBytes: 64 * 1024,
   maxHeaders: 500,
   maxInformational: 8,
-  dnsTimeoutMs: 5_000,
   connectTimeoutMs: 5_000,
   tlsTimeoutMs: 5_000,
   headersTimeoutMs: 8_000,

@@ -6,13 +6,15 @@ import * as tls from 'node:tls';
 import type { AddressPolicy } from '../policy/address-policy.js';
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type {
+  ConnectAttempt,
+  DnsFacts,
   ProbeErrorCode,
   ProbePhase,
   ProbeResult,
   RemoteEndpoint,
   TlsDetails,
 } from '../schemas/probe-result.js';
-import type { DnsAnswer, DnsResolver, ResolvedAddress } from './dns.js';
+import type { DnsAnswer, DnsResolver, ResolvedAddress } from './dns/index.js';
 import { defaultProbeLimits, type ProbeLimits } from './limits.js';
 import { pinnedAddress } from './pins.js';
 import { buildRequestHead, defaultUserAgent } from './request.js';
@@ -44,6 +46,9 @@ export interface ProbeContext {
 
 /** A name with many addresses: at most this many are tried, each vetted before dialling. */
 const MAX_ADDRESS_ATTEMPTS = 3;
+/** RFC 8305 §5: the next address is dialled this long after the previous one, if it is still pending. */
+const CONNECTION_ATTEMPT_DELAY_MS = 250;
+const NO_ATTEMPTS: ConnectAttempt[] = [];
 
 // One client context for every https probe: building one per connection re-reads the roots.
 let defaultSecureContext: tls.SecureContext | undefined;
@@ -60,10 +65,12 @@ const sharedReadBuffer = Buffer.allocUnsafe(64 * 1024);
 // Socket listeners are shared functions that find their probe through the socket,
 // instead of closures per probe: at ~10k probes/s the allocations show up in the profile.
 const kProbe = Symbol('headprobe.probe');
-type ProbeSocket = net.Socket & { [kProbe]: TargetProbe };
+/** Which of the probe's candidate addresses a socket dials. */
+const kCandidate = Symbol('headprobe.candidate');
+type ProbeSocket = net.Socket & { [kProbe]: TargetProbe; [kCandidate]: number };
 
 function onSocketConnect(this: ProbeSocket): void {
-  this[kProbe].onConnect();
+  this[kProbe].onConnect(this);
 }
 function onSocketSecureConnect(this: ProbeSocket): void {
   this[kProbe].onSecureConnect(this as unknown as tls.TLSSocket);
@@ -78,7 +85,7 @@ function onSocketEnd(this: ProbeSocket): void {
   this[kProbe].onEnd();
 }
 function onSocketError(this: ProbeSocket, error: unknown): void {
-  this[kProbe].onSocketError(error);
+  this[kProbe].onSocketError(error, this);
 }
 
 type TimeoutCode = Extract<
@@ -102,11 +109,16 @@ class TargetProbe implements Milestones, Settleable {
   private readonly deadlineAt: number;
   private phase: ProbePhase = 'dns';
   private target: ParsedTarget | null = null;
+  /** The connected socket (or, with one candidate, the one being dialled). */
   private socket: net.Socket | null = null;
   private candidates: readonly ResolvedAddress[] = [];
-  private attempt = 0;
-  private dialled: RemoteEndpoint | null = null;
+  private nextCandidate = 0;
+  /** Sockets dialling at once when a name has several addresses (Happy Eyeballs); else null. */
+  private racing: ProbeSocket[] | null = null;
+  private attempts: ConnectAttempt[] | null = null;
+  private attemptTimer: NodeJS.Timeout | null = null;
   private remote: RemoteEndpoint | null = null;
+  private dnsFacts: DnsFacts | null = null;
   private tlsDetails: TlsDetails | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerCode: TimeoutCode = 'deadline_exceeded';
@@ -147,19 +159,23 @@ class TargetProbe implements Milestones, Settleable {
     const { hostname, port, ipFamily } = parsed.target;
     if (ipFamily !== 0) {
       this.resolvedAt = this.startAt; // an IP literal needs no lookup: dns = 0
-      this.dialFirst([{ address: hostname, family: ipFamily }]);
+      this.dial([{ address: hostname, family: ipFamily === 6 ? 'IPv6' : 'IPv4' }]);
       return this.promise;
     }
     const pinned = pinnedAddress(this.options.resolve, hostname, port);
     if (pinned !== undefined) {
       this.resolvedAt = this.startAt;
-      this.dialFirst([{ address: pinned, family: net.isIP(pinned) === 6 ? 6 : 4 }]);
+      const addresses = [{ address: pinned, family: net.isIP(pinned) === 6 ? 'IPv6' : 'IPv4' }] as const;
+      this.dnsFacts = { source: 'pinned', name: hostname, cnames: [], addresses: [...addresses], ttl: null };
+      this.dial(addresses);
       return this.promise;
     }
-    this.armTimer(this.limits.dnsTimeoutMs, 'dns_timeout');
+    // The resolver owns DNS timeouts (per query, counted from when it was sent): here only the
+    // deadline runs, so a wait for a free resolver slot ends as deadline_exceeded, not dns_timeout.
+    this.armTimer(Number.POSITIVE_INFINITY, 'deadline_exceeded');
     let answer: Promise<DnsAnswer>;
     try {
-      answer = this.context.resolver.resolve(hostname);
+      answer = this.context.resolver.resolve(hostname, { useCache: this.options.dnsCache });
     } catch (error) {
       return this.finish('internal_error', `resolver failed: ${String(error)}`);
     }
@@ -170,6 +186,7 @@ class TargetProbe implements Milestones, Settleable {
 
   private readonly onResolved = (answer: DnsAnswer): void => {
     if (this.finished) return;
+    this.dnsFacts = answer.facts;
     if (!answer.ok) {
       this.finish(answer.code, answer.message);
       return;
@@ -179,68 +196,97 @@ class TargetProbe implements Milestones, Settleable {
       return;
     }
     this.resolvedAt = performance.now();
-    this.dialFirst(answer.addresses);
+    this.dial(answer.addresses);
   };
 
   /**
-   * Keeps the addresses the policy allows (the first few, in resolver order) and dials the
-   * first. Only vetted addresses are ever dialled: no second lookup, so no DNS rebinding.
+   * Keeps the addresses the policy allows and dials them. Only vetted addresses are ever
+   * dialled: no second lookup, so no DNS rebinding. One address is dialled directly; several
+   * race as RFC 8305 says (families interleaved, IPv6 first, the next address after
+   * CONNECTION_ATTEMPT_DELAY_MS or at once when one fails, the first connection wins).
    */
-  private dialFirst(addresses: readonly ResolvedAddress[]): void {
+  private dial(addresses: readonly ResolvedAddress[]): void {
+    this.phase = 'connect';
     const policy = this.context.policy;
     const port = this.target!.port;
     const allowed =
-      policy === undefined
-        ? addresses.slice(0, MAX_ADDRESS_ATTEMPTS)
-        : addresses
-            .filter((a) => policy.check(a.address, port).allowed)
-            .slice(0, MAX_ADDRESS_ATTEMPTS);
+      policy === undefined ? addresses : addresses.filter((a) => policy.check(a.address, port).allowed);
     if (allowed.length === 0) {
-      this.phase = 'connect';
       // Same words whatever the address: the answer must not tell what listens where.
       this.finish('blocked_by_policy', 'destination not permitted by policy');
       return;
     }
-    this.candidates = allowed;
-    this.connect(allowed[0]!.address, allowed[0]!.family);
+    this.armTimer(this.limits.connectTimeoutMs, 'connect_timeout');
+    if (allowed.length === 1) {
+      this.candidates = allowed;
+      this.socket = this.openAttempt(0);
+      return;
+    }
+    this.candidates = interleaveFamilies(allowed).slice(0, MAX_ADDRESS_ATTEMPTS);
+    this.racing = [];
+    this.attempts = [];
+    this.startNextAttempt();
   }
 
-  /** After a failed connect, the next vetted address if there is one (and time left). */
-  private dialNext(): boolean {
-    if (this.phase !== 'connect' || this.attempt + 1 >= this.candidates.length) return false;
-    if (performance.now() >= this.deadlineAt) return false;
-    this.socket?.destroy();
-    this.socket = null;
-    this.attempt++;
-    const next = this.candidates[this.attempt]!;
-    this.connect(next.address, next.family);
-    return true;
+  /** Opens a socket to candidates[index]; null-safe for a socket that cannot even be made. */
+  private openAttempt(index: number): ProbeSocket | null {
+    const { address, family } = this.candidates[index]!;
+    const { port, scheme } = this.target!;
+    let socket: net.Socket;
+    try {
+      socket = this.openSocket(address, family === 'IPv6' ? 6 : 4, port, scheme);
+    } catch (error) {
+      this.finish('internal_error', `could not open a socket: ${String(error)}`);
+      return null;
+    }
+    const probeSocket = socket as ProbeSocket;
+    probeSocket[kProbe] = this;
+    probeSocket[kCandidate] = index;
+    socket.on('connect', onSocketConnect);
+    socket.on('error', onSocketError);
+    socket.on('end', onSocketEnd);
+    return probeSocket;
+  }
+
+  private startNextAttempt(): void {
+    if (this.attemptTimer !== null) clearTimeout(this.attemptTimer);
+    this.attemptTimer = null;
+    const index = this.nextCandidate++;
+    const { address, family } = this.candidates[index]!;
+    this.attempts!.push({
+      address,
+      family,
+      startedAt: Math.round((performance.now() - this.startAt) * 1000) / 1000,
+      outcome: 'abandoned',
+      error: null,
+    });
+    const socket = this.openAttempt(index);
+    if (socket === null) return;
+    this.racing!.push(socket);
+    if (this.nextCandidate < this.candidates.length) {
+      this.attemptTimer = setTimeout(this.onAttemptDelay, CONNECTION_ATTEMPT_DELAY_MS);
+    }
+  }
+
+  private readonly onAttemptDelay = (): void => {
+    this.attemptTimer = null;
+    if (!this.finished && this.racing !== null && this.nextCandidate < this.candidates.length) {
+      this.startNextAttempt();
+    }
+  };
+
+  /** Ends the race: `winner` (if any) is kept, every other attempt is closed. */
+  private endRace(winner: ProbeSocket | null): void {
+    if (this.attemptTimer !== null) clearTimeout(this.attemptTimer);
+    this.attemptTimer = null;
+    for (const socket of this.racing ?? []) if (socket !== winner) socket.destroy();
+    this.racing = null;
   }
 
   /** A DnsResolver must not reject; if one does anyway, that is our bug, not the target's. */
   private readonly onResolverBug = (error: unknown): void => {
     if (!this.finished) this.finish('internal_error', `resolver failed: ${String(error)}`);
   };
-
-  private connect(address: string, family: 4 | 6): void {
-    this.phase = 'connect';
-    // The peer of a connected TCP socket is the address we dialled: no getpeername() needed.
-    this.dialled = { address, port: this.target!.port, family: family === 6 ? 'IPv6' : 'IPv4' };
-    this.armTimer(this.limits.connectTimeoutMs, 'connect_timeout');
-    const { port, scheme } = this.target!;
-    let socket: net.Socket;
-    try {
-      socket = this.openSocket(address, family, port, scheme);
-    } catch (error) {
-      this.finish('internal_error', `could not open a socket: ${String(error)}`);
-      return;
-    }
-    (socket as ProbeSocket)[kProbe] = this;
-    this.socket = socket;
-    socket.on('connect', onSocketConnect);
-    socket.on('error', onSocketError);
-    socket.on('end', onSocketEnd);
-  }
 
   private openSocket(
     address: string,
@@ -282,10 +328,18 @@ class TargetProbe implements Milestones, Settleable {
     return socket;
   }
 
-  onConnect(): void {
+  onConnect(socket: ProbeSocket): void {
     if (this.finished) return;
     this.connectedAt = performance.now();
-    this.remote = this.dialled;
+    const index = socket[kCandidate];
+    if (this.racing !== null) {
+      this.attempts![index]!.outcome = 'connected';
+      this.endRace(socket);
+      this.socket = socket;
+    }
+    const { address, family } = this.candidates[index]!;
+    // The peer of a connected TCP socket is the address we dialled: no getpeername() needed.
+    this.remote = { address, port: this.target!.port, family };
     if (this.target!.scheme === 'https') {
       this.phase = 'tls';
       this.armTimer(this.limits.tlsTimeoutMs, 'tls_timeout');
@@ -347,10 +401,26 @@ class TargetProbe implements Milestones, Settleable {
     }
   }
 
-  onSocketError(error: unknown): void {
-    if (this.finished || this.dialNext()) return;
+  onSocketError(error: unknown, socket: ProbeSocket): void {
+    if (this.finished) return;
     const classified = classifySocketError(error, this.phase);
+    if (this.racing !== null && this.failAttempt(socket, classified.code)) return;
     this.finish(classified.code, classified.message);
+  }
+
+  /** One racing attempt failed: true while another is pending or can start now. */
+  private failAttempt(socket: ProbeSocket, code: ProbeErrorCode): boolean {
+    const attempt = this.attempts![socket[kCandidate]]!;
+    attempt.outcome = 'failed';
+    attempt.error = code;
+    socket.destroy();
+    const racing = this.racing!;
+    racing.splice(racing.indexOf(socket), 1);
+    if (this.nextCandidate < this.candidates.length && performance.now() < this.deadlineAt) {
+      this.startNextAttempt();
+      return true;
+    }
+    return racing.length > 0;
   }
 
   private readonly onAbort = (): void => {
@@ -379,7 +449,12 @@ class TargetProbe implements Milestones, Settleable {
       return;
     }
     const code = this.timerCode;
-    if (code === 'connect_timeout' && this.dialNext()) return;
+    // A connect phase that timed out with addresses left dials the next one with a fresh timer.
+    if (code === 'connect_timeout' && this.racing !== null && this.nextCandidate < this.candidates.length) {
+      this.armTimer(this.limits.connectTimeoutMs, 'connect_timeout');
+      this.startNextAttempt();
+      return;
+    }
     const message =
       code === 'deadline_exceeded'
         ? `deadline of ${this.options.timeoutMs} ms exceeded during ${this.phase}`
@@ -404,6 +479,7 @@ class TargetProbe implements Milestones, Settleable {
     try {
       if (this.timer !== null) clearTimeout(this.timer);
       this.context.signal?.removeEventListener('abort', this.onAbort);
+      if (this.racing !== null) this.endRace(null);
       this.socket?.destroy();
       result = this.result();
     } catch (error) {
@@ -429,6 +505,8 @@ class TargetProbe implements Milestones, Settleable {
       headers: ok ? reader.headers : [],
       informational: reader.informational,
       remote: this.remote,
+      dns: this.dnsFacts,
+      connectAttempts: this.attempts ?? NO_ATTEMPTS,
       tls: this.tlsDetails,
       timing: buildTiming(this, this.endAt, target?.scheme === 'https', ok),
       redirects: [],
@@ -436,6 +514,18 @@ class TargetProbe implements Milestones, Settleable {
       error: code === null ? null : { code, phase: this.phase, message: this.errorMessage },
     };
   }
+}
+
+/** RFC 8305 §4: alternate the families, starting with IPv6, keeping each family's order. */
+function interleaveFamilies(addresses: readonly ResolvedAddress[]): ResolvedAddress[] {
+  const v6 = addresses.filter((a) => a.family === 'IPv6');
+  const v4 = addresses.filter((a) => a.family === 'IPv4');
+  const order: ResolvedAddress[] = [];
+  for (let i = 0; i < Math.max(v6.length, v4.length); i++) {
+    if (i < v6.length) order.push(v6[i]!);
+    if (i < v4.length) order.push(v4[i]!);
+  }
+  return order;
 }
 
 /** One request to one target, no redirects followed. Never throws or rejects. */

@@ -73,6 +73,13 @@ export const ProbeOptions = z
         'Redirects to follow (0 = none). Each hop is parsed, vetted by the address policy and ' +
           'dialled like a new target, within the same deadline.',
       ),
+    dnsCache: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Use the service's shared DNS cache. false asks the nameservers afresh for this job " +
+          '(its answers still refresh the cache).',
+      ),
     tlsVerify: z
       .boolean()
       .default(true)

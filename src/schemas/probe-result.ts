@@ -90,6 +90,57 @@ export const RemoteEndpoint = z
   .meta({ id: 'RemoteEndpoint' });
 export type RemoteEndpoint = z.infer<typeof RemoteEndpoint>;
 
+export const DnsAddress = z
+  .object({ address: z.string(), family: z.enum(['IPv4', 'IPv6']) })
+  .meta({ id: 'DnsAddress' });
+
+export const dnsSources = ['dns', 'cache', 'hosts', 'system', 'pinned'] as const;
+
+export const DnsFacts = z
+  .object({
+    source: z
+      .enum(dnsSources)
+      .describe(
+        'dns: asked a nameserver for this target; cache: every answer came from the shared ' +
+          'cache; hosts: the hosts file; system: getaddrinfo (HEADPROBE_DNS=system); pinned: ' +
+          'options.resolve.',
+      ),
+    name: z
+      .string()
+      .describe('The name that was resolved, after the search list, without a trailing dot.'),
+    cnames: z
+      .array(z.string())
+      .describe(
+        'CNAME chain from name to the canonical name, in order; empty when there is none or ' +
+          'the resolver does not tell (system).',
+      ),
+    addresses: z
+      .array(DnsAddress)
+      .describe('Every address the name resolved to, both families (at most 64 of each).'),
+    ttl: z
+      .int()
+      .nullable()
+      .describe(
+        'Seconds: the smallest TTL of the answer (of a negative answer, from its SOA); for a ' +
+          'cached answer, what is left of it. Null for hosts, pins and the system resolver.',
+      ),
+  })
+  .meta({ id: 'DnsFacts' });
+export type DnsFacts = z.infer<typeof DnsFacts>;
+
+export const ConnectAttempt = z
+  .object({
+    address: z.string(),
+    family: z.enum(['IPv4', 'IPv6']),
+    startedAt: milliseconds.describe('Milliseconds from the probe start to this attempt.'),
+    outcome: z
+      .enum(['connected', 'failed', 'abandoned'])
+      .describe('abandoned: another attempt connected first, or the connect phase timed out.'),
+    error: ProbeErrorCode.nullable().describe('Why a failed attempt failed.'),
+  })
+  .meta({ id: 'ConnectAttempt' });
+export type ConnectAttempt = z.infer<typeof ConnectAttempt>;
+
 export const TlsCertificate = z
   .object({
     subject: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
@@ -145,7 +196,16 @@ export const ProbeResult = z
     informational: z
       .array(z.number().int())
       .describe('Status codes of interim 1xx responses read before the final one.'),
-    remote: RemoteEndpoint.nullable(),
+    remote: RemoteEndpoint.nullable().describe('The address dialled and connected.'),
+    dns: DnsFacts.nullable().describe(
+      'How the host name was resolved (of the last request); null for an IP literal or an invalid target.',
+    ),
+    connectAttempts: z
+      .array(ConnectAttempt)
+      .describe(
+        'Every address dialled, in order, when more than one was (Happy Eyeballs, RFC 8305); ' +
+          'empty when the first address was the only one dialled.',
+      ),
     tls: TlsDetails.nullable(),
     timing: ProbeTiming.describe('Of the last request (each redirect hop has its own).'),
     redirects: z

@@ -155,7 +155,7 @@ describe('default denial', () => {
 });
 
 describe('the probe applies the policy to what it dials', () => {
-  const limits = { ...defaultProbeLimits, dnsTimeoutMs: 1000, connectTimeoutMs: 1000 };
+  const limits = { ...defaultProbeLimits, connectTimeoutMs: 1000 };
 
   it.each([
     ['127.0.0.1'],

@@ -22,7 +22,6 @@ import {
 const deadlineMs = 600;
 const limits = {
   ...defaultProbeLimits,
-  dnsTimeoutMs: 400,
   connectTimeoutMs: 400,
   tlsTimeoutMs: 400,
   headersTimeoutMs: 400,
@@ -196,7 +195,7 @@ describe('hostile targets', () => {
       'fine.test': { A: ['127.0.0.1'] },
     });
     cleanups.push(() => dns.close());
-    const resolver = createDnsResolver({ servers: [dns.server], queryTimeoutMs: 5000 });
+    const resolver = createDnsResolver({ servers: [dns.server], queryTimeoutMs: 300, attempts: 1 });
     const order: string[] = [];
     const slow = probeOnce(`slow.test:${server.port}`, { resolver }).then((r) => {
       order.push('slow');

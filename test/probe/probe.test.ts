@@ -37,7 +37,6 @@ async function serve<T extends { close(): Promise<void> }>(server: Promise<T>): 
 
 const fastLimits = {
   ...defaultProbeLimits,
-  dnsTimeoutMs: 400,
   connectTimeoutMs: 400,
   tlsTimeoutMs: 400,
   headersTimeoutMs: 400,
@@ -227,7 +226,7 @@ describe('probeTarget: names', () => {
     ['dns_timeout', 'slow.test', { 'slow.test': { silent: true } }],
   ])('classifies %s', async (code, name, zone) => {
     const dns = await serve(startDnsServer(zone));
-    const resolver = createDnsResolver({ servers: [dns.server], queryTimeoutMs: 5000 });
+    const resolver = createDnsResolver({ servers: [dns.server], queryTimeoutMs: 300, attempts: 1 });
     const result = await probe(`${name}:80`, {}, { resolver });
     expectFailure(result, code, 'dns');
     expect(result.timing.connect).toBeNull();
@@ -257,7 +256,8 @@ describe('probeTarget: names', () => {
       },
     };
     expectFailure(await probe('any.test', {}, { resolver: throwing }), 'internal_error', 'dns');
-    const empty = { resolve: async () => ({ ok: true as const, addresses: [] }) };
+    const facts = { source: 'dns' as const, name: 'any.test', cnames: [], addresses: [], ttl: 1 };
+    const empty = { resolve: async () => ({ ok: true as const, addresses: [], facts }) };
     expectFailure(await probe('any.test', {}, { resolver: empty }), 'dns_not_found', 'dns');
   });
 

@@ -72,19 +72,20 @@ async function listen(
   host: string,
   sockets: Set<Socket>,
   counter: { accepted: number },
+  port = 0,
 ): Promise<ServerHandle> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port: 0 }, () => {
+    server.listen({ host, port }, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+  const bound = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {
     host,
-    port,
+    port: bound,
     get connections() {
       return counter.accepted;
     },
@@ -108,7 +109,7 @@ function adopt(socket: Socket, sockets: Set<Socket>): void {
 
 export function startTcpServer(
   onConnection: ConnectionHandler,
-  options: { host?: string } = {},
+  options: { host?: string; port?: number } = {},
 ): Promise<ServerHandle> {
   const sockets = new Set<Socket>();
   const counter = { accepted: 0 };
@@ -118,7 +119,7 @@ export function startTcpServer(
     adopt(socket, sockets);
     onConnection(socket);
   });
-  return listen(server, options.host ?? '127.0.0.1', sockets, counter);
+  return listen(server, options.host ?? '127.0.0.1', sockets, counter, options.port);
 }
 
 export function startTlsServer(

@@ -1,0 +1,227 @@
+// The default resolver: the machine's configuration (hosts file, then resolv.conf's servers,
+// search list and ndots) with asynchronous queries on the event loop instead of getaddrinfo
+// on libuv's four threads. A and AAAA go out together; once one family has addresses the
+// other gets a short grace (RFC 8305's resolution delay) and the name is dialled with what
+// is there, the late answer still landing in the shared cache.
+import type { DnsFacts } from '../../schemas/probe-result.js';
+import type {
+  DnsAnswer,
+  DnsFailureCode,
+  DnsResolver,
+  DnsStats,
+  ResolvedAddress,
+  ResolveOptions,
+} from './dns-answer.js';
+import { DnsClient, type QueryOutcome, type RecordType } from './dns-client.js';
+import type { HostsTable } from './hosts-file.js';
+import type { ResolvConf } from './resolv-conf.js';
+import { RRsetCache, type RRsetCacheOptions, type RRsetLookup } from './rrset-cache.js';
+
+export interface StubResolverOptions {
+  readonly conf: ResolvConf;
+  readonly hosts: HostsTable;
+  readonly cache: RRsetCacheOptions;
+  /** Per try; resolv.conf's `timeout` when it has one. */
+  readonly queryTimeoutMs: number;
+  /** Tries per server; resolv.conf's `attempts` when it has one. */
+  readonly attempts: number;
+  readonly maxQueriesInFlight: number;
+  /** Addresses kept per family and name. */
+  readonly maxAddresses?: number;
+}
+
+/** RFC 8305 §3: how long to wait for the other family once one has answered with addresses. */
+const RESOLUTION_DELAY_MS = 50;
+
+interface FamilyResult {
+  readonly lookup: RRsetLookup;
+  readonly type: RecordType;
+}
+
+/** What one candidate name (the name itself, or name.search-domain) came to. */
+type CandidateOutcome =
+  | { readonly kind: 'found'; readonly facts: DnsFacts; readonly addresses: ResolvedAddress[] }
+  | {
+      readonly kind: 'failed';
+      readonly code: DnsFailureCode;
+      /** nxdomain < nodata < timeout < error: which failure to report when every name fails. */
+      readonly rank: number;
+      readonly detail: string;
+      readonly facts: DnsFacts;
+    };
+
+function toAddresses(result: FamilyResult | undefined): ResolvedAddress[] {
+  if (result === undefined || result.lookup.outcome.kind !== 'answer') return [];
+  const family = result.type === 'A' ? 'IPv4' : 'IPv6';
+  return result.lookup.outcome.addresses.map((address) => ({ address, family }));
+}
+
+function minTtl(values: Array<number | null>): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length === 0 ? null : Math.min(...known);
+}
+
+/** The candidate names for `hostname`, in the order glibc's res_search tries them. */
+export function candidateNames(hostname: string, conf: ResolvConf): string[] {
+  if (hostname.endsWith('.')) return [hostname.slice(0, -1)];
+  const dots = hostname.split('.').length - 1;
+  const searched = conf.search.map((domain) => `${hostname}.${domain}`);
+  return dots >= conf.ndots ? [hostname, ...searched] : [...searched, hostname];
+}
+
+export class StubResolver implements DnsResolver {
+  readonly #conf: ResolvConf;
+  readonly #hosts: HostsTable;
+  readonly #client: DnsClient;
+  readonly #cache: RRsetCache;
+  #closed = false;
+
+  constructor(options: StubResolverOptions) {
+    this.#conf = options.conf;
+    this.#hosts = options.hosts;
+    this.#cache = new RRsetCache(options.cache);
+    this.#client = new DnsClient({
+      servers: options.conf.nameservers,
+      timeoutMs: options.queryTimeoutMs,
+      attempts: options.attempts,
+      maxInFlight: options.maxQueriesInFlight,
+      rotate: options.conf.rotate,
+      maxAddresses: options.maxAddresses,
+    });
+  }
+
+  async resolve(hostname: string, options: ResolveOptions = {}): Promise<DnsAnswer> {
+    const name = hostname.toLowerCase();
+    const fromHosts = this.#hosts.get(name.replace(/\.$/, ''));
+    if (fromHosts !== undefined) {
+      const facts = hostsFacts(name, fromHosts);
+      return { ok: true, addresses: fromHosts, facts };
+    }
+    const useCache = options.useCache ?? true;
+    let worst: Extract<CandidateOutcome, { kind: 'failed' }> | null = null;
+    for (const candidate of candidateNames(name, this.#conf)) {
+      const outcome = await this.#resolveCandidate(candidate, useCache);
+      if (outcome.kind === 'found') {
+        return { ok: true, addresses: outcome.addresses, facts: outcome.facts };
+      }
+      if (worst === null || outcome.rank > worst.rank) worst = outcome;
+    }
+    const failure = worst!;
+    return {
+      ok: false,
+      code: failure.code,
+      message: `${hostname}: ${failure.detail}`,
+      facts: failure.facts,
+    };
+  }
+
+  #resolveCandidate(name: string, useCache: boolean): Promise<CandidateOutcome> {
+    return new Promise((resolve) => {
+      let v4: FamilyResult | undefined;
+      let v6: FamilyResult | undefined;
+      let grace: NodeJS.Timeout | undefined;
+      let settled = false;
+      const settle = (): void => {
+        if (settled) return;
+        settled = true;
+        if (grace !== undefined) clearTimeout(grace);
+        resolve(this.#combine(name, v4, v6));
+      };
+      const heard = (result: FamilyResult): void => {
+        if (result.type === 'A') v4 = result;
+        else v6 = result;
+        if (v4 !== undefined && v6 !== undefined) settle();
+        else if (toAddresses(result).length > 0) grace ??= setTimeout(settle, RESOLUTION_DELAY_MS);
+      };
+      this.#lookup(name, 'A', useCache).then(heard);
+      this.#lookup(name, 'AAAA', useCache).then(heard);
+    });
+  }
+
+  #lookup(name: string, type: RecordType, useCache: boolean): Promise<FamilyResult> {
+    const ask = (): Promise<QueryOutcome> => this.#client.query(name, type);
+    return this.#cache.lookup(name, type, useCache, ask).then((lookup) => ({ lookup, type }));
+  }
+
+  #combine(
+    name: string,
+    v4: FamilyResult | undefined,
+    v6: FamilyResult | undefined,
+  ): CandidateOutcome {
+    const heard = [v4, v6].filter((r): r is FamilyResult => r !== undefined);
+    const addresses = [...toAddresses(v4), ...toAddresses(v6)];
+    const answers = heard.flatMap((r) => (r.lookup.outcome.kind === 'answer' ? [r.lookup] : []));
+    const chain = answers.reduce<readonly string[]>(
+      (longest, r) =>
+        r.outcome.kind === 'answer' && r.outcome.cnames.length > longest.length
+          ? r.outcome.cnames
+          : longest,
+      [],
+    );
+    const facts: DnsFacts = {
+      // From the cache only when no question had to go out for this answer.
+      source: heard.every((r) => r.lookup.fromCache) ? 'cache' : 'dns',
+      name,
+      cnames: [...chain],
+      addresses,
+      ttl: minTtl(answers.map((r) => r.ttl)),
+    };
+    if (addresses.length > 0) return { kind: 'found', facts, addresses };
+
+    // NXDOMAIN is authoritative for every type of the name; then a server's failure, then
+    // silence, then a name that exists without addresses.
+    const outcomes = heard.map((r) => r.lookup.outcome);
+    if (outcomes.some((o) => o.kind === 'answer' && o.rcode === 'NXDOMAIN')) {
+      return fail('dns_not_found', 0, 'no such name (NXDOMAIN)', facts);
+    }
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'rcode') {
+        return fail('dns_error', 3, `DNS server answered ${outcome.rcode}`, facts);
+      }
+      if (outcome.kind === 'error') return fail('dns_error', 3, outcome.message, facts);
+    }
+    const timeout = outcomes.find((o) => o.kind === 'timeout');
+    if (timeout?.kind === 'timeout') {
+      return fail(
+        'dns_timeout',
+        2,
+        `no DNS server answered in time (${timeout.queriesSent} queries sent)`,
+        facts,
+      );
+    }
+    return fail('dns_not_found', 1, 'no A or AAAA records', facts);
+  }
+
+  stats(): DnsStats {
+    return {
+      queriesSent: { ...this.#client.sent },
+      queriesInFlight: this.#client.inFlight,
+      queriesWaiting: this.#client.waiting,
+      queryTimeouts: this.#client.timeouts,
+      tcpFallbacks: this.#client.tcpFallbacks,
+      cacheHits: this.#cache.hits,
+      cacheMisses: this.#cache.misses,
+      cacheEntries: this.#cache.size,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#client.close();
+    this.#cache.clear();
+  }
+}
+
+function fail(
+  code: DnsFailureCode,
+  rank: number,
+  detail: string,
+  facts: DnsFacts,
+): CandidateOutcome {
+  return { kind: 'failed', code, rank, detail, facts };
+}
+
+function hostsFacts(name: string, addresses: readonly ResolvedAddress[]): DnsFacts {
+  return { source: 'hosts', name: name.replace(/\.$/, ''), cnames: [], addresses: [...addresses], ttl: null };
+}
