@@ -87,6 +87,14 @@ function typicalResult(i: number): ProbeResult {
     headers: ok ? HEADERS.map(([name, value]) => [name, value] as [string, string]) : [],
     informational: [],
     remote: ok ? { address: `93.184.${i & 255}.34`, port: 80, family: 'IPv4' } : null,
+    dns: {
+      source: i % 2 === 0 ? 'dns' : 'cache',
+      name: host,
+      cnames: [],
+      addresses: [{ address: `93.184.${i & 255}.34`, family: 'IPv4' }],
+      ttl: 300,
+    },
+    connectAttempts: [],
     tls: null,
     timing: {
       startedAt: new Date(1_795_000_000_000 + i).toISOString(),
