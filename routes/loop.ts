@@ -1,5 +1,6 @@
 // GET /v1/loop: the shared scheduler's live state — targets in flight and queued, globally and
-// per job, the caps, and how the event loop is doing.
+// per job, the caps, targets waiting for their destination, the resolver, and how the event
+// loop is doing.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { LoopState } from '../src/schemas/loop.js';
 import { Problem } from '../src/schemas/problem.js';
@@ -14,7 +15,20 @@ const loopRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: LoopState, 401: Problem },
       },
     },
-    () => app.jobs.scheduler.snapshot(),
+    () => {
+      const dns = app.jobs.resolver.stats?.();
+      return {
+        ...app.jobs.scheduler.snapshot(),
+        dns:
+          dns === undefined
+            ? null
+            : {
+                queriesInFlight: dns.queriesInFlight,
+                queriesWaiting: dns.queriesWaiting,
+                cacheEntries: dns.cacheEntries,
+              },
+      };
+    },
   );
 };
 

@@ -42,53 +42,56 @@ function isCidr(entry: string): boolean {
   }
 }
 
-const EnvSchema = z.object({
-  PORT: integer(3000, 0, 65535),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  HEADPROBE_CONCURRENCY: integer(500, 1, 20_000).describe('global cap on targets in flight'),
-  HEADPROBE_MAX_TARGETS: integer(10_000, 1, 1_000_000),
-  HEADPROBE_ALLOW_CIDRS: commaSeparated(
-    z.string().refine(isCidr, 'expected a CIDR such as 127.0.0.0/8 or ::1/128'),
-  ),
-  HEADPROBE_ALLOW_PORTS: commaSeparated(
-    z
-      .string()
-      .regex(/^\d{1,5}$/, 'expected a port number')
-      .transform(Number)
-      .pipe(z.int().min(1).max(65535)),
-  ),
-  HEADPROBE_MAX_JOBS: integer(1_000, 1, 1_000_000),
-  HEADPROBE_API_KEYS: commaSeparated(
-    z
-      .string()
-      .regex(
-        /^(?:sha256:[0-9a-f]{64}|[\x21-\x2b\x2d-\x7e]{16,256})$/,
-        'expected a key of 16+ printable characters, or sha256:<64 hex>',
-      ),
-  ),
-  HEADPROBE_RATE_LIMIT_TARGETS_PER_MIN: integer(100_000, 0, 100_000_000),
-  HEADPROBE_AUTH_FAILURES_PER_MIN: integer(20, 1, 1_000_000),
-  HEADPROBE_MAX_QUEUED_TARGETS: integer(200_000, 1, 100_000_000),
-  HEADPROBE_MAX_QUEUED_TARGETS_PER_KEY: integer(50_000, 1, 100_000_000),
-  HEADPROBE_MAX_EVENT_LOOP_DELAY_MS: integer(1_000, 0, 60_000),
-  HEADPROBE_MAX_HEAP_USED_MB: integer(0, 0, 1_000_000),
-  HEADPROBE_MAX_RSS_MB: integer(0, 0, 1_000_000),
-  HEADPROBE_JOB_RETENTION_S: integer(3_600, 1, 30 * 24 * 3_600),
-  HEADPROBE_INLINE_RESULTS: integer(100, 0, 10_000),
-  HEADPROBE_MAX_WAIT_S: integer(60, 0, 3_600),
-  HEADPROBE_SHUTDOWN_GRACE_S: integer(30, 0, 3_600),
-  HEADPROBE_DNS: z.enum(['builtin', 'system']).default('builtin'),
-  HEADPROBE_DNS_SERVERS: commaSeparated(dnsServer),
-  HEADPROBE_DNS_TIMEOUT_MS: integer(0, 0, 60_000),
-  HEADPROBE_DNS_MAX_QUERIES: integer(1_000, 1, 100_000),
-  HEADPROBE_DNS_CACHE_ENTRIES: integer(50_000, 1, 10_000_000),
-  HEADPROBE_DNS_CACHE_MIN_TTL_S: integer(1, 0, 86_400),
-  HEADPROBE_DNS_CACHE_MAX_TTL_S: integer(300, 0, 7 * 86_400),
-  HEADPROBE_DNS_NEGATIVE_TTL_S: integer(30, 0, 3_600),
-  HEADPROBE_CONCURRENCY_PER_DESTINATION: integer(6, 1, 20_000),
-  HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION: integer(100, 1, 20_000),
-})
+const EnvSchema = z
+  .object({
+    PORT: integer(3000, 0, 65535),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    HEADPROBE_CONCURRENCY: integer(500, 1, 20_000).describe('global cap on targets in flight'),
+    HEADPROBE_MAX_TARGETS: integer(10_000, 1, 1_000_000),
+    HEADPROBE_ALLOW_CIDRS: commaSeparated(
+      z.string().refine(isCidr, 'expected a CIDR such as 127.0.0.0/8 or ::1/128'),
+    ),
+    HEADPROBE_ALLOW_PORTS: commaSeparated(
+      z
+        .string()
+        .regex(/^\d{1,5}$/, 'expected a port number')
+        .transform(Number)
+        .pipe(z.int().min(1).max(65535)),
+    ),
+    HEADPROBE_MAX_JOBS: integer(1_000, 1, 1_000_000),
+    HEADPROBE_API_KEYS: commaSeparated(
+      z
+        .string()
+        .regex(
+          /^(?:sha256:[0-9a-f]{64}|[\x21-\x2b\x2d-\x7e]{16,256})$/,
+          'expected a key of 16+ printable characters, or sha256:<64 hex>',
+        ),
+    ),
+    HEADPROBE_RATE_LIMIT_TARGETS_PER_MIN: integer(100_000, 0, 100_000_000),
+    HEADPROBE_AUTH_FAILURES_PER_MIN: integer(20, 1, 1_000_000),
+    HEADPROBE_MAX_QUEUED_TARGETS: integer(200_000, 1, 100_000_000),
+    HEADPROBE_MAX_QUEUED_TARGETS_PER_KEY: integer(50_000, 1, 100_000_000),
+    HEADPROBE_MAX_EVENT_LOOP_DELAY_MS: integer(1_000, 0, 60_000),
+    HEADPROBE_MAX_HEAP_USED_MB: integer(0, 0, 1_000_000),
+    HEADPROBE_MAX_RSS_MB: integer(0, 0, 1_000_000),
+    HEADPROBE_JOB_RETENTION_S: integer(3_600, 1, 30 * 24 * 3_600),
+    HEADPROBE_INLINE_RESULTS: integer(100, 0, 10_000),
+    HEADPROBE_MAX_WAIT_S: integer(60, 0, 3_600),
+    HEADPROBE_SHUTDOWN_GRACE_S: integer(30, 0, 3_600),
+    HEADPROBE_DNS: z.enum(['builtin', 'system']).default('builtin'),
+    HEADPROBE_DNS_SERVERS: commaSeparated(dnsServer),
+    HEADPROBE_DNS_TIMEOUT_MS: integer(0, 0, 60_000),
+    HEADPROBE_DNS_MAX_QUERIES: integer(1_000, 1, 100_000),
+    HEADPROBE_DNS_CACHE_ENTRIES: integer(50_000, 1, 10_000_000),
+    HEADPROBE_DNS_CACHE_MIN_TTL_S: integer(1, 0, 86_400),
+    HEADPROBE_DNS_CACHE_MAX_TTL_S: integer(300, 0, 7 * 86_400),
+    HEADPROBE_DNS_NEGATIVE_TTL_S: integer(30, 0, 3_600),
+    HEADPROBE_CONCURRENCY_PER_DESTINATION: integer(6, 1, 20_000),
+    HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION: integer(100, 1, 20_000),
+  })
   .refine((env) => env.HEADPROBE_DNS === 'builtin' || env.HEADPROBE_DNS_SERVERS.length === 0, {
     path: ['HEADPROBE_DNS_SERVERS'],
     message: 'names servers for the builtin resolver; HEADPROBE_DNS=system asks getaddrinfo',

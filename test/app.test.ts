@@ -98,6 +98,13 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it('refuses DNS servers for the system resolver, which cannot be pointed at them', () => {
+    expect(() =>
+      loadConfig({ HEADPROBE_DNS: 'system', HEADPROBE_DNS_SERVERS: '127.0.0.1:5353' }),
+    ).toThrow('HEADPROBE_DNS_SERVERS');
+    expect(loadConfig({ HEADPROBE_DNS: 'system' }).dns.mode).toBe('system');
+  });
+
   it.each([
     ['PORT', 'eighty'],
     ['HEADPROBE_CONCURRENCY', '0'],

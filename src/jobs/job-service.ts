@@ -5,7 +5,7 @@ import { ServiceError } from '../errors.js';
 import { Scheduler, type Task } from '../loop/index.js';
 import type { AddressPolicy } from '../policy/address-policy.js';
 import { OverloadedError, TooManyQueuedTargetsError } from '../policy/caller-errors.js';
-import { type DnsResolver, type ProbeLimits, probeTarget } from '../probe/index.js';
+import { type DnsResolver, destinationOf, type ProbeLimits, probeTarget } from '../probe/index.js';
 import type { JobOptions, JobStatus, JobSubmission } from '../schemas/job.js';
 import { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
@@ -17,6 +17,9 @@ export interface JobServiceOptions {
   readonly resolver: DnsResolver;
   /** Global cap on targets in flight (HEADPROBE_CONCURRENCY). */
   readonly concurrency: number;
+  /** Targets in flight per host:port for a job that does not say, and the most one may ask. */
+  readonly concurrencyPerDestination?: number;
+  readonly maxConcurrencyPerDestination?: number;
   readonly limits?: ProbeLimits;
   /** Which addresses targets may reach; none means every address (tests of the engine only). */
   readonly policy?: AddressPolicy;
@@ -86,6 +89,8 @@ export class JobService {
   readonly #policy: AddressPolicy | undefined;
   readonly #now: () => number;
   readonly #concurrency: number;
+  readonly #perDestination: number;
+  readonly #maxPerDestination: number;
   readonly #active = new Map<string, ActiveJob>();
   /** Targets not yet ended, per caller: the per-caller queue cap counts these. */
   readonly #outstanding = new Map<string, number>();
@@ -104,6 +109,11 @@ export class JobService {
     this.#policy = options.policy;
     this.#now = options.now ?? Date.now;
     this.#concurrency = options.concurrency;
+    this.#maxPerDestination = options.maxConcurrencyPerDestination ?? Number.POSITIVE_INFINITY;
+    this.#perDestination = Math.min(
+      options.concurrencyPerDestination ?? Number.POSITIVE_INFINITY,
+      this.#maxPerDestination,
+    );
     this.#maxQueued = options.maxQueuedTargets ?? Number.POSITIVE_INFINITY;
     this.#maxQueuedPerCaller = options.maxQueuedTargetsPerCaller ?? Number.POSITIVE_INFINITY;
     this.#observer = options.observer;
@@ -111,6 +121,7 @@ export class JobService {
       concurrency: options.concurrency,
       runTask: (task) => this.#runTask(task),
       isFailure: (result) => !result.ok,
+      destinationOf,
     });
   }
 
@@ -118,11 +129,24 @@ export class JobService {
     return this.#store;
   }
 
-  /** The options a job runs with: defaults filled in, concurrency clamped to the global cap. */
+  /** The process's one resolver and its shared cache (its figures feed /metrics). */
+  get resolver(): DnsResolver {
+    return this.#resolver;
+  }
+
+  /** The options a job runs with: defaults filled in, caps lowered to the server's. */
   normalizeOptions(options: JobSubmission['options']): JobOptions {
-    const { concurrency, ...probeOptions } = options ?? {};
+    const { concurrency, concurrencyPerDestination, ...probeOptions } = options ?? {};
     const cap = this.#concurrency;
-    return { ...ProbeOptions.parse(probeOptions), concurrency: Math.min(concurrency ?? cap, cap) };
+    const perDestination = Math.min(
+      concurrencyPerDestination ?? this.#perDestination,
+      this.#maxPerDestination,
+    );
+    return {
+      ...ProbeOptions.parse(probeOptions),
+      concurrency: Math.min(concurrency ?? cap, cap),
+      ...(Number.isFinite(perDestination) ? { concurrencyPerDestination: perDestination } : {}),
+    };
   }
 
   /**
@@ -205,7 +229,7 @@ export class JobService {
   }
 
   #start(job: JobRecord, caller: string): void {
-    const { concurrency, ...probeOptions } = job.options;
+    const { concurrency, concurrencyPerDestination, ...probeOptions } = job.options;
     let endJob!: () => void;
     this.#settleOutstanding(caller, job.targets.length);
     const active: ActiveJob = {
@@ -227,6 +251,7 @@ export class JobService {
         jobId: job.id,
         inputs: job.targets,
         concurrency,
+        destinationConcurrency: concurrencyPerDestination,
         onTaskEnd: (task, result, error) => this.#record(active, task, result, error),
       });
     } catch {

@@ -1,4 +1,5 @@
-// The shared scheduler: Task state machine, global and per-job caps, fairness, drain.
+// The shared scheduler: Task state machine, global, per-job and per-destination caps,
+// fairness, drain.
 export { SchedulerError, type SchedulerErrorCode } from './errors.js';
 export type { EventLoopStats } from './event-loop-stats.js';
 export {
@@ -8,6 +9,7 @@ export {
   type JobSubmission,
   type JobSummary,
   Scheduler,
+  type SchedulerCounts,
   type SchedulerOptions,
   type SchedulerSnapshot,
 } from './scheduler.js';

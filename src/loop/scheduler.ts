@@ -1,17 +1,22 @@
 // The one scheduler of the process: it owns every Task of every job, caps how many run at
-// once (globally and per job), takes turns between jobs, cancels and drains. It knows
-// nothing of what a task does: the runner is injected and generic in input and result.
+// once (globally, per job and per destination), takes turns between jobs, cancels and drains.
+// It knows nothing of what a task does: the runner is injected and generic in input and result.
+// The destination cap is politeness towards the hosts probed, so it counts across every job;
+// an input whose destination is full is parked aside rather than left at the head of its job,
+// or one busy host among a job's targets would hold back all the others behind it.
 import { performance } from 'node:perf_hooks';
+import { DestinationSlots, type ParkedInput } from './destination-slots.js';
 import { SchedulerError } from './errors.js';
 import { EventLoopMonitor, type EventLoopStats } from './event-loop-stats.js';
 import { Rotation, type RotationNode } from './rotation.js';
-import { ScheduledTask, type Task, type TaskState } from './task.js';
+import { ScheduledTask, type Task } from './task.js';
 
 // Starting a task (a probe's socket, say) costs tens of microseconds. A job of 500 started
 // in one go would hold the loop for ~25 ms, stamping every other socket's reply late, and
 // would send 500 requests in one burst whose 500 replies then also arrive as one. So a pump
-// that has started a few tasks and used up PUMP_SLICE_MS goes on after the next poll.
-/** Tasks a pump starts before it reads the clock at all: small caps start at once. */
+// that has started a few tasks and used up PUMP_SLICE_MS goes on after the next poll. Parking
+// an input counts as a start: 100,000 inputs to one host are scanned slice by slice too.
+/** Tasks a pump starts (or inputs it parks) before it reads the clock at all. */
 const STARTS_BEFORE_CLOCK = 32;
 const PUMP_SLICE_MS = 0.5;
 
@@ -27,6 +32,20 @@ export interface SchedulerOptions<I, R> {
    * this option the error is reported with `process.emitWarning` and swallowed.
    */
   onCallbackError?: (error: unknown, task: Task<I>) => void;
+  /**
+   * The destination of an input (a target's `host:port`, say), whose tasks in flight are
+   * capped across all jobs; null exempts the input. Called once per input, when its job's
+   * turn first reaches it; one that throws counts as null. Without it no cap applies.
+   *
+   * An input whose destination is at its cap is parked: it holds no slot and its job goes on
+   * with its next inputs. When a task of that destination ends, the oldest parked input that
+   * fits is woken and reserves the freed destination slot: nothing scanned later can take it,
+   * and until it starts the destination admits no task beyond that input's own cap. It starts
+   * ahead of its job's other inputs on the job's next turn, within the global and per-job caps.
+   */
+  destinationOf?: (input: I) => string | null;
+  /** Per-destination cap for jobs that set none; unlimited by default. Needs `destinationOf`. */
+  destinationConcurrency?: number;
 }
 
 export interface JobSubmission<I, R> {
@@ -35,6 +54,12 @@ export interface JobSubmission<I, R> {
   inputs: readonly I[];
   /** Per-job cap on running tasks, clamped to the global cap (the default). */
   concurrency?: number;
+  /**
+   * This job's cap on running tasks per destination, in place of the scheduler's default.
+   * The count it is held to is every job's tasks at that destination: while jobs with higher
+   * caps keep that count at or above this cap, this job's inputs there wait.
+   */
+  destinationConcurrency?: number;
   /**
    * Called exactly once per input, in completion order, cancelled inputs included
    * (`task.state` says how it ended). `error` is set only when `runTask` rejected.
@@ -62,7 +87,10 @@ export interface JobHandle {
 export interface JobSnapshot {
   jobId: string;
   total: number;
+  /** Not started yet, parked inputs included. */
   queued: number;
+  /** Queued inputs parked until their destination has room. */
+  waitingForDestination: number;
   running: number;
   done: number;
   failed: number;
@@ -70,10 +98,24 @@ export interface JobSnapshot {
   concurrency: number;
 }
 
+export interface SchedulerCounts {
+  running: number;
+  /** Not started yet, parked inputs included. */
+  queued: number;
+  /** Queued inputs parked until their destination has room. */
+  waitingForDestination: number;
+  jobs: number;
+}
+
 export interface SchedulerSnapshot {
   concurrency: number;
   running: number;
+  /** Not started yet, parked inputs included. */
   queued: number;
+  /** Queued inputs parked until their destination has room. */
+  waitingForDestination: number;
+  /** Destinations with a task running. */
+  destinations: number;
   draining: boolean;
   jobs: JobSnapshot[];
   /** Measured over the window since the previous snapshot. */
@@ -87,18 +129,34 @@ export interface DrainOptions {
   reason?: unknown;
 }
 
+type Parked<I, R> = ParkedInput<JobRecord<I, R>>;
+type Destination<I, R> = DestinationSlots<JobRecord<I, R>>;
+
 class JobRecord<I, R> implements RotationNode<JobRecord<I, R>> {
   readonly jobId: string;
   readonly inputs: readonly I[];
   readonly total: number;
   readonly concurrency: number;
+  /** Infinity when no cap applies. */
+  readonly destinationConcurrency: number;
   readonly submittedAt: number;
   readonly onTaskEnd: JobSubmission<I, R>['onTaskEnd'];
   readonly done: Promise<JobSummary>;
   readonly resolveDone: (summary: JobSummary) => void;
-  /** Inputs below this index have started or been cancelled; the rest are queued. */
+  /**
+   * Inputs below this index have started, been cancelled or parked; the rest are queued and
+   * not yet scanned for their destination.
+   */
   nextIndex = 0;
   running = 0;
+  /** Inputs parked at their destination, in park order. */
+  parkedHead: Parked<I, R> | null = null;
+  parkedTail: Parked<I, R> | null = null;
+  parkedCount = 0;
+  /** Woken inputs, holding a destination slot, to start before any input not yet scanned. */
+  wokenHead: Parked<I, R> | null = null;
+  wokenTail: Parked<I, R> | null = null;
+  wokenCount = 0;
   doneCount = 0;
   failedCount = 0;
   cancelledCount = 0;
@@ -109,11 +167,17 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>> {
   rotationNext: JobRecord<I, R> | null = null;
   inRotation = false;
 
-  constructor(submission: JobSubmission<I, R>, concurrency: number, submittedAt: number) {
+  constructor(
+    submission: JobSubmission<I, R>,
+    concurrency: number,
+    destinationConcurrency: number,
+    submittedAt: number,
+  ) {
     this.jobId = submission.jobId;
     this.inputs = submission.inputs;
     this.total = submission.inputs.length;
     this.concurrency = concurrency;
+    this.destinationConcurrency = destinationConcurrency;
     this.submittedAt = submittedAt;
     this.onTaskEnd = submission.onTaskEnd;
     let resolveDone!: (summary: JobSummary) => void;
@@ -127,8 +191,53 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>> {
     return this.doneCount + this.failedCount + this.cancelledCount;
   }
 
+  get queued(): number {
+    return this.total - this.nextIndex + this.parkedCount + this.wokenCount;
+  }
+
+  /** Parked inputs do not count: they start only once woken. */
   canStart(): boolean {
-    return !this.cancelRequested && this.nextIndex < this.total && this.running < this.concurrency;
+    return (
+      !this.cancelRequested &&
+      this.running < this.concurrency &&
+      (this.wokenHead !== null || this.nextIndex < this.total)
+    );
+  }
+
+  addParked(input: Parked<I, R>): void {
+    input.jobPrev = this.parkedTail;
+    if (this.parkedTail === null) this.parkedHead = input;
+    else this.parkedTail.jobNext = input;
+    this.parkedTail = input;
+    this.parkedCount++;
+  }
+
+  removeParked(input: Parked<I, R>): void {
+    const { jobPrev: prev, jobNext: next } = input;
+    if (prev === null) this.parkedHead = next;
+    else prev.jobNext = next;
+    if (next === null) this.parkedTail = prev;
+    else next.jobPrev = prev;
+    input.jobPrev = null;
+    input.jobNext = null;
+    this.parkedCount--;
+  }
+
+  pushWoken(input: Parked<I, R>): void {
+    if (this.wokenTail === null) this.wokenHead = input;
+    else this.wokenTail.jobNext = input;
+    this.wokenTail = input;
+    this.wokenCount++;
+  }
+
+  shiftWoken(): Parked<I, R> | null {
+    const input = this.wokenHead;
+    if (input === null) return null;
+    this.wokenHead = input.jobNext;
+    if (this.wokenHead === null) this.wokenTail = null;
+    input.jobNext = null;
+    this.wokenCount--;
+    return input;
   }
 
   addRunning(task: ScheduledTask<I>): void {
@@ -172,6 +281,11 @@ export class Scheduler<I, R> {
   readonly #runTask: SchedulerOptions<I, R>['runTask'];
   readonly #isFailure: SchedulerOptions<I, R>['isFailure'];
   readonly #onCallbackError: SchedulerOptions<I, R>['onCallbackError'];
+  readonly #destinationOf: SchedulerOptions<I, R>['destinationOf'];
+  /** Infinity when unset. */
+  readonly #destinationConcurrency: number;
+  /** Only destinations with something running, reserved or parked. */
+  readonly #destinations = new Map<string, Destination<I, R>>();
   readonly #jobs = new Map<string, JobRecord<I, R>>();
   readonly #rotation = new Rotation<JobRecord<I, R>>();
   readonly #eventLoop = new EventLoopMonitor();
@@ -188,6 +302,11 @@ export class Scheduler<I, R> {
     this.#runTask = options.runTask;
     this.#isFailure = options.isFailure;
     this.#onCallbackError = options.onCallbackError;
+    this.#destinationOf = options.destinationOf;
+    if (options.destinationConcurrency !== undefined) {
+      assertCap(options.destinationConcurrency, 'destinationConcurrency');
+    }
+    this.#destinationConcurrency = options.destinationConcurrency ?? Number.POSITIVE_INFINITY;
     this.#eventLoop.start();
   }
 
@@ -204,9 +323,13 @@ export class Scheduler<I, R> {
       throw new SchedulerError('JOB_ALREADY_ACTIVE', `job ${job.jobId} is already active`);
     }
     if (job.concurrency !== undefined) assertCap(job.concurrency, 'job concurrency');
+    if (job.destinationConcurrency !== undefined) {
+      assertCap(job.destinationConcurrency, 'job destinationConcurrency');
+    }
     const cap = Math.min(job.concurrency ?? this.#concurrency, this.#concurrency);
+    const destinationCap = job.destinationConcurrency ?? this.#destinationConcurrency;
     const now = performance.now();
-    const record = new JobRecord(job, cap, now);
+    const record = new JobRecord(job, cap, destinationCap, now);
     if (record.total === 0) {
       record.resolveDone(record.summary(now));
     } else {
@@ -218,8 +341,9 @@ export class Scheduler<I, R> {
   }
 
   /**
-   * Queued tasks end `cancelled` synchronously, before this returns; running tasks are
-   * aborted and end `cancelled` when their runner settles. False for an unknown or ended job.
+   * Queued tasks (parked ones included) end `cancelled` synchronously, before this returns;
+   * running tasks are aborted and end `cancelled` when their runner settles. False for an
+   * unknown or ended job.
    */
   cancelJob(jobId: string, reason?: unknown): boolean {
     const job = this.#jobs.get(jobId);
@@ -232,13 +356,26 @@ export class Scheduler<I, R> {
         task.abort(reason);
       }
     }
-    // A reentrant cancel from an onTaskEnd below resumes this same loop at nextIndex.
-    while (job.nextIndex < job.total) {
-      const task = this.#takeNext(job, 'cancelled');
-      task.endedAt = performance.now();
-      task.abort(job.cancelReason);
-      this.#end(job, task, undefined, undefined);
+    // Each input leaves its list before its onTaskEnd, so a reentrant cancel from there
+    // carries on with the next one. Parked inputs go before the woken ones give back their
+    // slots, so those slots wake other jobs' inputs and never this job's own.
+    for (let parked = job.parkedHead; parked !== null; parked = job.parkedHead) {
+      job.removeParked(parked);
+      parked.destination.unpark(parked);
+      this.#forgetIfIdle(parked.destination);
+      this.#endQueued(job, parked.index);
     }
+    let releasedSlot = false;
+    for (let woken = job.shiftWoken(); woken !== null; woken = job.shiftWoken()) {
+      woken.destination.release(woken, false);
+      this.#wakeParked(woken.destination);
+      releasedSlot = true;
+      this.#endQueued(job, woken.index);
+    }
+    while (job.nextIndex < job.total) this.#endQueued(job, job.nextIndex++);
+    // Inputs woken above start on the next turn, not now: drain({ cancel }) cancels job after
+    // job, and must not start inputs of a job it is about to cancel.
+    if (releasedSlot) this.#pumpAfterPoll();
     return true;
   }
 
@@ -259,23 +396,30 @@ export class Scheduler<I, R> {
   }
 
   /** Running and queued tasks and active jobs, without opening a new event-loop window. */
-  counts(): { running: number; queued: number; jobs: number } {
+  counts(): SchedulerCounts {
     let queued = 0;
-    for (const job of this.#jobs.values()) queued += job.total - job.nextIndex;
-    return { running: this.#running, queued, jobs: this.#jobs.size };
+    let waitingForDestination = 0;
+    for (const job of this.#jobs.values()) {
+      queued += job.queued;
+      waitingForDestination += job.parkedCount;
+    }
+    return { running: this.#running, queued, waitingForDestination, jobs: this.#jobs.size };
   }
 
   /** Counts now, event-loop figures since the previous snapshot. */
   snapshot(): SchedulerSnapshot {
     const jobs: JobSnapshot[] = [];
     let queued = 0;
+    let waitingForDestination = 0;
     for (const job of this.#jobs.values()) {
-      const jobQueued = job.total - job.nextIndex;
+      const jobQueued = job.queued;
       queued += jobQueued;
+      waitingForDestination += job.parkedCount;
       jobs.push({
         jobId: job.jobId,
         total: job.total,
         queued: jobQueued,
+        waitingForDestination: job.parkedCount,
         running: job.running,
         done: job.doneCount,
         failed: job.failedCount,
@@ -283,10 +427,16 @@ export class Scheduler<I, R> {
         concurrency: job.concurrency,
       });
     }
+    let destinations = 0;
+    for (const destination of this.#destinations.values()) {
+      if (destination.running > 0) destinations++;
+    }
     return {
       concurrency: this.#concurrency,
       running: this.#running,
       queued,
+      waitingForDestination,
+      destinations,
       draining: this.#draining,
       jobs,
       eventLoop: this.#eventLoop.sample(),
@@ -295,27 +445,42 @@ export class Scheduler<I, R> {
 
   // Fills free slots in a loop, never by recursion: a task that ends synchronously (its
   // runner threw) or an onTaskEnd that submits lands back here and returns at once,
-  // and the outer loop picks up the slot it freed.
+  // and the outer loop picks up the slot it freed. A job's turn lasts until it starts a
+  // task: were a park to end it, a job parking its way through one busy host would get one
+  // input looked at per freed slot while the other jobs took every slot.
   #pump(): void {
     if (this.#pumping) return;
     this.#pumping = true;
-    let started = 0;
+    let steps = 0;
     let sliceEnd = 0;
+    let turn: JobRecord<I, R> | null = null;
     try {
       while (this.#running < this.#concurrency) {
-        if (started === STARTS_BEFORE_CLOCK) sliceEnd = performance.now() + PUMP_SLICE_MS;
-        if (started > STARTS_BEFORE_CLOCK && performance.now() >= sliceEnd) {
+        if (steps === STARTS_BEFORE_CLOCK) sliceEnd = performance.now() + PUMP_SLICE_MS;
+        if (steps > STARTS_BEFORE_CLOCK && performance.now() >= sliceEnd) {
           this.#pumpAfterPoll();
           break;
         }
-        const job = this.#rotation.shift();
-        if (job === null) break;
-        if (!job.canStart()) continue;
-        started++;
-        this.#start(job);
-        if (job.canStart()) this.#rotation.push(job);
+        if (turn === null) {
+          turn = this.#rotation.shift();
+          if (turn === null) break;
+          if (!turn.canStart()) {
+            turn = null;
+            continue;
+          }
+        }
+        steps++;
+        const started = this.#startNext(turn);
+        if (!turn.canStart()) {
+          turn = null;
+        } else if (started) {
+          this.#rotation.push(turn);
+          turn = null;
+        }
       }
     } finally {
+      // A slice that ran out mid-turn: the job waits for its next one.
+      if (turn?.canStart()) this.#rotation.push(turn);
       this.#pumping = false;
     }
   }
@@ -329,14 +494,59 @@ export class Scheduler<I, R> {
     });
   }
 
-  /** Materialises the job's next queued input as a Task in the given state. */
-  #takeNext(job: JobRecord<I, R>, state: TaskState): ScheduledTask<I> {
-    const index = job.nextIndex++;
-    return new ScheduledTask(job.jobId, index, job.inputs[index] as I, job.submittedAt, state);
+  /**
+   * Starts the job's oldest woken input, else scans its next input: starts it, or parks it
+   * when its destination is full. True when a task started.
+   */
+  #startNext(job: JobRecord<I, R>): boolean {
+    const woken = job.shiftWoken();
+    if (woken !== null) {
+      woken.destination.release(woken, true);
+      // Its reservation may have been what held back inputs of jobs with higher caps.
+      this.#wakeParked(woken.destination);
+      this.#start(job, woken.index, woken.destination);
+      return true;
+    }
+    const index = job.nextIndex;
+    if (this.#destinationOf === undefined) {
+      job.nextIndex = index + 1;
+      this.#start(job, index, null);
+      return true;
+    }
+    const key = this.#destinationKeyOf(job.inputs[index] as I);
+    // destinationOf may have cancelled the job, ending this input with the rest.
+    if (job.cancelRequested) return false;
+    job.nextIndex = index + 1;
+    if (key === null) {
+      this.#start(job, index, null);
+      return true;
+    }
+    let destination = this.#destinations.get(key);
+    if (destination === undefined) {
+      destination = new DestinationSlots(key);
+      this.#destinations.set(key, destination);
+    }
+    if (destination.admits(job.destinationConcurrency)) {
+      destination.running++;
+      this.#start(job, index, destination);
+      return true;
+    }
+    job.addParked(destination.park(job, index, job.destinationConcurrency));
+    return false;
   }
 
-  #start(job: JobRecord<I, R>): void {
-    const task = this.#takeNext(job, 'running');
+  #destinationKeyOf(input: I): string | null {
+    try {
+      return this.#destinationOf!(input) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** `destination` already counts the task as running. */
+  #start(job: JobRecord<I, R>, index: number, destination: Destination<I, R> | null): void {
+    const input = job.inputs[index] as I;
+    const task = new ScheduledTask(job.jobId, index, input, job.submittedAt, 'running');
     task.startedAt = performance.now();
     job.addRunning(task);
     this.#running++;
@@ -344,24 +554,29 @@ export class Scheduler<I, R> {
     try {
       pending = this.#runTask(task);
     } catch (error) {
-      this.#settle(job, task, undefined, error, true);
+      this.#settle(job, task, destination, undefined, error, true);
       return;
     }
     pending.then(
-      (result) => this.#settle(job, task, result, undefined, false),
-      (error: unknown) => this.#settle(job, task, undefined, error, true),
+      (result) => this.#settle(job, task, destination, result, undefined, false),
+      (error: unknown) => this.#settle(job, task, destination, undefined, error, true),
     );
   }
 
   #settle(
     job: JobRecord<I, R>,
     task: ScheduledTask<I>,
+    destination: Destination<I, R> | null,
     result: R | undefined,
     error: unknown,
     rejected: boolean,
   ): void {
     job.removeRunning(task);
     this.#running--;
+    if (destination !== null) {
+      destination.running--;
+      this.#wakeParked(destination);
+    }
     task.endedAt = performance.now();
     if (job.cancelRequested) {
       task.state = 'cancelled';
@@ -381,6 +596,29 @@ export class Scheduler<I, R> {
     if (job.canStart()) this.#rotation.push(job);
     this.#end(job, task, result, error);
     this.#pump();
+  }
+
+  /** Moves the parked inputs that now fit into their jobs' woken queues. */
+  #wakeParked(destination: Destination<I, R>): void {
+    for (let woken = destination.wake(); woken !== null; woken = destination.wake()) {
+      const job = woken.job;
+      job.removeParked(woken);
+      job.pushWoken(woken);
+      if (job.canStart()) this.#rotation.push(job);
+    }
+    this.#forgetIfIdle(destination);
+  }
+
+  #forgetIfIdle(destination: Destination<I, R>): void {
+    if (destination.idle) this.#destinations.delete(destination.key);
+  }
+
+  #endQueued(job: JobRecord<I, R>, index: number): void {
+    const input = job.inputs[index] as I;
+    const task = new ScheduledTask(job.jobId, index, input, job.submittedAt, 'cancelled');
+    task.endedAt = performance.now();
+    task.abort(job.cancelReason);
+    this.#end(job, task, undefined, undefined);
   }
 
   #end(job: JobRecord<I, R>, task: ScheduledTask<I>, result: R | undefined, error: unknown): void {

@@ -1,5 +1,6 @@
 // A Task is one input of one job as the scheduler runs it. Queued inputs are only an index
-// into their job's input array; a Task object exists once an input starts or is cancelled.
+// into their job's input array (a parked one, an index in a small record at its destination);
+// a Task object exists once an input starts or is cancelled.
 
 export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 

@@ -57,6 +57,8 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
       new MemoryJobStore({ maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs }),
     resolver,
     concurrency: config.concurrency,
+    concurrencyPerDestination: config.concurrencyPerDestination,
+    maxConcurrencyPerDestination: config.maxConcurrencyPerDestination,
     maxQueuedTargets: config.maxQueuedTargets,
     maxQueuedTargetsPerCaller: config.maxQueuedTargetsPerKey,
     observer: app.metrics.jobObserver,

@@ -1,11 +1,13 @@
 // Prometheus metrics at /metrics (prom-client): HTTP requests; jobs and targets by outcome;
 // probe phase durations like blackbox_exporter's probe_http_duration_seconds; the scheduler's
-// queue; event-loop delay and utilisation; default process metrics.
+// queue; the resolver's queries and cache; event-loop delay and utilisation; default process
+// metrics.
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { JobObserver } from '../jobs/job-service.js';
+import type { DnsStats } from '../probe/index.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
 
 declare module 'fastify' {
@@ -46,6 +48,76 @@ export function targetMetrics(registry: Registry) {
   return { targets, probeDuration, targetEnded };
 }
 
+/** The resolver's figures, read at scrape time; absent for the system resolver. */
+function dnsMetrics(registry: Registry, stats: () => DnsStats | undefined): void {
+  // The resolver keeps the counts; a scrape copies them (a counter reset and set to them).
+  const counter = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: (figures: DnsStats) => Array<[Record<string, string>, number]>,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        const figures = stats();
+        if (figures === undefined) return;
+        this.reset();
+        for (const [labels, value] of read(figures)) this.inc(labels, value);
+      },
+    });
+  const gauge = (name: string, help: string, read: (figures: DnsStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const figures = stats();
+        if (figures !== undefined) this.set(read(figures));
+      },
+    });
+  counter(
+    'headprobe_dns_queries_total',
+    'DNS queries sent by the builtin resolver (retries and TCP included), by record type.',
+    ['type'],
+    (f) => [
+      [{ type: 'A' }, f.queriesSent.A],
+      [{ type: 'AAAA' }, f.queriesSent.AAAA],
+    ],
+  );
+  counter(
+    'headprobe_dns_query_timeouts_total',
+    'DNS queries no server answered in time, after every retry.',
+    [],
+    (f) => [[{}, f.queryTimeouts]],
+  );
+  counter(
+    'headprobe_dns_tcp_fallbacks_total',
+    'Truncated UDP answers asked again over TCP.',
+    [],
+    (f) => [[{}, f.tcpFallbacks]],
+  );
+  counter(
+    'headprobe_dns_cache_lookups_total',
+    'Lookups of the shared DNS cache (one per name and record type), by result.',
+    ['result'],
+    (f) => [
+      [{ result: 'hit' }, f.cacheHits],
+      [{ result: 'miss' }, f.cacheMisses],
+    ],
+  );
+  gauge('headprobe_dns_queries_in_flight', 'DNS queries on the wire.', (f) => f.queriesInFlight);
+  gauge(
+    'headprobe_dns_queries_waiting',
+    'DNS queries waiting for a slot under HEADPROBE_DNS_MAX_QUERIES (not timed while waiting).',
+    (f) => f.queriesWaiting,
+  );
+  gauge('headprobe_dns_cache_entries', 'Entries in the shared DNS cache.', (f) => f.cacheEntries);
+}
+
 async function metricsPlugin(app: FastifyInstance) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -82,6 +154,14 @@ async function metricsPlugin(app: FastifyInstance) {
     },
   });
   new Gauge({
+    name: 'headprobe_targets_waiting_for_destination',
+    help: 'Queued targets whose host:port is at its per-destination cap.',
+    registers: [registry],
+    collect() {
+      this.set(scheduler().waitingForDestination);
+    },
+  });
+  new Gauge({
     name: 'headprobe_jobs_active',
     help: 'Jobs with targets queued or running.',
     registers: [registry],
@@ -89,6 +169,7 @@ async function metricsPlugin(app: FastifyInstance) {
       this.set(scheduler().jobs);
     },
   });
+  dnsMetrics(registry, () => app.jobs.resolver.stats?.());
   let lastUtilization = performance.eventLoopUtilization();
   new Gauge({
     name: 'headprobe_event_loop_utilization',

@@ -10,4 +10,4 @@ export { defaultProbeLimits, type ProbeLimits } from './limits.js';
 export { type ProbeContext, probeOnce } from './probe.js';
 export { probeTarget } from './redirects.js';
 export { defaultUserAgent } from './request.js';
-export { type ParsedTarget, parseTarget } from './target.js';
+export { destinationOf, type ParsedTarget, parseTarget } from './target.js';

@@ -165,8 +165,16 @@ class TargetProbe implements Milestones, Settleable {
     const pinned = pinnedAddress(this.options.resolve, hostname, port);
     if (pinned !== undefined) {
       this.resolvedAt = this.startAt;
-      const addresses = [{ address: pinned, family: net.isIP(pinned) === 6 ? 'IPv6' : 'IPv4' }] as const;
-      this.dnsFacts = { source: 'pinned', name: hostname, cnames: [], addresses: [...addresses], ttl: null };
+      const addresses = [
+        { address: pinned, family: net.isIP(pinned) === 6 ? 'IPv6' : 'IPv4' },
+      ] as const;
+      this.dnsFacts = {
+        source: 'pinned',
+        name: hostname,
+        cnames: [],
+        addresses: [...addresses],
+        ttl: null,
+      };
       this.dial(addresses);
       return this.promise;
     }
@@ -210,7 +218,9 @@ class TargetProbe implements Milestones, Settleable {
     const policy = this.context.policy;
     const port = this.target!.port;
     const allowed =
-      policy === undefined ? addresses : addresses.filter((a) => policy.check(a.address, port).allowed);
+      policy === undefined
+        ? addresses
+        : addresses.filter((a) => policy.check(a.address, port).allowed);
     if (allowed.length === 0) {
       // Same words whatever the address: the answer must not tell what listens where.
       this.finish('blocked_by_policy', 'destination not permitted by policy');
@@ -450,7 +460,11 @@ class TargetProbe implements Milestones, Settleable {
     }
     const code = this.timerCode;
     // A connect phase that timed out with addresses left dials the next one with a fresh timer.
-    if (code === 'connect_timeout' && this.racing !== null && this.nextCandidate < this.candidates.length) {
+    if (
+      code === 'connect_timeout' &&
+      this.racing !== null &&
+      this.nextCandidate < this.candidates.length
+    ) {
       this.armTimer(this.limits.connectTimeoutMs, 'connect_timeout');
       this.startNextAttempt();
       return;

@@ -119,3 +119,14 @@ export function parseTargetAsUrl(input: string): TargetParseResult {
     },
   };
 }
+
+/**
+ * The destination a target counts against for politeness: `host:port` as it will be dialled
+ * (IPv6 in brackets), known before any lookup; null for a target that does not parse.
+ */
+export function destinationOf(input: string): string | null {
+  const parsed = parseTarget(input);
+  if (!parsed.ok) return null;
+  const { hostname, port, ipFamily } = parsed.target;
+  return ipFamily === 6 ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}

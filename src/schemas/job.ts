@@ -19,6 +19,15 @@ export const JobOptions = ProbeOptions.extend({
     .min(1)
     .optional()
     .describe('Targets of this job in flight at once; at most the server-wide cap (the default).'),
+  concurrencyPerDestination: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'Targets in flight at once to one host:port, counted across every job of the service. ' +
+        'Default HEADPROBE_CONCURRENCY_PER_DESTINATION; larger than ' +
+        'HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION is lowered to it.',
+    ),
 }).meta({ id: 'JobOptions' });
 export type JobOptions = z.infer<typeof JobOptions>;
 

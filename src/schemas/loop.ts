@@ -5,13 +5,20 @@ export const LoopState = z
   .object({
     concurrency: z.int().describe('Global cap on targets in flight.'),
     running: z.int(),
-    queued: z.int(),
+    queued: z
+      .int()
+      .describe('Targets not started yet, those waiting for their destination included.'),
+    waitingForDestination: z
+      .int()
+      .describe('Queued targets whose host:port is at its cap (concurrencyPerDestination).'),
+    destinations: z.int().describe('Distinct host:port destinations with targets in flight.'),
     draining: z.boolean(),
     jobs: z.array(
       z.object({
         jobId: z.string(),
         total: z.int(),
         queued: z.int(),
+        waitingForDestination: z.int(),
         running: z.int(),
         done: z.int(),
         failed: z.int(),
@@ -19,6 +26,16 @@ export const LoopState = z
         concurrency: z.int().describe("This job's cap."),
       }),
     ),
+    dns: z
+      .object({
+        queriesInFlight: z.int().describe('DNS queries on the wire.'),
+        queriesWaiting: z
+          .int()
+          .describe('DNS queries waiting for a slot under HEADPROBE_DNS_MAX_QUERIES.'),
+        cacheEntries: z.int().describe('Entries in the shared DNS cache.'),
+      })
+      .nullable()
+      .describe("The builtin resolver's state; null with HEADPROBE_DNS=system."),
     eventLoop: z
       .object({
         delayMs: z.object({ p50: z.number(), p99: z.number(), max: z.number(), mean: z.number() }),

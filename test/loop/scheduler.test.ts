@@ -1,166 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Task, TaskState } from '../../src/loop/index.js';
-import {
-  type JobSubmission,
-  Scheduler,
-  SchedulerError,
-  type SchedulerOptions,
-} from '../../src/loop/index.js';
-
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (reason: unknown) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-interface Started {
-  task: Task<number>;
-  settle: Deferred<string>;
-}
-
-interface Ended {
-  id: string;
-  jobId: string;
-  index: number;
-  state: TaskState;
-  result: string | undefined;
-  error: unknown;
-  startedAt: number | null;
-}
-
-/**
- * The scheduler's injected runner, driven by hand: every started task waits on a deferred
- * the test settles, and every start and end wakes whoever awaits a condition.
- */
-class Harness {
-  readonly started: Started[] = [];
-  readonly pending: Started[] = [];
-  readonly ended: Ended[] = [];
-  inFlight = 0;
-  maxInFlight = 0;
-  readonly inFlightByJob = new Map<string, number>();
-  readonly maxInFlightByJob = new Map<string, number>();
-  #waiters: Array<{ check: () => boolean; wake: () => void }> = [];
-
-  readonly runTask = (task: Task<number>): Promise<string> => {
-    this.inFlight++;
-    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-    const jobInFlight = (this.inFlightByJob.get(task.jobId) ?? 0) + 1;
-    this.inFlightByJob.set(task.jobId, jobInFlight);
-    this.maxInFlightByJob.set(
-      task.jobId,
-      Math.max(this.maxInFlightByJob.get(task.jobId) ?? 0, jobInFlight),
-    );
-    const started = { task, settle: deferred<string>() };
-    this.started.push(started);
-    this.pending.push(started);
-    this.#notify();
-    return started.settle.promise;
-  };
-
-  readonly onTaskEnd = (task: Task<number>, result: string | undefined, error?: unknown): void => {
-    if (task.startedAt !== null) {
-      this.inFlight--;
-      this.inFlightByJob.set(task.jobId, (this.inFlightByJob.get(task.jobId) ?? 0) - 1);
-    }
-    this.ended.push({
-      id: task.id,
-      jobId: task.jobId,
-      index: task.index,
-      state: task.state,
-      result,
-      error,
-      startedAt: task.startedAt,
-    });
-    this.#notify();
-  };
-
-  job(jobId: string, count: number, concurrency?: number): JobSubmission<number, string> {
-    const inputs = Array.from({ length: count }, (_, i) => i);
-    return { jobId, inputs, onTaskEnd: this.onTaskEnd, ...(concurrency ? { concurrency } : {}) };
-  }
-
-  until(check: () => boolean): Promise<void> {
-    if (check()) return Promise.resolve();
-    return new Promise((wake) => this.#waiters.push({ check, wake }));
-  }
-
-  /** Resolves the oldest running task (or the one picked) and waits for its onTaskEnd. */
-  async release(pick?: (started: Started) => boolean): Promise<Started> {
-    const at = pick ? this.pending.findIndex(pick) : 0;
-    const started = this.pending.splice(at, 1)[0];
-    if (started === undefined) throw new Error('no running task to release');
-    const endsBefore = this.ended.length;
-    started.settle.resolve(`r:${started.task.id}`);
-    await this.until(() => this.ended.length > endsBefore);
-    return started;
-  }
-
-  releaseEverything(): void {
-    for (const started of this.pending.splice(0)) started.settle.resolve('late');
-  }
-
-  endedOf(jobId: string): Ended[] {
-    return this.ended.filter((end) => end.jobId === jobId);
-  }
-
-  #notify(): void {
-    const waiting = this.#waiters;
-    this.#waiters = [];
-    for (const waiter of waiting) {
-      if (waiter.check()) waiter.wake();
-      else this.#waiters.push(waiter);
-    }
-  }
-}
-
-const cleanups: Array<() => Promise<void>> = [];
+import { Scheduler, SchedulerError } from '../../src/loop/index.js';
+import { cleanUp, Harness, runToEnd, setup } from './scheduler-harness.js';
 
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
+  await cleanUp();
   vi.restoreAllMocks();
 });
-
-function setup(
-  concurrency: number,
-  options: Partial<SchedulerOptions<number, string>> = {},
-): { scheduler: Scheduler<number, string>; harness: Harness } {
-  const harness = new Harness();
-  const scheduler = new Scheduler<number, string>({
-    concurrency,
-    runTask: harness.runTask,
-    ...options,
-  });
-  cleanups.push(async () => {
-    const drained = scheduler.drain({ cancel: true });
-    harness.releaseEverything();
-    await drained;
-  });
-  return { scheduler, harness };
-}
-
-/** Releases running tasks oldest first until `done` settles. */
-async function runToEnd(harness: Harness, done: Promise<unknown>): Promise<void> {
-  let finished = false;
-  void done.then(() => {
-    finished = true;
-  });
-  while (!finished) {
-    await harness.until(() => finished || harness.pending.length > 0);
-    if (!finished) await harness.release();
-    await Promise.resolve();
-  }
-}
 
 describe('Scheduler caps', () => {
   it('never runs more tasks than the global cap', async () => {
@@ -460,12 +306,20 @@ describe('Scheduler bookkeeping', () => {
     scheduler.submit(harness.job('a', 5, 2));
     scheduler.submit(harness.job('b', 4));
     let snapshot = scheduler.snapshot();
-    expect(snapshot).toMatchObject({ concurrency: 3, running: 3, queued: 6, draining: false });
+    expect(snapshot).toMatchObject({
+      concurrency: 3,
+      running: 3,
+      queued: 6,
+      waitingForDestination: 0,
+      destinations: 0,
+      draining: false,
+    });
     expect(snapshot.jobs).toEqual([
       {
         jobId: 'a',
         total: 5,
         queued: 3,
+        waitingForDestination: 0,
         running: 2,
         done: 0,
         failed: 0,
@@ -476,6 +330,7 @@ describe('Scheduler bookkeeping', () => {
         jobId: 'b',
         total: 4,
         queued: 3,
+        waitingForDestination: 0,
         running: 1,
         done: 0,
         failed: 0,

@@ -182,7 +182,10 @@ describe('builtin resolver: the machine configuration', () => {
 
     server.queries.length = 0;
     // Two dots reach ndots: the name as given first.
-    expect(await resolver.resolve('a.b.test')).toMatchObject({ ok: true, facts: { name: 'a.b.test' } });
+    expect(await resolver.resolve('a.b.test')).toMatchObject({
+      ok: true,
+      facts: { name: 'a.b.test' },
+    });
     expect(new Set(server.queries.map((q) => q.name))).toEqual(new Set(['a.b.test']));
 
     server.queries.length = 0;
@@ -299,9 +302,7 @@ describe('builtin resolver: the wire', () => {
     // about a second for a slot, far beyond the 300 ms per-query timeout.
     const server = await dnsServer(zone, { delayMs: 20 });
     const resolver = resolverFor([server], { queryTimeoutMs: 300, maxQueriesInFlight: 100 });
-    const answers = await Promise.all(
-      Object.keys(zone).map((name) => resolver.resolve(name)),
-    );
+    const answers = await Promise.all(Object.keys(zone).map((name) => resolver.resolve(name)));
     const failures = answers.filter((a) => !a.ok);
     expect(failures).toEqual([]);
     expect(server.queries).toHaveLength(10_000);

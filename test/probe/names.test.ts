@@ -160,9 +160,7 @@ describe('Happy Eyeballs (RFC 8305)', () => {
     });
     const [line] = (await once(child.stdout, 'data')) as [Buffer];
     const port = Number(line.toString().trim());
-    const fillers = [0, 1, 2].map(() =>
-      net.connect({ host: '::1', port }).on('error', () => {}),
-    );
+    const fillers = [0, 1, 2].map(() => net.connect({ host: '::1', port }).on('error', () => {}));
     cleanups.push(() => {
       for (const filler of fillers) filler.destroy();
     });

@@ -143,6 +143,8 @@ class UdpChannel {
   readonly pending = new Map<number, PendingQuery>();
   sent = 0;
   ready = false;
+  /** The socket reported an error: it takes no new queries. */
+  broken = false;
   closed = false;
   /** Added before the socket was connected; sent once it is. */
   readonly queued: PendingQuery[] = [];
@@ -152,7 +154,11 @@ class UdpChannel {
     private readonly onMessage: (channel: UdpChannel, message: Buffer) => void,
     private readonly onBroken: (channel: UdpChannel, error: Error) => void,
   ) {
-    this.socket = createSocket(server.family === 6 ? 'udp6' : 'udp4');
+    // A burst of answers must not overflow the default receive buffer (the kernel may cap this).
+    this.socket = createSocket({
+      type: server.family === 6 ? 'udp6' : 'udp4',
+      recvBufferSize: 1 << 20,
+    });
     this.socket.unref();
     this.socket.on('message', (message) => this.onMessage(this, message));
     this.socket.on('error', (error) => this.onBroken(this, error));
@@ -164,7 +170,7 @@ class UdpChannel {
 
   /** True once this socket has carried its share and should take no new queries. */
   get retired(): boolean {
-    return this.sent >= QUERIES_PER_SOCKET || this.closed;
+    return this.sent >= QUERIES_PER_SOCKET || this.broken || this.closed;
   }
 
   add(query: PendingQuery): void {
@@ -252,7 +258,10 @@ export class DnsClient {
         questions: [{ type, class: 'IN', name }],
       });
     } catch {
-      return Promise.resolve({ kind: 'error', message: 'name cannot be encoded as a DNS question' });
+      return Promise.resolve({
+        kind: 'error',
+        message: 'name cannot be encoded as a DNS question',
+      });
     }
     return new Promise((resolve) => {
       const start = this.#rotate ? this.#nextStart++ % this.#servers.length : 0;
@@ -334,10 +343,10 @@ export class DnsClient {
   };
 
   readonly #onBroken = (channel: UdpChannel, error: Error): void => {
-    // A connected UDP socket hears ICMP errors (nothing listens on the server's port, say):
-    // its queries go to the next try at once instead of waiting out their timers.
+    // A socket that fails (a send error the kernel reports, say) takes no more queries, and
+    // its pending ones go to the next try at once instead of waiting out their timers.
     if (this.#channels.get(channel.server) === channel) this.#channels.delete(channel.server);
-    channel.closed = true;
+    channel.broken = true;
     const code = (error as NodeJS.ErrnoException).code ?? 'socket error';
     for (const query of [...channel.pending.values()]) {
       this.#retry(query, null, `DNS server unreachable (${code})`);
@@ -397,7 +406,8 @@ export class DnsClient {
     }
     // A server that answered, even with a failure, beats silence: that is not a timeout.
     if (query.lastRcode !== null) this.#finish(query, { kind: 'rcode', rcode: query.lastRcode });
-    else if (query.lastError !== null) this.#finish(query, { kind: 'error', message: query.lastError });
+    else if (query.lastError !== null)
+      this.#finish(query, { kind: 'error', message: query.lastError });
     else {
       this.timeouts++;
       this.#finish(query, { kind: 'timeout', queriesSent: query.tries });

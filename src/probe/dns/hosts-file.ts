@@ -14,7 +14,7 @@ export function parseHostsFile(text: string): HostsTable {
     // A scoped address (fe80::1%lo) cannot be dialled without its interface; skip it.
     const family = isIP(address);
     if (family !== 4 && family !== 6) continue;
-    const wireFamily = family === 6 ? ("IPv6" as const) : ("IPv4" as const);
+    const wireFamily = family === 6 ? ('IPv6' as const) : ('IPv4' as const);
     for (const rawName of names) {
       const name = rawName.toLowerCase().replace(/\.$/, '');
       if (name === '') continue;

@@ -223,5 +223,11 @@ function fail(
 }
 
 function hostsFacts(name: string, addresses: readonly ResolvedAddress[]): DnsFacts {
-  return { source: 'hosts', name: name.replace(/\.$/, ''), cnames: [], addresses: [...addresses], ttl: null };
+  return {
+    source: 'hosts',
+    name: name.replace(/\.$/, ''),
+    cnames: [],
+    addresses: [...addresses],
+    ttl: null,
+  };
 }

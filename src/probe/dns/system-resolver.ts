@@ -26,8 +26,18 @@ export function createSystemResolver(): DnsResolver {
         const code = (error as NodeJS.ErrnoException | null)?.code ?? 'EUNKNOWN';
         // getaddrinfo says EAI_AGAIN for a timeout and for SERVFAIL alike: it is not told which.
         const answer: DnsAnswer = NOT_FOUND.has(code)
-          ? { ok: false, code: 'dns_not_found', message: `${hostname}: no such name (${code})`, facts: null }
-          : { ok: false, code: 'dns_error', message: `${hostname}: lookup failed (${code})`, facts: null };
+          ? {
+              ok: false,
+              code: 'dns_not_found',
+              message: `${hostname}: no such name (${code})`,
+              facts: null,
+            }
+          : {
+              ok: false,
+              code: 'dns_error',
+              message: `${hostname}: lookup failed (${code})`,
+              facts: null,
+            };
         return answer;
       }
     },

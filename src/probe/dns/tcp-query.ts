@@ -50,7 +50,11 @@ export function queryOverTcp(
       }
     });
     socket.on('error', (error: NodeJS.ErrnoException) =>
-      settle({ ok: false, timedOut: false, message: `DNS over TCP failed (${error.code ?? 'error'})` }),
+      settle({
+        ok: false,
+        timedOut: false,
+        message: `DNS over TCP failed (${error.code ?? 'error'})`,
+      }),
     );
     socket.on('close', () =>
       settle({ ok: false, timedOut: false, message: 'DNS server closed the TCP connection early' }),

@@ -1,0 +1,158 @@
+// For any mix of jobs, caps, destinations, completion orders, synchronous failures and
+// cancels: no task starts above its job's destination cap, every input ends exactly once,
+// every job completes, and nothing of a destination is left behind.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Scheduler, type Task } from '../../src/loop/index.js';
+
+const destinationNames = ['a:443', 'b:443', 'c:80', null, 'throws'] as const;
+type DestinationName = (typeof destinationNames)[number];
+
+const cap = fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined });
+
+const scenario = fc.record({
+  concurrency: fc.integer({ min: 1, max: 12 }),
+  destinationConcurrency: cap,
+  jobs: fc.array(
+    fc.record({
+      destinations: fc.array(fc.constantFrom(...destinationNames), { maxLength: 40 }),
+      concurrency: cap,
+      destinationConcurrency: cap,
+    }),
+    { minLength: 1, maxLength: 5 },
+  ),
+  // Each step settles the running task at `settle` (modulo how many run), rejecting it or
+  // not; or cancels a job, now or from inside the next onTaskEnd.
+  steps: fc.array(
+    fc.oneof(
+      { weight: 12, arbitrary: fc.record({ settle: fc.nat(), reject: fc.boolean() }) },
+      { weight: 1, arbitrary: fc.record({ cancel: fc.nat(), fromOnTaskEnd: fc.boolean() }) },
+    ),
+    { maxLength: 200 },
+  ),
+  throwsOnStart: fc.array(fc.boolean(), { maxLength: 50 }),
+});
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('Scheduler destination cap (property)', () => {
+  it('holds every cap, ends every input once and leaves nothing behind', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (plan) => {
+        const destinationOfInput: DestinationName[] = [];
+        const scanned = new Map<number, number>();
+        const capOfJob = new Map<string, number>();
+        const runningAt = new Map<string, number>();
+        const pending: Array<{ task: Task<number>; resolve: () => void; reject: () => void }> = [];
+        const violations: string[] = [];
+        let starts = 0;
+        const keyOf = (input: number): string | null => {
+          const name = destinationOfInput[input] ?? null;
+          return name === 'throws' ? null : name;
+        };
+        const leave = (input: number) => {
+          const key = keyOf(input);
+          if (key !== null) runningAt.set(key, (runningAt.get(key) ?? 0) - 1);
+        };
+
+        const scheduler = new Scheduler<number, string>({
+          concurrency: plan.concurrency,
+          destinationConcurrency: plan.destinationConcurrency,
+          destinationOf: (input) => {
+            scanned.set(input, (scanned.get(input) ?? 0) + 1);
+            if (destinationOfInput[input] === 'throws') throw new Error('unparseable');
+            return keyOf(input);
+          },
+          runTask: (task) => {
+            const key = keyOf(task.input);
+            if (key !== null) {
+              const before = runningAt.get(key) ?? 0;
+              if (before >= (capOfJob.get(task.jobId) ?? Number.POSITIVE_INFINITY)) {
+                violations.push(`${task.id} started with ${before} running at ${key}`);
+              }
+              runningAt.set(key, before + 1);
+            }
+            if (plan.throwsOnStart[starts++ % 50] === true) {
+              leave(task.input);
+              throw new Error('sync');
+            }
+            return new Promise((resolve, reject) => {
+              const settle = (then: () => void) => () => {
+                leave(task.input);
+                then();
+              };
+              pending.push({
+                task,
+                resolve: settle(() => resolve('ok')),
+                reject: settle(() => reject(new Error('no'))),
+              });
+            });
+          },
+        });
+
+        const ends = new Map<string, number>();
+        const jobIds = plan.jobs.map((_, at) => `j${at}`);
+        let cancelOnNextEnd: string | null = null;
+        let total = 0;
+        const handles = plan.jobs.map((job, at) => {
+          const jobId = jobIds[at]!;
+          const inputs = job.destinations.map((name) => destinationOfInput.push(name) - 1);
+          total += inputs.length;
+          capOfJob.set(
+            jobId,
+            job.destinationConcurrency ?? plan.destinationConcurrency ?? Number.POSITIVE_INFINITY,
+          );
+          return scheduler.submit({
+            jobId,
+            inputs,
+            concurrency: job.concurrency,
+            destinationConcurrency: job.destinationConcurrency,
+            onTaskEnd: (task) => {
+              ends.set(task.id, (ends.get(task.id) ?? 0) + 1);
+              const cancel = cancelOnNextEnd;
+              cancelOnNextEnd = null;
+              if (cancel !== null) scheduler.cancelJob(cancel);
+            },
+          }).done;
+        });
+        let finished = false;
+        const all = Promise.all(handles).then(() => {
+          finished = true;
+        });
+
+        for (const step of plan.steps) {
+          if (finished) break;
+          if ('cancel' in step) {
+            const jobId = jobIds[step.cancel % jobIds.length]!;
+            if (step.fromOnTaskEnd) cancelOnNextEnd = jobId;
+            else scheduler.cancelJob(jobId);
+          } else if (pending.length > 0) {
+            const [settled] = pending.splice(step.settle % pending.length, 1);
+            if (step.reject) settled!.reject();
+            else settled!.resolve();
+          }
+          await nextTurn();
+        }
+        while (!finished) {
+          pending.shift()?.resolve();
+          await nextTurn();
+        }
+        await all;
+
+        expect(violations).toEqual([]);
+        expect(ends.size).toBe(total);
+        expect([...ends.values()].every((count) => count === 1)).toBe(true);
+        expect([...scanned.values()].every((count) => count === 1)).toBe(true);
+        expect(scheduler.snapshot()).toMatchObject({
+          running: 0,
+          queued: 0,
+          waitingForDestination: 0,
+          destinations: 0,
+          jobs: [],
+        });
+        await scheduler.drain();
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
