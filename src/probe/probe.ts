@@ -125,6 +125,11 @@ class TargetProbe implements Milestones, Settleable {
   private timerDueAt = 0;
   /** Set when the outcome is known and the clock stops; the result follows in settle(). */
   private finished = false;
+
+  /** As the resolver's asker: a finished probe waits for no DNS answer. */
+  get abandoned(): boolean {
+    return this.finished;
+  }
   private endAt = 0;
   private errorCode: ProbeErrorCode | null = null;
   private errorMessage = '';
@@ -183,7 +188,11 @@ class TargetProbe implements Milestones, Settleable {
     this.armTimer(Number.POSITIVE_INFINITY, 'deadline_exceeded');
     let answer: Promise<DnsAnswer>;
     try {
-      answer = this.context.resolver.resolve(hostname, { useCache: this.options.dnsCache });
+      // The probe is its own asker: once it has finished, nobody waits for its queries.
+      answer = this.context.resolver.resolve(hostname, {
+        useCache: this.options.dnsCache,
+        asker: this,
+      });
     } catch (error) {
       return this.finish('internal_error', `resolver failed: ${String(error)}`);
     }
@@ -222,9 +231,14 @@ class TargetProbe implements Milestones, Settleable {
         ? addresses
         : addresses.filter((a) => policy.check(a.address, port).allowed);
     if (allowed.length === 0) {
-      // Same words whatever the address: the answer must not tell what listens where.
+      // Same words whatever the address, and no DNS facts: the answer must tell neither what
+      // listens where nor what internal names resolve to.
+      this.dnsFacts = null;
       this.finish('blocked_by_policy', 'destination not permitted by policy');
       return;
+    }
+    if (allowed.length < addresses.length && this.dnsFacts !== null) {
+      this.dnsFacts = { ...this.dnsFacts, addresses: [...allowed] };
     }
     this.armTimer(this.limits.connectTimeoutMs, 'connect_timeout');
     if (allowed.length === 1) {
@@ -425,7 +439,8 @@ class TargetProbe implements Milestones, Settleable {
     attempt.error = code;
     socket.destroy();
     const racing = this.racing!;
-    racing.splice(racing.indexOf(socket), 1);
+    const at = racing.indexOf(socket);
+    if (at !== -1) racing.splice(at, 1);
     if (this.nextCandidate < this.candidates.length && performance.now() < this.deadlineAt) {
       this.startNextAttempt();
       return true;

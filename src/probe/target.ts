@@ -1,6 +1,7 @@
 // Turns one submitted target string into the URL to probe, or says why it is not one.
 // No network here: a rejected target never costs a packet.
 import { isIP } from 'node:net';
+import { isDnsName } from './dns/dns-message.js';
 
 export interface ParsedTarget {
   /** Normalised URL without fragment, e.g. `http://example.com/a?b`. */
@@ -104,6 +105,10 @@ export function parseTargetAsUrl(input: string): TargetParseResult {
       ? url.hostname.slice(1, -1)
       : url.hostname;
   const family = isIP(hostname);
+  // A name that DNS cannot carry would go out as a malformed question; refuse it here.
+  if (family === 0 && !isDnsName(hostname)) {
+    return invalid('host name is not a valid DNS name (labels of 1–63 characters, 253 in all)');
+  }
   url.hash = '';
 
   return {

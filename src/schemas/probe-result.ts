@@ -101,9 +101,9 @@ export const DnsFacts = z
     source: z
       .enum(dnsSources)
       .describe(
-        'dns: asked a nameserver for this target; cache: every answer came from the shared ' +
-          'cache; hosts: the hosts file; system: getaddrinfo (HEADPROBE_DNS=system); pinned: ' +
-          'options.resolve.',
+        'dns: a nameserver answered for this lookup (perhaps a query already on the wire ' +
+          'for another target); cache: every answer came from the shared cache; hosts: the ' +
+          'hosts file; system: getaddrinfo (HEADPROBE_DNS=system); pinned: options.resolve.',
       ),
     name: z
       .string()
@@ -116,7 +116,10 @@ export const DnsFacts = z
       ),
     addresses: z
       .array(DnsAddress)
-      .describe('Every address the name resolved to, both families (at most 64 of each).'),
+      .describe(
+        'Every address the name resolved to that the address policy allows, both families (at ' +
+          'most 64 of each).',
+      ),
     ttl: z
       .int()
       .nullable()
@@ -198,7 +201,8 @@ export const ProbeResult = z
       .describe('Status codes of interim 1xx responses read before the final one.'),
     remote: RemoteEndpoint.nullable().describe('The address dialled and connected.'),
     dns: DnsFacts.nullable().describe(
-      'How the host name was resolved (of the last request); null for an IP literal or an invalid target.',
+      'How the host name was resolved (of the last request); null for an IP literal, an ' +
+        'invalid target, or a name whose every address the policy blocks.',
     ),
     connectAttempts: z
       .array(ConnectAttempt)

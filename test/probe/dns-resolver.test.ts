@@ -271,6 +271,65 @@ describe('builtin resolver: the wire', () => {
     expect(silent.queries).toHaveLength(4);
   });
 
+  it('caches a failure briefly: a SERVFAIL name costs one query per family, not one per target', async () => {
+    const server = await dnsServer({ 'broken.test': { servfail: true } });
+    const resolver = resolverFor([server]);
+    expect(await resolver.resolve('broken.test')).toMatchObject({ code: 'dns_error' });
+    expect(await resolver.resolve('broken.test')).toMatchObject({
+      code: 'dns_error',
+      facts: { source: 'cache' },
+    });
+    expect(server.queries).toHaveLength(2);
+  });
+
+  it('stops the search list after silence, as glibc does, but not after NXDOMAIN', async () => {
+    const server = await dnsServer({
+      'quiet.one.test': { silent: true },
+      'app.two.test': { A: ['192.0.2.11'] },
+    });
+    const conf = parseResolvConf('search one.test two.test\n');
+    const resolver = resolverFor([server], { resolvConf: conf, queryTimeoutMs: 100 });
+    expect(await resolver.resolve('quiet')).toMatchObject({ code: 'dns_timeout' });
+    expect(new Set(server.queries.map((q) => q.name))).toEqual(new Set(['quiet.one.test']));
+    expect(await resolver.resolve('app')).toMatchObject({
+      ok: true,
+      facts: { name: 'app.two.test' },
+    });
+  });
+
+  it('reports a CNAME loop as dns_error', async () => {
+    const server = await dnsServer({
+      'a.test': { CNAME: 'b.test' },
+      'b.test': { CNAME: 'a.test' },
+    });
+    const resolver = resolverFor([server]);
+    const answer = await resolver.resolve('a.test');
+    expect(answer).toMatchObject({ ok: false, code: 'dns_error' });
+    expect(answer.ok === false && answer.message).toContain('CNAME loop');
+  });
+
+  it('drops the queries of lookups whose askers gave up, and stops their search', async () => {
+    const zone: DnsZone = {};
+    for (let i = 0; i < 20; i++) {
+      for (const domain of ['a.test', 'b.test', 'c.test'])
+        zone[`x${i}.${domain}`] = { silent: true };
+    }
+    const server = await dnsServer(zone);
+    const conf = parseResolvConf('search a.test b.test c.test\n');
+    const resolver = resolverFor([server], {
+      resolvConf: conf,
+      queryTimeoutMs: 100,
+      maxQueriesInFlight: 2,
+    });
+    const asker = { abandoned: false };
+    const lookups = Array.from({ length: 20 }, (_, i) => resolver.resolve(`x${i}`, { asker }));
+    asker.abandoned = true;
+    await Promise.all(lookups);
+    // The two on the wire ran out; every query waiting behind them was dropped unsent.
+    expect(server.queries).toHaveLength(2);
+    expect(resolver.stats?.()).toMatchObject({ queriesInFlight: 0, queriesWaiting: 0 });
+  });
+
   it('follows a CNAME chain and reports it', async () => {
     const server = await dnsServer({
       'www.test': { CNAME: 'edge.test', ttl: 120 },

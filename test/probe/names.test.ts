@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createAddressPolicy } from '../../src/policy/address-policy.js';
 import {
   createDnsResolver,
   type DnsResolverOptions,
@@ -109,6 +110,24 @@ describe('a probed name', () => {
     const again = await probe('gone.test', resolver);
     expect(again.error).toMatchObject({ code: 'dns_not_found', phase: 'dns' });
     expect(again.dns).toMatchObject({ source: 'cache', name: 'gone.test', addresses: [] });
+  });
+
+  it('tells nothing of a name whose addresses the policy blocks, and only the allowed ones', async () => {
+    const target = await targetServer();
+    const { resolver } = await resolverWith({
+      'db.internal.test': { CNAME: 'db-primary.internal.test' },
+      'db-primary.internal.test': { A: ['10.1.2.3'] },
+      'mixed.test': { A: ['10.1.2.4', '127.0.0.1'] },
+    });
+    const policy = createAddressPolicy({ allowCidrs: ['127.0.0.0/8'] });
+    const run = (name: string) =>
+      probeTarget(`${name}:${target.port}`, ProbeOptions.parse({}), { resolver, limits, policy });
+    const blocked = await run('db.internal.test');
+    expect(blocked.error?.code).toBe('blocked_by_policy');
+    expect(blocked.dns).toBeNull();
+    const mixed = await run('mixed.test');
+    expect(mixed.ok).toBe(true);
+    expect(mixed.dns?.addresses).toEqual([{ address: '127.0.0.1', family: 'IPv4' }]);
   });
 
   it('ends a wait for a resolver slot as deadline_exceeded, not dns_timeout', async () => {

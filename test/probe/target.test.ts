@@ -5,6 +5,26 @@ import { parseTarget, parseTargetAsUrl } from '../../src/probe/target.js';
 
 describe('parseTarget', () => {
   it.each([
+    ['a..b.example'],
+    [`${'x'.repeat(64)}.example`],
+    [`${'abcdefghi.'.repeat(25)}example`],
+    ['.example'],
+  ])('refuses %j, which DNS cannot carry, as an invalid target', (input) => {
+    const parsed = parseTarget(input);
+    expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.message).toContain('DNS name');
+  });
+
+  it('accepts a name at the limits: 63-character labels, 253 characters, a trailing dot', () => {
+    const label = 'x'.repeat(63);
+    const longest = `${label}.${label}.${label}.${'y'.repeat(61)}`;
+    expect(longest).toHaveLength(253);
+    expect(parseTarget(longest).ok).toBe(true);
+    expect(parseTarget(`${longest}.`).ok).toBe(true);
+    expect(parseTarget('_service.example').ok).toBe(true);
+  });
+
+  it.each([
     ['example.com', 'http://example.com/', 'example.com', 80, 0, 'example.com', '/'],
     [
       'Example.COM:8080',

@@ -1,6 +1,7 @@
 // The resolver's answer to the probe: the addresses to dial, or a classified failure, and in
 // both cases the facts a result reports about the name (its `dns` field).
 import type { DnsFacts, ProbeErrorCode } from '../../schemas/probe-result.js';
+import type { Asker } from './rrset-cache.js';
 
 export type { DnsFacts };
 
@@ -25,6 +26,11 @@ export type DnsAnswer =
 export interface ResolveOptions {
   /** False skips cached answers (fresh queries); the answers still refresh the cache. */
   readonly useCache?: boolean;
+  /**
+   * Who waits for the answer (the probe). Once it has abandoned the wait (its deadline ran
+   * out, it was cancelled), queries only it wanted are dropped and the search list stops.
+   */
+  readonly asker?: Asker;
 }
 
 /** Counters and gauges for /metrics and GET /v1/loop. */

@@ -2,36 +2,21 @@
 // random ids on connected sockets that are replaced every few hundred queries (so a spoofer
 // must guess the port as well as the id), the next server on a timeout or a failure rcode,
 // TCP when an answer comes back truncated, and a global cap on queries in flight. A query
-// waiting for a slot has no timer running: only time on the wire can become a timeout.
+// waiting for a slot has no timer running: only time on the wire can become a timeout. A
+// query nobody waits for any more (its probes ended) is dropped instead of sent or retried.
 import { randomFillSync } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { isIP } from 'node:net';
-import type { Answer, DecodedPacket } from 'dns-packet';
-import dnsPacket from 'dns-packet';
+import type { DecodedPacket } from 'dns-packet';
+import {
+  answersQuestion,
+  decodeMessage,
+  encodeQuery,
+  type QueryOutcome,
+  type RecordType,
+  readAnswer,
+} from './dns-message.js';
 import type { DnsServerAddress } from './resolv-conf.js';
 import { queryOverTcp } from './tcp-query.js';
-
-export type RecordType = 'A' | 'AAAA';
-
-/** What one question came to, after every retry it was owed. */
-export type QueryOutcome =
-  | {
-      /** NOERROR (addresses may be empty: no data) or NXDOMAIN. */
-      readonly kind: 'answer';
-      readonly rcode: 'NOERROR' | 'NXDOMAIN';
-      readonly addresses: readonly string[];
-      /** CNAME targets from the name asked to the canonical name, in order. */
-      readonly cnames: readonly string[];
-      /** Seconds: the smallest TTL of the chain, or the negative TTL from the SOA (RFC 2308). */
-      readonly ttl: number | null;
-      /** More addresses came than are kept. */
-      readonly truncated: boolean;
-    }
-  /** Every server that answered said this (SERVFAIL, REFUSED, …). */
-  | { readonly kind: 'rcode'; readonly rcode: string }
-  /** Sent, and no server answered in time. */
-  | { readonly kind: 'timeout'; readonly queriesSent: number }
-  | { readonly kind: 'error'; readonly message: string };
 
 export interface DnsClientOptions {
   readonly servers: readonly DnsServerAddress[];
@@ -47,18 +32,12 @@ export interface DnsClientOptions {
   readonly maxAddresses?: number;
 }
 
-const MAX_CNAME_CHAIN = 16;
 const DEFAULT_MAX_ADDRESSES = 64;
 /** Queries one UDP socket carries before a fresh one (a new random source port) takes over. */
 const QUERIES_PER_SOCKET = 256;
 const RETRY_RCODES = new Set(['SERVFAIL', 'REFUSED', 'NOTIMP', 'FORMERR']);
-const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED'];
-
-/** The response code's name (RFC 1035 §4.1.1), from the low four bits of the flags. */
-function rcodeOf(response: DecodedPacket): string {
-  const code = (response.flags ?? 0) & 0xf;
-  return RCODE_NAMES[code] ?? `RCODE${code}`;
-}
+const CLOSED: QueryOutcome = { kind: 'error', message: 'resolver closed' };
+const UNWANTED: QueryOutcome = { kind: 'error', message: 'no longer wanted' };
 
 // Ids come from the CSPRNG in batches: one randomFillSync per 4096 queries, not one per query.
 const idPool = new Uint16Array(4096);
@@ -71,62 +50,13 @@ function randomId(): number {
   return idPool[idPoolAt++]!;
 }
 
-function lower(name: string): string {
-  return name.toLowerCase().replace(/\.$/, '');
-}
-
-/** Reads the addresses for `name` out of a response, following its CNAME chain. */
-export function readAnswer(
-  response: DecodedPacket,
-  name: string,
-  type: RecordType,
-  maxAddresses: number,
-): QueryOutcome {
-  const rcode = rcodeOf(response);
-  if (rcode !== 'NOERROR' && rcode !== 'NXDOMAIN') return { kind: 'rcode', rcode };
-  const answers = response.answers ?? [];
-  const cnames: string[] = [];
-  let owner = lower(name);
-  let ttl = Number.POSITIVE_INFINITY;
-  for (let hop = 0; hop < MAX_CNAME_CHAIN; hop++) {
-    const alias = answers.find(
-      (a): a is Answer & { type: 'CNAME'; data: string } =>
-        a.type === 'CNAME' && lower(a.name) === owner,
-    );
-    if (alias === undefined) break;
-    owner = lower(alias.data);
-    cnames.push(owner);
-    ttl = Math.min(ttl, alias.ttl ?? 0);
-  }
-  const family = type === 'A' ? 4 : 6;
-  const addresses: string[] = [];
-  let truncated = false;
-  for (const record of answers) {
-    if (record.type !== type || lower(record.name) !== owner) continue;
-    const address = record.data as string;
-    if (isIP(address) !== family) continue;
-    if (addresses.length === maxAddresses) {
-      truncated = true;
-      break;
-    }
-    addresses.push(address);
-    ttl = Math.min(ttl, record.ttl ?? 0);
-  }
-  if (addresses.length === 0) {
-    // RFC 2308: a negative answer lives for min(SOA TTL, SOA MINIMUM).
-    const soa = (response.authorities ?? []).find((a) => a.type === 'SOA');
-    const soaTtl =
-      soa === undefined ? null : Math.min(soa.ttl ?? 0, (soa.data as { minimum: number }).minimum);
-    return { kind: 'answer', rcode, addresses, cnames, ttl: soaTtl, truncated };
-  }
-  return { kind: 'answer', rcode, addresses, cnames, ttl, truncated };
-}
-
 interface PendingQuery {
   readonly name: string;
   readonly type: RecordType;
   readonly packet: Buffer;
   readonly done: (outcome: QueryOutcome) => void;
+  /** False once every asker has gone: the query is then dropped, not sent or retried. */
+  readonly wanted: () => boolean;
   /** Tries made so far; the server of try i is servers[(start + i) % n]. */
   tries: number;
   readonly start: number;
@@ -151,8 +81,7 @@ class UdpChannel {
 
   constructor(
     readonly server: DnsServerAddress,
-    private readonly onMessage: (channel: UdpChannel, message: Buffer) => void,
-    private readonly onBroken: (channel: UdpChannel, error: Error) => void,
+    private readonly client: DnsClient,
   ) {
     // A burst of answers must not overflow the default receive buffer (the kernel may cap this).
     this.socket = createSocket({
@@ -160,8 +89,8 @@ class UdpChannel {
       recvBufferSize: 1 << 20,
     });
     this.socket.unref();
-    this.socket.on('message', (message) => this.onMessage(this, message));
-    this.socket.on('error', (error) => this.onBroken(this, error));
+    this.socket.on('message', (message: Buffer) => client.onMessage(this, message));
+    this.socket.on('error', (error) => client.onBroken(this, error));
     this.socket.connect(server.port, server.host, () => {
       this.ready = true;
       for (const query of this.queued.splice(0)) this.transmit(query);
@@ -174,7 +103,7 @@ class UdpChannel {
   }
 
   add(query: PendingQuery): void {
-    // An id not in use on this socket: a reply is matched by (socket, id) alone.
+    // An id not in use on this socket: a reply is matched by (socket, id), then its question.
     let id = randomId();
     while (this.pending.has(id)) id = randomId();
     query.id = id;
@@ -187,9 +116,11 @@ class UdpChannel {
   }
 
   private transmit(query: PendingQuery): void {
-    // A send error (ECONNREFUSED from an earlier ICMP, say) shows up on the socket or here;
-    // either way the query's own timer ends it, so nothing more is done with it.
-    this.socket.send(query.packet, () => {});
+    const id = query.id;
+    this.socket.send(query.packet, (error) => {
+      // Not sent (an ICMP error from an earlier datagram, say): the next try, at once.
+      if (error && this.pending.get(id) === query) this.client.onSendFailed(query, error);
+    });
   }
 
   remove(query: PendingQuery): void {
@@ -219,7 +150,10 @@ export class DnsClient {
   readonly #channels = new Map<DnsServerAddress, UdpChannel>();
   /** Retired sockets still waiting for answers; closed when their last query ends. */
   readonly #draining = new Set<UdpChannel>();
-  readonly #waiting: PendingQuery[] = [];
+  /** Queries being asked over TCP (after a truncated answer). */
+  readonly #overTcp = new Set<PendingQuery>();
+  /** Queries waiting for a slot, oldest first from #waitingHead. */
+  #waiting: PendingQuery[] = [];
   #waitingHead = 0;
   #inFlight = 0;
   #nextStart = 0;
@@ -246,22 +180,12 @@ export class DnsClient {
     return this.#waiting.length - this.#waitingHead;
   }
 
-  /** Never rejects. */
-  query(name: string, type: RecordType): Promise<QueryOutcome> {
-    if (this.#closed) return Promise.resolve({ kind: 'error', message: 'resolver closed' });
-    let packet: Buffer;
-    try {
-      packet = dnsPacket.encode({
-        type: 'query',
-        id: 0,
-        flags: dnsPacket.RECURSION_DESIRED,
-        questions: [{ type, class: 'IN', name }],
-      });
-    } catch {
-      return Promise.resolve({
-        kind: 'error',
-        message: 'name cannot be encoded as a DNS question',
-      });
+  /** Never rejects. `wanted` is asked before the query is sent and before every retry. */
+  query(name: string, type: RecordType, wanted: () => boolean = () => true): Promise<QueryOutcome> {
+    if (this.#closed) return Promise.resolve(CLOSED);
+    const packet = encodeQuery(name, type);
+    if (packet === null) {
+      return Promise.resolve({ kind: 'error', message: 'not a valid DNS name' });
     }
     return new Promise((resolve) => {
       const start = this.#rotate ? this.#nextStart++ % this.#servers.length : 0;
@@ -270,6 +194,7 @@ export class DnsClient {
         type,
         packet,
         done: resolve,
+        wanted,
         tries: 0,
         start,
         lastRcode: null,
@@ -293,6 +218,10 @@ export class DnsClient {
   }
 
   #send(query: PendingQuery): void {
+    if (!query.wanted()) {
+      this.#finish(query, UNWANTED);
+      return;
+    }
     const server = this.#serverOf(query);
     this.sent[query.type]++;
     this.#channelFor(server).add(query);
@@ -303,7 +232,7 @@ export class DnsClient {
     let channel = this.#channels.get(server);
     if (channel === undefined || channel.retired) {
       if (channel !== undefined) this.#retire(channel);
-      channel = new UdpChannel(server, this.#onMessage, this.#onBroken);
+      channel = new UdpChannel(server, this);
       this.#channels.set(server, channel);
     }
     return channel;
@@ -314,37 +243,27 @@ export class DnsClient {
     else this.#draining.add(channel);
   }
 
-  readonly #onMessage = (channel: UdpChannel, message: Buffer): void => {
+  /** A datagram on one of our sockets: only the right id with the right question counts. */
+  onMessage(channel: UdpChannel, message: Buffer): void {
     if (message.length < 12) return;
     const query = channel.pending.get(message.readUInt16BE(0));
     if (query === undefined) return;
-    let response: DecodedPacket;
-    try {
-      response = dnsPacket.decode(message);
-    } catch {
+    const response = decodeMessage(message);
+    if (response === null) {
       this.#retry(query, null, 'undecodable DNS response');
       return;
     }
-    const question = response.questions?.[0];
-    // An answer to another question (or not an answer) is not ours; keep waiting.
-    if (
-      response.type !== 'response' ||
-      question === undefined ||
-      question.type !== query.type ||
-      lower(question.name) !== lower(query.name)
-    ) {
-      return;
-    }
+    // An answer to another question is not ours; keep waiting.
+    if (!answersQuestion(response, query.name, query.type)) return;
     if (response.flag_tc) {
       this.#askOverTcp(query);
       return;
     }
     this.#conclude(query, response);
-  };
+  }
 
-  readonly #onBroken = (channel: UdpChannel, error: Error): void => {
-    // A socket that fails (a send error the kernel reports, say) takes no more queries, and
-    // its pending ones go to the next try at once instead of waiting out their timers.
+  /** A socket that fails takes no more queries; its pending ones go to their next try now. */
+  onBroken(channel: UdpChannel, error: Error): void {
     if (this.#channels.get(channel.server) === channel) this.#channels.delete(channel.server);
     channel.broken = true;
     const code = (error as NodeJS.ErrnoException).code ?? 'socket error';
@@ -352,28 +271,34 @@ export class DnsClient {
       this.#retry(query, null, `DNS server unreachable (${code})`);
     }
     this.#retire(channel);
-  };
+  }
+
+  onSendFailed(query: PendingQuery, error: Error): void {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    this.#retry(query, null, `DNS query could not be sent (${code})`);
+  }
 
   #askOverTcp(query: PendingQuery): void {
     const server = this.#serverOf(query);
     this.#detach(query);
     this.tcpFallbacks++;
     this.sent[query.type]++;
+    this.#overTcp.add(query);
     // The TCP exchange has a timeout of its own: the UDP try was answered in time.
     queryOverTcp(server, query.packet, this.#timeoutMs).then((reply) => {
+      // Ended meanwhile (the client closed): nothing more to do with it.
+      if (!this.#overTcp.delete(query)) return;
       if (!reply.ok) {
         this.#retry(query, null, reply.timedOut ? null : reply.message);
         return;
       }
-      let response: DecodedPacket;
-      try {
-        response = dnsPacket.decode(reply.message);
-      } catch {
-        this.#retry(query, null, 'undecodable DNS response over TCP');
-        return;
-      }
-      if (response.id !== query.id || response.type !== 'response') {
-        this.#retry(query, null, 'DNS response over TCP for another query');
+      const response = decodeMessage(reply.message);
+      if (
+        response === null ||
+        response.id !== query.id ||
+        !answersQuestion(response, query.name, query.type)
+      ) {
+        this.#retry(query, null, 'DNS response over TCP that does not answer the query');
         return;
       }
       this.#conclude(query, response);
@@ -406,9 +331,9 @@ export class DnsClient {
     }
     // A server that answered, even with a failure, beats silence: that is not a timeout.
     if (query.lastRcode !== null) this.#finish(query, { kind: 'rcode', rcode: query.lastRcode });
-    else if (query.lastError !== null)
+    else if (query.lastError !== null) {
       this.#finish(query, { kind: 'error', message: query.lastError });
-    else {
+    } else {
       this.timeouts++;
       this.#finish(query, { kind: 'timeout', queriesSent: query.tries });
     }
@@ -438,8 +363,9 @@ export class DnsClient {
       this.#waiting[this.#waitingHead++] = undefined as unknown as PendingQuery;
       this.#begin(next);
     }
-    if (this.#waitingHead === this.#waiting.length) {
-      this.#waiting.length = 0;
+    // Taken entries leave holes at the front; drop them once they are half the array.
+    if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
+      this.#waiting = this.#waiting.slice(this.#waitingHead);
       this.#waitingHead = 0;
     }
   }
@@ -448,16 +374,14 @@ export class DnsClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (let i = this.#waitingHead; i < this.#waiting.length; i++) {
-      this.#waiting[i]!.done({ kind: 'error', message: 'resolver closed' });
-    }
-    this.#waiting.length = 0;
+    for (let i = this.#waitingHead; i < this.#waiting.length; i++) this.#waiting[i]!.done(CLOSED);
+    this.#waiting = [];
     this.#waitingHead = 0;
+    for (const query of this.#overTcp) this.#finish(query, CLOSED);
+    this.#overTcp.clear();
     const channels = [...this.#channels.values(), ...this.#draining];
     for (const channel of channels) {
-      for (const query of [...channel.pending.values()]) {
-        this.#finish(query, { kind: 'error', message: 'resolver closed' });
-      }
+      for (const query of [...channel.pending.values()]) this.#finish(query, CLOSED);
       channel.close();
     }
     this.#channels.clear();

@@ -3,6 +3,7 @@
 // a long-running process; parsing is separate from reading so tests give it text.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { normalizeName } from './dns-message.js';
 
 export interface DnsServerAddress {
   readonly host: string;
@@ -77,7 +78,7 @@ export function parseResolvConf(text: string): ResolvConf {
       if (server !== null && nameservers.length < MAX_NAMESERVERS) nameservers.push(server);
     } else if (keyword === 'search' || keyword === 'domain') {
       // The last search or domain line wins, as in glibc.
-      search = args.map((d) => d.toLowerCase().replace(/\.$/, '')).filter((d) => d !== '');
+      search = args.map(normalizeName).filter((d) => d !== '');
       search = search.slice(0, MAX_SEARCH);
     } else if (keyword === 'options') {
       for (const option of args) {

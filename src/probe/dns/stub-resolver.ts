@@ -12,7 +12,8 @@ import type {
   ResolvedAddress,
   ResolveOptions,
 } from './dns-answer.js';
-import { DnsClient, type QueryOutcome, type RecordType } from './dns-client.js';
+import { DnsClient } from './dns-client.js';
+import { isDnsName, normalizeName, type QueryOutcome, type RecordType } from './dns-message.js';
 import type { HostsTable } from './hosts-file.js';
 import type { ResolvConf } from './resolv-conf.js';
 import { RRsetCache, type RRsetCacheOptions, type RRsetLookup } from './rrset-cache.js';
@@ -44,11 +45,18 @@ type CandidateOutcome =
   | {
       readonly kind: 'failed';
       readonly code: DnsFailureCode;
-      /** nxdomain < nodata < timeout < error: which failure to report when every name fails. */
-      readonly rank: number;
+      readonly rank: FailureRank;
       readonly detail: string;
       readonly facts: DnsFacts;
     };
+
+/**
+ * Which failure a lookup reports when every candidate fails (the highest), and whether the
+ * search goes on: after NXDOMAIN, no data or a failure rcode it does; after silence or an
+ * unusable answer it stops, as glibc's res_search does on TRY_AGAIN without SERVFAIL.
+ */
+const FailureRank = { NxDomain: 0, NoData: 1, Rcode: 2, Timeout: 3, Error: 4 } as const;
+type FailureRank = (typeof FailureRank)[keyof typeof FailureRank];
 
 function toAddresses(result: FamilyResult | undefined): ResolvedAddress[] {
   if (result === undefined || result.lookup.outcome.kind !== 'answer') return [];
@@ -62,10 +70,11 @@ function minTtl(values: Array<number | null>): number | null {
 }
 
 /** The candidate names for `hostname`, in the order glibc's res_search tries them. */
-export function candidateNames(hostname: string, conf: ResolvConf): string[] {
+function candidateNames(hostname: string, conf: ResolvConf): string[] {
   if (hostname.endsWith('.')) return [hostname.slice(0, -1)];
   const dots = hostname.split('.').length - 1;
-  const searched = conf.search.map((domain) => `${hostname}.${domain}`);
+  // A search domain that makes the name too long for DNS is skipped.
+  const searched = conf.search.map((domain) => `${hostname}.${domain}`).filter(isDnsName);
   return dots >= conf.ndots ? [hostname, ...searched] : [...searched, hostname];
 }
 
@@ -74,7 +83,6 @@ export class StubResolver implements DnsResolver {
   readonly #hosts: HostsTable;
   readonly #client: DnsClient;
   readonly #cache: RRsetCache;
-  #closed = false;
 
   constructor(options: StubResolverOptions) {
     this.#conf = options.conf;
@@ -91,31 +99,44 @@ export class StubResolver implements DnsResolver {
   }
 
   async resolve(hostname: string, options: ResolveOptions = {}): Promise<DnsAnswer> {
-    const name = hostname.toLowerCase();
-    const fromHosts = this.#hosts.get(name.replace(/\.$/, ''));
+    const name = normalizeName(hostname);
+    const fromHosts = this.#hosts.get(name);
     if (fromHosts !== undefined) {
-      const facts = hostsFacts(name, fromHosts);
+      const facts: DnsFacts = {
+        source: 'hosts',
+        name,
+        cnames: [],
+        addresses: [...fromHosts],
+        ttl: null,
+      };
       return { ok: true, addresses: fromHosts, facts };
     }
     const useCache = options.useCache ?? true;
+    const asker = options.asker;
     let worst: Extract<CandidateOutcome, { kind: 'failed' }> | null = null;
-    for (const candidate of candidateNames(name, this.#conf)) {
-      const outcome = await this.#resolveCandidate(candidate, useCache);
+    for (const candidate of candidateNames(hostname.toLowerCase(), this.#conf)) {
+      const outcome = await this.#resolveCandidate(candidate, useCache, asker);
       if (outcome.kind === 'found') {
         return { ok: true, addresses: outcome.addresses, facts: outcome.facts };
       }
       if (worst === null || outcome.rank > worst.rank) worst = outcome;
+      if (outcome.rank >= FailureRank.Timeout || asker?.abandoned) break;
     }
     const failure = worst!;
     return {
       ok: false,
       code: failure.code,
       message: `${hostname}: ${failure.detail}`,
-      facts: failure.facts,
+      // The name as asked: which search domain was tried last is the machine's business.
+      facts: { ...failure.facts, name },
     };
   }
 
-  #resolveCandidate(name: string, useCache: boolean): Promise<CandidateOutcome> {
+  #resolveCandidate(
+    name: string,
+    useCache: boolean,
+    asker: ResolveOptions['asker'],
+  ): Promise<CandidateOutcome> {
     return new Promise((resolve) => {
       let v4: FamilyResult | undefined;
       let v6: FamilyResult | undefined;
@@ -133,14 +154,22 @@ export class StubResolver implements DnsResolver {
         if (v4 !== undefined && v6 !== undefined) settle();
         else if (toAddresses(result).length > 0) grace ??= setTimeout(settle, RESOLUTION_DELAY_MS);
       };
-      this.#lookup(name, 'A', useCache).then(heard);
-      this.#lookup(name, 'AAAA', useCache).then(heard);
+      this.#lookup(name, 'A', useCache, asker).then(heard);
+      this.#lookup(name, 'AAAA', useCache, asker).then(heard);
     });
   }
 
-  #lookup(name: string, type: RecordType, useCache: boolean): Promise<FamilyResult> {
-    const ask = (): Promise<QueryOutcome> => this.#client.query(name, type);
-    return this.#cache.lookup(name, type, useCache, ask).then((lookup) => ({ lookup, type }));
+  #lookup(
+    name: string,
+    type: RecordType,
+    useCache: boolean,
+    asker: ResolveOptions['asker'],
+  ): Promise<FamilyResult> {
+    const ask = (wanted: () => boolean): Promise<QueryOutcome> =>
+      this.#client.query(name, type, wanted);
+    return this.#cache
+      .lookup(name, type, useCache, asker, ask)
+      .then((lookup) => ({ lookup, type }));
   }
 
   #combine(
@@ -158,38 +187,42 @@ export class StubResolver implements DnsResolver {
           : longest,
       [],
     );
+    // The TTL of what is used: the families that gave addresses, else the negative answers.
+    const used = addresses.length > 0 ? answers.filter(hasAddresses) : answers;
     const facts: DnsFacts = {
       // From the cache only when no question had to go out for this answer.
       source: heard.every((r) => r.lookup.fromCache) ? 'cache' : 'dns',
       name,
       cnames: [...chain],
       addresses,
-      ttl: minTtl(answers.map((r) => r.ttl)),
+      ttl: minTtl(used.map((r) => r.ttl)),
     };
     if (addresses.length > 0) return { kind: 'found', facts, addresses };
 
-    // NXDOMAIN is authoritative for every type of the name; then a server's failure, then
-    // silence, then a name that exists without addresses.
+    // NXDOMAIN is authoritative for every type of the name; then an unusable answer, silence,
+    // a server's failure, and last a name that exists without addresses.
     const outcomes = heard.map((r) => r.lookup.outcome);
     if (outcomes.some((o) => o.kind === 'answer' && o.rcode === 'NXDOMAIN')) {
-      return fail('dns_not_found', 0, 'no such name (NXDOMAIN)', facts);
+      return fail('dns_not_found', FailureRank.NxDomain, 'no such name (NXDOMAIN)', facts);
+    }
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'error') {
+        return fail('dns_error', FailureRank.Error, outcome.message, facts);
+      }
+    }
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'timeout') {
+        const detail = `no DNS server answered in time (${outcome.queriesSent} queries sent)`;
+        return fail('dns_timeout', FailureRank.Timeout, detail, facts);
+      }
     }
     for (const outcome of outcomes) {
       if (outcome.kind === 'rcode') {
-        return fail('dns_error', 3, `DNS server answered ${outcome.rcode}`, facts);
+        const detail = `DNS server answered ${outcome.rcode}`;
+        return fail('dns_error', FailureRank.Rcode, detail, facts);
       }
-      if (outcome.kind === 'error') return fail('dns_error', 3, outcome.message, facts);
     }
-    const timeout = outcomes.find((o) => o.kind === 'timeout');
-    if (timeout?.kind === 'timeout') {
-      return fail(
-        'dns_timeout',
-        2,
-        `no DNS server answered in time (${timeout.queriesSent} queries sent)`,
-        facts,
-      );
-    }
-    return fail('dns_not_found', 1, 'no A or AAAA records', facts);
+    return fail('dns_not_found', FailureRank.NoData, 'no A or AAAA records', facts);
   }
 
   stats(): DnsStats {
@@ -205,29 +238,22 @@ export class StubResolver implements DnsResolver {
     };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  close(): Promise<void> {
     this.#client.close();
     this.#cache.clear();
+    return Promise.resolve();
   }
+}
+
+function hasAddresses(lookup: RRsetLookup): boolean {
+  return lookup.outcome.kind === 'answer' && lookup.outcome.addresses.length > 0;
 }
 
 function fail(
   code: DnsFailureCode,
-  rank: number,
+  rank: FailureRank,
   detail: string,
   facts: DnsFacts,
 ): CandidateOutcome {
   return { kind: 'failed', code, rank, detail, facts };
-}
-
-function hostsFacts(name: string, addresses: readonly ResolvedAddress[]): DnsFacts {
-  return {
-    source: 'hosts',
-    name: name.replace(/\.$/, ''),
-    cnames: [],
-    addresses: [...addresses],
-    ttl: null,
-  };
 }

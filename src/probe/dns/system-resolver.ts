@@ -4,13 +4,14 @@
 // wait for a thread; that wait is reported as time, never as a DNS timeout.
 import { promises as dns } from 'node:dns';
 import type { DnsAnswer, DnsResolver } from './dns-answer.js';
+import { normalizeName } from './dns-message.js';
 
 const NOT_FOUND = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA']);
 
 export function createSystemResolver(): DnsResolver {
   return {
     async resolve(hostname) {
-      const name = hostname.toLowerCase().replace(/\.$/, '');
+      const name = normalizeName(hostname);
       try {
         const found = await dns.lookup(hostname, { all: true, order: 'verbatim' });
         const addresses = found.map((a) => ({

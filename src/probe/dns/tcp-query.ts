@@ -15,15 +15,18 @@ export function queryOverTcp(
 ): Promise<TcpReply> {
   return new Promise((resolve) => {
     const socket = connect({ host: server.host, port: server.port, family: server.family });
-    const chunks: Buffer[] = [];
-    let received = 0;
+    // The length prefix caps the reply at 65,535 bytes; it is read into one buffer of that size.
+    const prefix = Buffer.alloc(2);
+    let prefixRead = 0;
+    let reply: Buffer | null = null;
+    let replyRead = 0;
     let settled = false;
-    const settle = (reply: TcpReply): void => {
+    const settle = (result: TcpReply): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve(reply);
+      resolve(result);
     };
     const timer = setTimeout(
       () => settle({ ok: false, timedOut: true, message: 'DNS over TCP timed out' }),
@@ -36,18 +39,12 @@ export function queryOverTcp(
       socket.write(Buffer.concat([length, packet]));
     });
     socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      received += chunk.length;
-      if (received < 2) return;
-      const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const expected = whole.readUInt16BE(0);
-      // The length prefix caps the reply at 65,535 bytes: nothing beyond it is kept.
-      if (whole.length >= expected + 2) {
-        settle({ ok: true, message: whole.subarray(2, expected + 2) });
-      } else {
-        chunks.length = 0;
-        chunks.push(whole);
-      }
+      let at = 0;
+      while (prefixRead < 2 && at < chunk.length) prefix[prefixRead++] = chunk[at++]!;
+      if (prefixRead < 2) return;
+      reply ??= Buffer.allocUnsafe(prefix.readUInt16BE(0));
+      replyRead += chunk.copy(reply, replyRead, at);
+      if (replyRead === reply.length) settle({ ok: true, message: reply });
     });
     socket.on('error', (error: NodeJS.ErrnoException) =>
       settle({
