@@ -91,10 +91,8 @@ export async function startDelayedTarget(
   delayMs: number,
   maxSeconds: number,
 ): Promise<TargetServer> {
-  const binary = path.join(stateDir, 'precise_target');
-  const source = path.join(root, 'bench', 'peers', 'precise_target.c');
-  const compiled = spawnSync('cc', ['-O2', '-o', binary, source], { stdio: 'inherit' });
-  if (compiled.status !== 0) {
+  const binary = compilePeer(root, stateDir, 'precise_target');
+  if (binary === undefined) {
     const script = path.join(root, 'dist', 'bench', 'target-server.js');
     return startTargetServer(children, script, delayMs, maxSeconds);
   }
@@ -105,6 +103,17 @@ export async function startDelayedTarget(
     ['--delay-ms', String(delayMs), '--max-seconds', String(maxSeconds)],
     delayMs,
   );
+}
+
+/**
+ * Compiles bench/peers/NAME.c into `stateDir` with the machine's `cc -O2`; the binary's path,
+ * or undefined when there is no compiler (the caller falls back to its Node twin).
+ */
+export function compilePeer(root: string, stateDir: string, name: string): string | undefined {
+  const binary = path.join(stateDir, name);
+  const source = path.join(root, 'bench', 'peers', `${name}.c`);
+  const compiled = spawnSync('cc', ['-O2', '-o', binary, source], { stdio: 'inherit' });
+  return compiled.status === 0 ? binary : undefined;
 }
 
 /** What the accuracy tables say about the target they were measured against. */
@@ -123,32 +132,42 @@ async function startTarget(
   delayMs: number,
 ): Promise<TargetServer> {
   const child = children.spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const ready = new Promise<number>((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(
-      () => reject(new Error('target server not ready within 10 s')),
-      10_000,
-    );
-    child.stdout?.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /^ready (\d+)$/m.exec(seen);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`target server exited (code ${code}) before ready`));
-    });
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-  const port = await ready;
+  const port = await readyPort(child, 'target server');
   if (child.pid === undefined) throw new Error('target server has no pid');
   return { port, pid: child.pid, delayMs, kind };
+}
+
+/**
+ * The PORT of the `ready PORT` line a bench server prints once listening (the targets, the
+ * DNS server); rejects if it exits first or says nothing within 10 s. Stops reading stdout
+ * then, so the caller may take over the rest of it.
+ */
+export function readyPort(child: ChildProcess, what: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let seen = '';
+    const settle = (outcome: () => void) => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+      child.off('error', onError);
+      outcome();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = /^ready (\d+)$/m.exec(seen);
+      if (match?.[1]) settle(() => resolve(Number(match[1])));
+    };
+    const onExit = (code: number | null) =>
+      settle(() => reject(new Error(`${what} exited (code ${code}) before ready`)));
+    const onError = (err: Error) => settle(() => reject(err));
+    const timer = setTimeout(
+      () => settle(() => reject(new Error(`${what} not ready within 10 s`))),
+      10_000,
+    );
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+    child.once('error', onError);
+  });
 }
 
 // USER_HZ, the unit of /proc/<pid>/stat times, is 100 on every mainstream Linux ABI.

@@ -13,7 +13,7 @@ import {
 } from './bench-processes.js';
 import type { RunRecord } from './bench-report.js';
 import { type Contender, contenders, type RunInputs, tallyResultLine } from './contenders.js';
-import { writeCurlConfigs, writeUrlList } from './url-lists.js';
+import { hostUrls, writeCurlConfigs, writeUrlList } from './url-lists.js';
 
 export interface PeerContext {
   readonly children: ChildSet;
@@ -27,30 +27,23 @@ export interface PeerContext {
   readonly log: (line: string) => void;
 }
 
-export interface PeerSetup {
-  readonly selected: readonly Contender[];
-  readonly skipped: readonly string[];
+/** The files a peer run reads: one URL list, and the same URLs as curl -K chunks. */
+export interface PeerInputs {
   readonly urlsFile: string;
   readonly curlChunkFiles: readonly string[];
+  /** Tells these runs' logs apart from other loads' (logs/<contender>.<label>.<rep>). */
+  readonly label: string | undefined;
 }
 
-/** Writes the URL list and curl configs and picks the peers that can run here. */
-export async function preparePeers(
-  ctx: PeerContext,
-  wanted: readonly ContenderName[],
-  n: number,
-  target: TargetServer,
-  curlChunk: number,
-): Promise<PeerSetup> {
-  const urlsFile = path.join(ctx.stateDir, 'urls.txt');
-  await writeUrlList(urlsFile, n, target.port);
-  const curlChunkFiles = await writeCurlConfigs(
-    ctx.stateDir,
-    'curl.chunk',
-    n,
-    target.port,
-    curlChunk,
-  );
+export interface PeerSelection {
+  readonly selected: readonly Contender[];
+  readonly skipped: readonly string[];
+}
+
+export type PeerSetup = PeerSelection & PeerInputs;
+
+/** The wanted peers that can run here; the others as visible `skipped:` lines. */
+export function selectPeers(ctx: PeerContext, wanted: readonly ContenderName[]): PeerSelection {
   const selected: Contender[] = [];
   const skipped: string[] = [];
   for (const contender of contenders) {
@@ -62,19 +55,49 @@ export async function preparePeers(
       ctx.log(skipped.at(-1)!);
     }
   }
-  return { selected, skipped, urlsFile, curlChunkFiles };
+  return { selected, skipped };
+}
+
+/**
+ * Writes `urls` as state/<label>.txt and as curl chunks state/<label>.curl.NNNN.cfg; without a
+ * label as state/urls.* (scenario 1's list, whose logs carry no label).
+ */
+export async function writePeerInputs(
+  ctx: PeerContext,
+  urls: readonly string[],
+  curlChunk: number,
+  label?: string,
+): Promise<PeerInputs> {
+  const stem = label ?? 'urls';
+  const urlsFile = path.join(ctx.stateDir, `${stem}.txt`);
+  await writeUrlList(urlsFile, urls);
+  const curlChunkFiles = await writeCurlConfigs(ctx.stateDir, `${stem}.curl`, urls, curlChunk);
+  return { urlsFile, curlChunkFiles, label };
+}
+
+/** The IP-literal list of N hosts and the peers that can run here. */
+export async function preparePeers(
+  ctx: PeerContext,
+  wanted: readonly ContenderName[],
+  n: number,
+  target: TargetServer,
+  curlChunk: number,
+): Promise<PeerSetup> {
+  const inputs = await writePeerInputs(ctx, hostUrls(n, target.port), curlChunk);
+  return { ...selectPeers(ctx, wanted), ...inputs };
 }
 
 /** One run of one peer, measured like engine.ts measures it. */
 export async function runPeer(
   ctx: PeerContext,
-  setup: PeerSetup,
+  setup: PeerInputs,
   contender: Contender,
   rep: number,
   concurrency: number,
   target: TargetServer,
 ): Promise<RunRecord> {
-  const outPrefix = path.join(ctx.logsDir, `${contender.name}.${rep}`);
+  const runName = setup.label === undefined ? contender.name : `${contender.name}.${setup.label}`;
+  const outPrefix = path.join(ctx.logsDir, `${runName}.${rep}`);
   const inputs: RunInputs = {
     root: ctx.root,
     urlsFile: setup.urlsFile,
@@ -122,7 +145,7 @@ export async function runPeer(
     errors: tally.errors,
   };
   ctx.log(
-    `${contender.name.padEnd(22)} rep ${rep}  rc=${record.rc} ok=${record.ok} ` +
+    `${runName.padEnd(22)} rep ${rep}  rc=${record.rc} ok=${record.ok} ` +
       `wall=${record.wallS.toFixed(2)}s cpu=${(record.userS + record.sysS).toFixed(2)}s ` +
       `rss=${(record.maxrssKb / 1024).toFixed(0)}MB other_cpu=${otherCpuS?.toFixed(2) ?? '-'}s ` +
       `errors=${record.errors}`,
@@ -147,7 +170,7 @@ export async function runEngineWaits(
   target: TargetServer,
 ): Promise<EngineWaits> {
   const urlsFile = path.join(ctx.stateDir, `waits-urls-${count}.txt`);
-  await writeUrlList(urlsFile, count, target.port);
+  await writeUrlList(urlsFile, hostUrls(count, target.port));
   const prefix = path.join(ctx.logsDir, `engine-waits.${label}`);
   const cost = await measure(ctx.children, ctx.python, ctx.wrapper, {
     commands: [

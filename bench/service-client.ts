@@ -24,9 +24,23 @@ const ResultHead = z.object({
   status: z.number().nullable(),
 });
 const ResultTail = z.object({
-  timing: z.object({ phases: z.object({ wait: z.number().nullable() }) }),
+  timing: z.object({
+    namelookup: z.number().nullable(),
+    phases: z.object({ wait: z.number().nullable() }),
+  }),
   error: z.object({ code: z.string() }).nullable(),
+  // Where the addresses came from (cache, dns, hosts, ...); null for an IP literal or a failed
+  // lookup, and missing altogether in builds that do not report it.
+  dns: z.object({ source: z.string() }).nullable().optional(),
 });
+
+/** What the names scenario reads from every line, ok or not. */
+export interface NameTally {
+  /** `timing.namelookup` of every line that has one (ms). */
+  namelookups: number[];
+  /** `dns.source` per line; `none` when it is null, `absent` when the result has no `dns`. */
+  sources: Map<string, number>;
+}
 
 export interface ResultTally {
   lines: number;
@@ -35,24 +49,31 @@ export interface ResultTally {
   errors: Map<string, number>;
   /** `timing.phases.wait` of every ok line, when asked for. */
   waits: number[];
+  /** Set when the tally was made with names: every line is then parsed whole. */
+  names: NameTally | undefined;
   /** performance.now() when the last line arrived, undefined before the first. */
   lastLineAt: number | undefined;
   firstLineAt: number | undefined;
 }
 
-export function emptyTally(): ResultTally {
+export function emptyTally(withNames = false): ResultTally {
   return {
     lines: 0,
     ok: 0,
     errors: new Map(),
     waits: [],
+    names: withNames ? { namelookups: [], sources: new Map() } : undefined,
     lastLineAt: undefined,
     firstLineAt: undefined,
   };
 }
 
+function countInto(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
 function countError(tally: ResultTally, code: string): void {
-  tally.errors.set(code, (tally.errors.get(code) ?? 0) + 1);
+  countInto(tally.errors, code);
 }
 
 /**
@@ -72,7 +93,7 @@ export function tallyLine(tally: ResultTally, line: string, wantWaits: boolean):
   }
   const fine = head.ok && head.status === 200;
   if (fine) tally.ok++;
-  if (!fine || wantWaits) {
+  if (!fine || wantWaits || tally.names !== undefined) {
     let whole: unknown;
     try {
       whole = JSON.parse(line);
@@ -80,9 +101,17 @@ export function tallyLine(tally: ResultTally, line: string, wantWaits: boolean):
       whole = undefined;
     }
     const tail = ResultTail.safeParse(whole);
-    if (!tail.success) countError(tally, 'unparsable-line');
-    else if (!fine) countError(tally, tail.data.error?.code ?? `status-${head.status}`);
-    else if (tail.data.timing.phases.wait !== null) tally.waits.push(tail.data.timing.phases.wait);
+    if (!tail.success) {
+      countError(tally, 'unparsable-line');
+      return;
+    }
+    const { timing, error, dns } = tail.data;
+    if (!fine) countError(tally, error?.code ?? `status-${head.status}`);
+    else if (wantWaits && timing.phases.wait !== null) tally.waits.push(timing.phases.wait);
+    if (tally.names !== undefined) {
+      if (timing.namelookup !== null) tally.names.namelookups.push(timing.namelookup);
+      countInto(tally.names.sources, dns === undefined ? 'absent' : (dns?.source ?? 'none'));
+    }
   }
 }
 

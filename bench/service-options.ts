@@ -6,7 +6,7 @@ import { rawOptions } from './bench-env.js';
 import { type ContenderName, contenderNames } from './bench-options.js';
 import { maxHosts } from './url-lists.js';
 
-export const scenarioNames = ['throughput', 'multi', 'latency', 'api', 'big'] as const;
+export const scenarioNames = ['throughput', 'multi', 'latency', 'api', 'big', 'names'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
 
 const defaultPeers: ContenderName[] = [
@@ -42,11 +42,33 @@ const ServiceBenchOptions = z.object({
   bigN: z.coerce.number().int().min(1).max(100_000).default(100_000),
   /** Fast-target job each fresh service runs (and deletes) before it is measured; 0 = none. */
   warmup: z.coerce.number().int().min(0).max(maxHosts).default(1_000),
+  /**
+   * Reps of the names scenario (7). One by default: a getaddrinfo pool resolves a few hundred
+   * names a second at a 20 ms delay, so one rep of the service and the Python peers on
+   * 10,000 names takes minutes.
+   */
+  namesReps: z.coerce.number().int().min(1).max(20).default(1),
+  /** The names scenario's DNS server answers every query after this delay. */
+  dnsDelayMs: z.coerce.number().int().min(0).max(5_000).default(20),
+  /** Names the names scenario's second load spreads its N URLs over. */
+  namesSpread: z.coerce.number().int().min(1).max(maxHosts).default(50),
+  /**
+   * The network namespace this bench already runs in: set by the bench when it re-runs
+   * itself inside one for the names scenario (bench-netns.ts), not meant to be typed.
+   */
+  netns: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .optional(),
   apiDurationS: z.coerce.number().int().min(1).max(60).default(3),
   apiConnections: z.coerce.number().int().min(1).max(1_000).default(10),
   settleS: z.coerce.number().min(0).max(30).default(1),
-  runMaxS: z.coerce.number().positive().max(1800).default(120),
-  benchMaxS: z.coerce.number().positive().max(7200).default(900),
+  /**
+   * Deadline of one request or peer run. A names load against a getaddrinfo-bound client runs
+   * for N/C x 5 s of DNS timeouts (100 s at the defaults), hence well above a fast run's need.
+   */
+  runMaxS: z.coerce.number().positive().max(1800).default(300),
+  benchMaxS: z.coerce.number().positive().max(7200).default(1800),
   curlChunk: z.coerce.number().int().min(1).max(100_000).default(1000),
   python: z
     .string()
@@ -66,6 +88,10 @@ const sources = {
   delayN: ['delay-n', 'DELAY_N'],
   bigN: ['big-n', 'BIG_N'],
   warmup: ['warmup', 'WARMUP'],
+  namesReps: ['names-reps', 'NAMES_REPS'],
+  dnsDelayMs: ['dns-delay-ms', 'DNS_DELAY_MS'],
+  namesSpread: ['names-spread', 'NAMES_SPREAD'],
+  netns: ['netns', 'BENCH_NETNS'],
   apiDurationS: ['api-duration-s', 'API_DURATION_S'],
   apiConnections: ['api-connections', 'API_CONNECTIONS'],
   settleS: ['settle-s', 'SETTLE_S'],
@@ -78,6 +104,7 @@ const sources = {
 export const serviceUsage = `usage: node dist/bench/service.js [--n N] [--c C] [--reps R]
        [--scenarios ${scenarioNames.join(',')}] [--peers a,b|none]
        [--multi-jobs J] [--multi-size S] [--delay-n N] [--big-n N] [--warmup N]
+       [--names-reps R] [--dns-delay-ms D] [--names-spread K]
        [--api-duration-s S] [--api-connections K] [--settle-s S] [--run-max-s S]
        [--bench-max-s S] [--curl-chunk K] [--python PATH]
 Each option can also come from the environment: ${Object.values(sources)

@@ -1,11 +1,19 @@
 // Turns the service benchmark's runs into markdown: the throughput table beside the engine and
-// the peers with its ratio lines, the scenario table, timing accuracy, API overhead, and the
-// project's targets marked met or missed.
+// the peers with its ratio lines, the scenario table, timing accuracy, API overhead, the names
+// scenario, and the project's targets marked met or missed.
 import type { ContenderName } from './bench-options.js';
 import { median, percentile, type RunRecord } from './bench-report.js';
 import { curlParallelCap } from './contenders.js';
+import type { DnsWindow } from './dns-server-process.js';
 import type { EngineWaits } from './peer-runs.js';
 import type { ApiRun } from './service-api.js';
+import {
+  type NamesLoad,
+  type NamesPeerRun,
+  type NamesServiceRun,
+  nameLoads,
+  namesLoads,
+} from './service-names.js';
 import type { ServiceBenchOptions } from './service-options.js';
 import { delayedTargetMs, type ServiceRun } from './service-scenarios.js';
 
@@ -49,14 +57,14 @@ function disturbedNote(
   ];
 }
 
-function serviceNotes(runs: readonly ServiceRun[], expected: number): string[] {
+function serviceNotes(runs: readonly ServiceRun[], expected: number, withErrors = true): string[] {
   const notes: string[] = [...disturbedNote(runs)];
   const oks = runs.map((r) => r.ok);
   if (Math.min(...oks) < expected) notes.push(`**FEWER THAN N: per-run ok=[${oks.join(', ')}]**`);
   const problems = [...new Set(runs.flatMap((r) => r.problems))];
   if (problems.length) notes.push(`**${problems.join('; ')}**`);
   const errors = [...new Set(runs.map((r) => r.errors).filter((e) => e !== '-'))];
-  if (errors.length) notes.push(`errors: ${errors.join('; ')}`);
+  if (withErrors && errors.length) notes.push(`errors: ${errors.join('; ')}`);
   if (runs.some((r) => !r.peakRssReset)) notes.push('peak RSS not reset (clear_refs refused)');
   return notes;
 }
@@ -329,4 +337,237 @@ export function renderTargets(figures: TargetFigures): string {
     );
   }
   return lines.length ? ['### Targets', '', ...lines].join('\n') : '';
+}
+
+const loadText: Record<NamesLoad, (options: ServiceBenchOptions) => string> = {
+  ip: () => 'IP literals',
+  distinct: () => 'distinct names',
+  spread: (options) => `${options.namesSpread} names`,
+};
+
+/** `code a/b/c` per key, one count per run (0 where a run had none). */
+function perRunCounts(runs: readonly Record<string, number>[]): string {
+  const keys = [...new Set(runs.flatMap((r) => Object.keys(r)))].sort();
+  if (keys.length === 0) return '-';
+  return keys.map((key) => `${key} ${runs.map((r) => r[key] ?? 0).join('/')}`).join('; ');
+}
+
+/** A peer's `code:count,...` errors string as a record. */
+function peerErrors(record: RunRecord): Record<string, number> {
+  if (record.errors === '-') return {};
+  return Object.fromEntries(
+    record.errors.split(',').map((entry) => {
+      const at = entry.lastIndexOf(':');
+      return [entry.slice(0, at), Number(entry.slice(at + 1))];
+    }),
+  );
+}
+
+function queriesCell(windows: readonly DnsWindow[]): string {
+  const types = [...new Set(windows.flatMap((w) => Object.keys(w.byType)))].sort();
+  const byType = types.map(
+    (type) => `${type} ${thousands.format(median(windows.map((w) => w.byType[type] ?? 0)))}`,
+  );
+  return (
+    thousands.format(median(windows.map((w) => w.queries))) +
+    (byType.length ? ` (${byType.join(', ')})` : '')
+  );
+}
+
+function lostNote(windows: readonly DnsWindow[]): string[] {
+  const lost = windows.map((w) => w.lost);
+  const notes: string[] = [];
+  if (lost.some((l) => l === undefined)) notes.push('DNS drops unknown (/proc/net/snmp unread)');
+  if (lost.some((l) => (l ?? 0) > 0)) notes.push(`**DNS queries unanswered: ${lost.join('/')}**`);
+  if (windows.some((w) => w.early > 0)) notes.push('**DNS answers sent early (ring full)**');
+  return notes;
+}
+
+/** Queries per name of the spread load: names asked of the K, and min–max (median) each. */
+function perNameText(windows: readonly DnsWindow[], spread: number): string {
+  const stats = windows.flatMap((w) => {
+    const counts = Object.values(w.byName ?? {});
+    return counts.length === 0
+      ? []
+      : [
+          {
+            names: counts.length,
+            min: Math.min(...counts),
+            max: Math.max(...counts),
+            mid: median(counts),
+          },
+        ];
+  });
+  if (stats.length === 0) return 'no name asked';
+  const mid = (pick: (s: (typeof stats)[number]) => number) => fixed(median(stats.map(pick)), 0);
+  return (
+    `${mid((s) => s.names)}/${spread} names, ${mid((s) => s.min)}–${mid((s) => s.max)} ` +
+    `queries each (median ${mid((s) => s.mid)})`
+  );
+}
+
+function namelookupCell(runs: readonly NamesServiceRun[]): string {
+  const mid = medianOf(runs.map((r) => r.namelookup.medianMs));
+  const p99 = medianOf(runs.map((r) => r.namelookup.p99Ms));
+  return `${fixed(mid, 1)} / ${fixed(p99, 1)}`;
+}
+
+/** Distinct zone names asked in a run and the most queries one got; other names apart. */
+function askedCell(dns: DnsWindow): string {
+  if (dns.namesAsked === 0 && dns.otherNames === 0) return '-';
+  return (
+    `${thousands.format(dns.namesAsked)} (${dns.maxPerName})` +
+    (dns.otherNames === 0 ? '' : `, other ${dns.otherNames}`)
+  );
+}
+
+/** A ratio to two decimals, or two significant digits below 0.1 (×0.0049, not ×0.00). */
+function times(ratio: number): string {
+  return `×${ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2)}`;
+}
+
+export function renderNames(
+  options: ServiceBenchOptions,
+  service: readonly NamesServiceRun[],
+  peers: readonly NamesPeerRun[],
+  order: readonly ContenderName[],
+  dnsServerLine: string,
+): string {
+  const lines = [
+    '| contender | load | N ok | wall s [min–max] | hosts/s | CPU s | DNS queries | DNS server CPU s | namelookup median / p99 ms | dns.source (per run) | errors (per run) | notes |',
+    '|---|---|---:|---:|---:|---:|---|---:|---:|---|---|---|',
+  ];
+  const serviceRate = new Map<NamesLoad, number>();
+  const peerRate = new Map<string, number>();
+  for (const load of namesLoads) {
+    const mine = service.filter((r) => r.load === load);
+    if (mine.length === 0) continue;
+    const runs = mine.map((r) => r.run);
+    const walls = runs.map((r) => r.wallS);
+    const oks = runs.map((r) => r.ok);
+    const hostsPerS = rate(oks, walls);
+    serviceRate.set(load, hostsPerS);
+    const notes = [
+      `this client ${fixed(medianOf(runs.map((r) => r.clientCpuS)))} CPU s`,
+      ...serviceNotes(runs, options.n, false),
+      ...lostNote(mine.map((r) => r.dns)),
+    ];
+    lines.push(
+      `| ${serviceRow} | ${loadText[load](options)} | ${median(oks).toFixed(0)} | ${wallCell(walls)} | ` +
+        `**${thousands.format(hostsPerS)}** | ${fixed(medianOf(runs.map((r) => r.serviceCpuS)))} | ` +
+        `${queriesCell(mine.map((r) => r.dns))} | ${fixed(medianOf(mine.map((r) => r.dns.cpuS)))} | ` +
+        `${namelookupCell(mine)} | ${perRunCounts(mine.map((r) => r.sources))} | ` +
+        `${perRunCounts(mine.map((r) => r.errorCodes))} | ${notes.join('; ')} |`,
+    );
+  }
+  for (const name of order) {
+    for (const load of nameLoads) {
+      const mine = peers.filter((r) => r.record.contender === name && r.load === load);
+      if (mine.length === 0) continue;
+      const records = mine.map((r) => r.record);
+      const walls = records.map((r) => r.wallS);
+      const oks = records.map((r) => r.ok);
+      const hostsPerS = rate(oks, walls);
+      peerRate.set(`${name}/${load}`, hostsPerS);
+      const notes: string[] = ['process wall, start-up included'];
+      if (name === 'curl-chunked') {
+        notes.push(`${options.curlChunk}-URL chunks, a DNS cache per chunk`);
+        if (options.c > curlParallelCap)
+          notes.push(`runs at ${curlParallelCap}, not C=${options.c}`);
+      }
+      if (Math.min(...oks) < options.n) {
+        notes.unshift(`**FEWER THAN N: per-run ok=[${oks.join(', ')}]**`);
+      }
+      if (records.some((r) => r.timedOut)) notes.push('**hit the run timeout**');
+      notes.push(...disturbedNote(records), ...lostNote(mine.map((r) => r.dns)));
+      lines.push(
+        `| ${name} | ${loadText[load](options)} | ${median(oks).toFixed(0)} | ${wallCell(walls)} | ` +
+          `${thousands.format(hostsPerS)} | ${fixed(median(records.map((r) => r.userS + r.sysS)))} | ` +
+          `${queriesCell(mine.map((r) => r.dns))} | ${fixed(medianOf(mine.map((r) => r.dns.cpuS)))} | ` +
+          `- | - | ${perRunCounts(records.map(peerErrors))} | ${notes.join('; ')} |`,
+      );
+    }
+  }
+
+  const ratios: string[] = [];
+  const ip = serviceRate.get('ip');
+  if (ip !== undefined) {
+    const parts = nameLoads.flatMap((load) => {
+      const r = serviceRate.get(load);
+      return r === undefined ? [] : [`${loadText[load](options)} ${times(r / ip)}`];
+    });
+    if (parts.length)
+      ratios.push(`service on names ÷ service on IP literals: ${parts.join(', ')}.`);
+  }
+  for (const load of nameLoads) {
+    const own = serviceRate.get(load);
+    const parts = order.flatMap((name) => {
+      const theirs = peerRate.get(`${name}/${load}`);
+      return own === undefined || theirs === undefined ? [] : [`${name} ${times(own / theirs)}`];
+    });
+    if (parts.length) {
+      ratios.push(
+        `service ÷ peer, ${loadText[load](options)}: ${parts.join(', ')} (above 1: the service is faster).`,
+      );
+    }
+  }
+  const spreadWindows = [
+    { name: serviceRow, runs: service.filter((r) => r.load === 'spread') },
+    ...order.map((name) => ({
+      name,
+      runs: peers.filter((r) => r.record.contender === name && r.load === 'spread'),
+    })),
+  ].filter((client) => client.runs.length > 0);
+  const perName = spreadWindows.map(
+    ({ name, runs }) =>
+      `${name} ${perNameText(
+        runs.map((r) => r.dns),
+        options.namesSpread,
+      )}`,
+  );
+
+  const perRun = [
+    '| contender | load | rep | N ok | wall s | hosts/s | DNS queries | names asked (max queries each) | lost | DNS server CPU s | namelookup median / p99 ms | dns.source | errors |',
+    '|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|',
+  ];
+  for (const r of [...service].sort((a, b) => a.rep - b.rep)) {
+    perRun.push(
+      `| ${serviceRow} | ${loadText[r.load](options)} | ${r.rep} | ${r.run.ok} | ${fixed(r.run.wallS)} | ` +
+        `${thousands.format(r.run.ok / r.run.wallS)} | ${queriesCell([r.dns])} | ${askedCell(r.dns)} | ` +
+        `${r.dns.lost ?? '-'} | ${fixed(r.dns.cpuS)} | ${fixed(r.namelookup.medianMs, 1)} / ` +
+        `${fixed(r.namelookup.p99Ms, 1)} | ${perRunCounts([r.sources])} | ${perRunCounts([r.errorCodes])} |`,
+    );
+  }
+  for (const r of [...peers].sort((a, b) => a.rep - b.rep)) {
+    perRun.push(
+      `| ${r.record.contender} | ${loadText[r.load](options)} | ${r.rep} | ${r.record.ok} | ` +
+        `${fixed(r.record.wallS)} | ${thousands.format(r.record.ok / r.record.wallS)} | ` +
+        `${queriesCell([r.dns])} | ${askedCell(r.dns)} | ${r.dns.lost ?? '-'} | ${fixed(r.dns.cpuS)} | ` +
+        `- | - | ${perRunCounts([peerErrors(r.record)])} |`,
+    );
+  }
+
+  return [
+    `### 7. Names: N=${options.n}, C=${options.c}, the system resolver against a DNS server ` +
+      `answering after ${options.dnsDelayMs} ms, median of ${options.namesReps} runs`,
+    '',
+    ...lines,
+    '',
+    ...ratios,
+    ...(perName.length
+      ? ['', `Queries per name, ${options.namesSpread}-name load: ${perName.join('; ')}.`]
+      : []),
+    '',
+    `${dnsServerLine}; A for hN/wN.example (TTL 300), AAAA NODATA and unknown names NXDOMAIN ` +
+      '(SOA minimum 300). Loads: IP literals = scenario 1’s job (127.0.A.B); distinct names = ' +
+      `hN.example:PORT, N < ${options.n}; ${options.namesSpread} names = ` +
+      `http://wK.example:PORT/pathN, K = N mod ${options.namesSpread}. The service runs with ` +
+      'its default DNS settings, a fresh process per load. namelookup = `timing.namelookup` of ' +
+      'the results that have one; DNS server CPU s = its CPU during the run; lost = queries ' +
+      'the namespace dropped or the server failed to send.',
+    '',
+    'Every run:',
+    '',
+    ...perRun,
+  ].join('\n');
 }

@@ -182,24 +182,23 @@ async function measureWindow(
   return run;
 }
 
-/** One job of `count` targets at concurrency `concurrency`, followed to its last line. */
-function singleJob(
+/** One job of `targets` at concurrency `concurrency`, followed to its last line into `tally`. */
+export function singleJob(
   ctx: ServiceBenchContext,
   running: Running,
   target: TargetServer,
   scenario: string,
   rep: number,
-  count: number,
+  targets: readonly string[],
   concurrency: number,
   wantWaits: boolean,
+  tally: ResultTally = emptyTally(),
 ): Promise<ServiceRun> {
-  const targets = targetsFor(count, target.port);
-  const tally = emptyTally();
   return measureWindow(
     ctx,
     running,
     target,
-    { scenario, rep, jobs: 1, expected: count },
+    { scenario, rep, jobs: 1, expected: targets.length },
     tally,
     async () => {
       const { state } = await running.client.runJob(
@@ -208,7 +207,7 @@ function singleJob(
         tally,
         wantWaits,
       );
-      return jobProblems([state], [count]);
+      return jobProblems([state], [targets.length]);
     },
   );
 }
@@ -217,7 +216,7 @@ function singleJob(
 export function runThroughputRep(ctx: ServiceBenchContext, rep: number): Promise<ServiceRun> {
   const { n, c } = ctx.options;
   return withService(ctx, `throughput.${rep}`, (running) =>
-    singleJob(ctx, running, ctx.fast, 'throughput', rep, n, c, false),
+    singleJob(ctx, running, ctx.fast, 'throughput', rep, targetsFor(n, ctx.fast.port), c, false),
   );
 }
 
@@ -264,12 +263,21 @@ export function runLatencyRep(
       ctx.delayed,
       'accuracy-low',
       rep,
-      lowLoad.targets,
+      targetsFor(lowLoad.targets, ctx.delayed.port),
       lowLoad.concurrency,
       true,
     );
     await resetPeakRss(running.service.pid);
-    const loaded = await singleJob(ctx, running, ctx.delayed, 'latency', rep, delayN, c, true);
+    const loaded = await singleJob(
+      ctx,
+      running,
+      ctx.delayed,
+      'latency',
+      rep,
+      targetsFor(delayN, ctx.delayed.port),
+      c,
+      true,
+    );
     return { low, loaded };
   });
 }
@@ -278,6 +286,6 @@ export function runLatencyRep(
 export function runBigRep(ctx: ServiceBenchContext, rep: number): Promise<ServiceRun> {
   const { bigN, c } = ctx.options;
   return withService(ctx, `big.${rep}`, (running) =>
-    singleJob(ctx, running, ctx.fast, 'big', rep, bigN, c, false),
+    singleJob(ctx, running, ctx.fast, 'big', rep, targetsFor(bigN, ctx.fast.port), c, false),
   );
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { findRoot, log, machineLine, openFileLimit } from './bench-env.js';
+import { runInBenchNamespace } from './bench-netns.js';
 import {
   describeTarget,
   startDelayedTarget,
@@ -11,6 +12,7 @@ import {
   superviseChildren,
 } from './bench-processes.js';
 import type { RunRecord } from './bench-report.js';
+import { describeDnsServer } from './dns-server-process.js';
 import {
   type EngineWaits,
   type PeerContext,
@@ -19,6 +21,12 @@ import {
   runPeer,
 } from './peer-runs.js';
 import { type ApiRun, refusedTarget, runApiRep } from './service-api.js';
+import {
+  type NamesPeerRun,
+  type NamesServiceRun,
+  prepareNames,
+  runNamesRep,
+} from './service-names.js';
 import { parseServiceBenchOptions, type ServiceBenchOptions } from './service-options.js';
 import { serviceNodeFlags } from './service-process.js';
 import {
@@ -26,6 +34,7 @@ import {
   accuracyRowsFromEngine,
   renderAccuracy,
   renderApi,
+  renderNames,
   renderScenarios,
   renderTargets,
   renderThroughput,
@@ -62,6 +71,8 @@ interface Collected {
   engineLoaded: EngineWaits[];
   api: ApiRun[];
   big: ServiceRun[];
+  namesService: NamesServiceRun[];
+  namesPeers: NamesPeerRun[];
 }
 
 async function runAll(
@@ -149,6 +160,27 @@ async function runAll(
       await settle();
       collected.big.push(await runBigRep(ctx, rep));
     }
+  }
+
+  let namesSection: string[] = [];
+  if (has('names')) {
+    const setup = await prepareNames(ctx, peerCtx);
+    for (let rep = 1; rep <= options.namesReps; rep++) {
+      const { service, peers } = await runNamesRep(ctx, peerCtx, setup, rep, settle);
+      collected.namesService.push(...service);
+      collected.namesPeers.push(...peers);
+    }
+    namesSection = [
+      '',
+      renderNames(
+        options,
+        collected.namesService,
+        collected.namesPeers,
+        setup.peers.selected.map((c) => c.name),
+        describeDnsServer(setup.dns),
+      ),
+      ...(setup.peers.skipped.length ? ['', ...setup.peers.skipped] : []),
+    ];
   }
 
   const ideal = (options.delayN / options.c) * (delayedTargetMs / 1000);
@@ -254,6 +286,7 @@ async function runAll(
       renderApi(collected.api, options.apiDurationS),
     );
   }
+  sections.push(...namesSection);
   return { sections, throughput };
 }
 
@@ -262,7 +295,29 @@ function stamp(): string {
 }
 
 async function main(): Promise<void> {
-  const options = parseServiceBenchOptions(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  let options = parseServiceBenchOptions(argv);
+  let namesSkipped: string | undefined;
+  if (options.scenarios.includes('names') && options.netns === undefined) {
+    // The names scenario needs its own resolver, so the whole bench runs again inside a fresh
+    // network namespace; this process only makes and removes it.
+    const outcome = await runInBenchNamespace(
+      fileURLToPath(import.meta.url),
+      argv,
+      options.benchMaxS,
+      log,
+    );
+    if ('exitCode' in outcome) {
+      process.exitCode = outcome.exitCode;
+      return;
+    }
+    namesSkipped = `skipped: names scenario: ${outcome.skipped}`;
+    log(namesSkipped);
+    options = Object.freeze({
+      ...options,
+      scenarios: options.scenarios.filter((name) => name !== 'names'),
+    });
+  }
   const root = findRoot(path.dirname(fileURLToPath(import.meta.url)));
   for (const built of [
     'dist/src/server.js',
@@ -295,6 +350,8 @@ async function main(): Promise<void> {
     engineLoaded: [],
     api: [],
     big: [],
+    namesService: [],
+    namesPeers: [],
   };
   const sections = [
     `## headprobe service bench ${path.basename(resultsDir)}`,
@@ -303,6 +360,14 @@ async function main(): Promise<void> {
     '',
     serviceSettings(options),
     '',
+    ...(options.netns === undefined
+      ? []
+      : [
+          `Every scenario ran inside network namespace ${options.netns} (loopback only; ` +
+            'its resolv.conf names the DNS server of scenario 7 on 127.0.0.1).',
+          '',
+        ]),
+    ...(namesSkipped === undefined ? [] : [`**${namesSkipped}**`, '']),
   ];
   try {
     const targetScript = path.join(root, 'dist', 'bench', 'target-server.js');

@@ -16,7 +16,7 @@ import {
 } from './bench-processes.js';
 import { median, percentile } from './bench-report.js';
 import { curlParallelCap, tallyResultLine } from './contenders.js';
-import { writeCurlConfigs, writeUrlList } from './url-lists.js';
+import { hostUrls, writeCurlConfigs, writeUrlList } from './url-lists.js';
 
 interface Load {
   readonly label: 'low' | 'loaded';
@@ -66,12 +66,12 @@ async function measureRow(
   sample: (prefix: string) => Promise<Sampled>,
 ): Promise<AccuracyRow> {
   const urlsFile = path.join(ctx.stateDir, `accuracy-urls-${load.hosts}.txt`);
-  await writeUrlList(urlsFile, load.hosts, ctx.target.port);
+  const urls = hostUrls(load.hosts, ctx.target.port);
+  await writeUrlList(urlsFile, urls);
   const curlConfigs = await writeCurlConfigs(
     ctx.stateDir,
     `accuracy-curl-${load.hosts}`,
-    load.hosts,
-    ctx.target.port,
+    urls,
     ctx.curlChunk,
   );
   const prefix = path.join(ctx.logsDir, `accuracy.${client}.${load.label}`);

@@ -6,34 +6,33 @@ import * as path from 'node:path';
 
 export const maxHosts = 254 * 254;
 
-export function hostUrl(index: number, port: number): string {
+/** `127.0.A.B` of host `index`; the names scenario's DNS server maps names onto the same. */
+export function hostAddress(index: number): string {
   if (index < 0 || index >= maxHosts) throw new RangeError(`host index ${index} out of range`);
-  return `http://127.0.${1 + Math.floor(index / 254)}.${1 + (index % 254)}:${port}/`;
+  return `127.0.${1 + Math.floor(index / 254)}.${1 + (index % 254)}`;
 }
 
-function hostUrls(count: number, port: number): string[] {
+export function hostUrl(index: number, port: number): string {
+  return `http://${hostAddress(index)}:${port}/`;
+}
+
+export function hostUrls(count: number, port: number): string[] {
   return Array.from({ length: count }, (_, index) => hostUrl(index, port));
 }
 
 /** One URL per line, for the contenders that take a URL file. */
-export async function writeUrlList(file: string, count: number, port: number): Promise<void> {
-  await writeFile(
-    file,
-    hostUrls(count, port)
-      .map((url) => `${url}\n`)
-      .join(''),
-  );
+export async function writeUrlList(file: string, urls: readonly string[]): Promise<void> {
+  await writeFile(file, urls.map((url) => `${url}\n`).join(''));
 }
 
 /** curl -K files of at most `chunk` url/output pairs each; returns their paths in order. */
 export async function writeCurlConfigs(
   dir: string,
   prefix: string,
-  count: number,
-  port: number,
+  urls: readonly string[],
   chunk: number,
 ): Promise<string[]> {
-  const entries = hostUrls(count, port).map((url) => `url = "${url}"\noutput = "/dev/null"\n`);
+  const entries = urls.map((url) => `url = "${url}"\noutput = "/dev/null"\n`);
   const files: string[] = [];
   for (let start = 0; start < entries.length; start += chunk) {
     const file = path.join(dir, `${prefix}.${String(files.length).padStart(4, '0')}.cfg`);
