@@ -5,7 +5,12 @@
 // an input whose destination is full is parked aside rather than left at the head of its job,
 // or one busy host among a job's targets would hold back all the others behind it.
 import { performance } from 'node:perf_hooks';
-import { DestinationSlots, type ParkedInput } from './destination-slots.js';
+import {
+  DestinationSlots,
+  type JobParkedQueue,
+  type ParkedInput,
+  type ParkingJob,
+} from './destination-slots.js';
 import { SchedulerError } from './errors.js';
 import { EventLoopMonitor, type EventLoopStats } from './event-loop-stats.js';
 import { Rotation, type RotationNode } from './rotation.js';
@@ -39,9 +44,11 @@ export interface SchedulerOptions<I, R> {
    *
    * An input whose destination is at its cap is parked: it holds no slot and its job goes on
    * with its next inputs. When a task of that destination ends, the oldest parked input that
-   * fits is woken and reserves the freed destination slot: nothing scanned later can take it,
-   * and until it starts the destination admits no task beyond that input's own cap. It starts
-   * ahead of its job's other inputs on the job's next turn, within the global and per-job caps.
+   * fits and whose job has a slot of its own for it (its running and woken inputs below its
+   * concurrency) is woken and reserves the freed destination slot: nothing scanned later can
+   * take it, and until it starts the destination admits no task beyond that input's own cap.
+   * It starts ahead of its job's other inputs on the job's next turn, within the global cap.
+   * The inputs of a job at its own cap are passed by, and looked at again when its tasks end.
    */
   destinationOf?: (input: I) => string | null;
   /** Per-destination cap for jobs that set none; unlimited by default. Needs `destinationOf`. */
@@ -130,9 +137,10 @@ export interface DrainOptions {
 }
 
 type Parked<I, R> = ParkedInput<JobRecord<I, R>>;
+type ParkedQueue<I, R> = JobParkedQueue<JobRecord<I, R>>;
 type Destination<I, R> = DestinationSlots<JobRecord<I, R>>;
 
-class JobRecord<I, R> implements RotationNode<JobRecord<I, R>> {
+class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
   readonly jobId: string;
   readonly inputs: readonly I[];
   readonly total: number;
@@ -149,9 +157,9 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>> {
    */
   nextIndex = 0;
   running = 0;
-  /** Inputs parked at their destination, in park order. */
-  parkedHead: Parked<I, R> | null = null;
-  parkedTail: Parked<I, R> | null = null;
+  /** Its queues of inputs parked at a destination, one per destination, oldest first. */
+  parkedHead: ParkedQueue<I, R> | null = null;
+  parkedTail: ParkedQueue<I, R> | null = null;
   parkedCount = 0;
   /** Woken inputs, holding a destination slot, to start before any input not yet scanned. */
   wokenHead: Parked<I, R> | null = null;
@@ -204,28 +212,44 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>> {
     );
   }
 
-  addParked(input: Parked<I, R>): void {
-    input.jobPrev = this.parkedTail;
-    if (this.parkedTail === null) this.parkedHead = input;
-    else this.parkedTail.jobNext = input;
-    this.parkedTail = input;
-    this.parkedCount++;
+  /** Woken inputs count as started: each holds a destination slot until its job starts it. */
+  canTakeWoken(): boolean {
+    return !this.cancelRequested && this.running + this.wokenCount < this.concurrency;
   }
 
+  /** Whether the job's own cap holds it, so that an end of its tasks may let it wake inputs. */
+  get atOwnCap(): boolean {
+    return this.running + this.wokenCount >= this.concurrency;
+  }
+
+  /** Counts an input its destination just parked; the first in its queue lists the queue. */
+  addParked(input: Parked<I, R>): void {
+    this.parkedCount++;
+    const queue = input.queue;
+    if (queue.oldest !== input) return;
+    queue.jobPrev = this.parkedTail;
+    if (this.parkedTail === null) this.parkedHead = queue;
+    else this.parkedTail.jobNext = queue;
+    this.parkedTail = queue;
+  }
+
+  /** Uncounts an input its destination just took out; a queue left empty leaves the list. */
   removeParked(input: Parked<I, R>): void {
-    const { jobPrev: prev, jobNext: next } = input;
+    this.parkedCount--;
+    const queue = input.queue;
+    if (queue.oldest !== null) return;
+    const { jobPrev: prev, jobNext: next } = queue;
     if (prev === null) this.parkedHead = next;
     else prev.jobNext = next;
     if (next === null) this.parkedTail = prev;
     else next.jobPrev = prev;
-    input.jobPrev = null;
-    input.jobNext = null;
-    this.parkedCount--;
+    queue.jobPrev = null;
+    queue.jobNext = null;
   }
 
   pushWoken(input: Parked<I, R>): void {
     if (this.wokenTail === null) this.wokenHead = input;
-    else this.wokenTail.jobNext = input;
+    else this.wokenTail.next = input;
     this.wokenTail = input;
     this.wokenCount++;
   }
@@ -233,9 +257,9 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>> {
   shiftWoken(): Parked<I, R> | null {
     const input = this.wokenHead;
     if (input === null) return null;
-    this.wokenHead = input.jobNext;
+    this.wokenHead = input.next;
     if (this.wokenHead === null) this.wokenTail = null;
-    input.jobNext = null;
+    input.next = null;
     this.wokenCount--;
     return input;
   }
@@ -357,12 +381,12 @@ export class Scheduler<I, R> {
       }
     }
     // Each input leaves its list before its onTaskEnd, so a reentrant cancel from there
-    // carries on with the next one. Parked inputs go before the woken ones give back their
-    // slots, so those slots wake other jobs' inputs and never this job's own.
-    for (let parked = job.parkedHead; parked !== null; parked = job.parkedHead) {
+    // carries on with the next one. A cancelled job takes no woken input, so the slots its
+    // woken ones give back wake other jobs' inputs.
+    for (let queue = job.parkedHead; queue !== null; queue = job.parkedHead) {
+      const parked = queue.destination.unparkOldest(queue);
       job.removeParked(parked);
-      parked.destination.unpark(parked);
-      this.#forgetIfIdle(parked.destination);
+      this.#forgetIfIdle(queue.destination);
       this.#endQueued(job, parked.index);
     }
     let releasedSlot = false;
@@ -501,10 +525,12 @@ export class Scheduler<I, R> {
   #startNext(job: JobRecord<I, R>): boolean {
     const woken = job.shiftWoken();
     if (woken !== null) {
-      woken.destination.release(woken, true);
-      // Its reservation may have been what held back inputs of jobs with higher caps.
-      this.#wakeParked(woken.destination);
-      this.#start(job, woken.index, woken.destination);
+      const destination = woken.destination;
+      destination.release(woken, true);
+      this.#start(job, woken.index, destination);
+      // Its reservation may have been what held back inputs of jobs with higher caps. Only
+      // once it counts as running: before, its job would seem to have room for one more.
+      this.#wakeParked(destination);
       return true;
     }
     const index = job.nextIndex;
@@ -571,12 +597,14 @@ export class Scheduler<I, R> {
     error: unknown,
     rejected: boolean,
   ): void {
+    const wasAtOwnCap = job.parkedHead !== null && job.atOwnCap;
     job.removeRunning(task);
     this.#running--;
     if (destination !== null) {
       destination.running--;
       this.#wakeParked(destination);
     }
+    if (wasAtOwnCap) this.#wakeJob(job);
     task.endedAt = performance.now();
     if (job.cancelRequested) {
       task.state = 'cancelled';
@@ -607,6 +635,29 @@ export class Scheduler<I, R> {
       if (job.canStart()) this.#rotation.push(job);
     }
     this.#forgetIfIdle(destination);
+  }
+
+  /**
+   * A job that was at its own cap ended a task: wakes its oldest parked inputs (by input
+   * order, across its destinations) that fit where they are parked, while it has room. Every
+   * other parked input that fits was woken already, or was passed by for its own job's cap.
+   * Only the job's destinations are looked at, and only when its own cap had held it.
+   */
+  #wakeJob(job: JobRecord<I, R>): void {
+    while (job.canTakeWoken()) {
+      let pick: ParkedQueue<I, R> | null = null;
+      for (let queue = job.parkedHead; queue !== null; queue = queue.jobNext) {
+        if (
+          queue.destination.admits(queue.cap) &&
+          (pick === null || queue.oldest!.index < pick.oldest!.index)
+        ) {
+          pick = queue;
+        }
+      }
+      // Its oldest input there fits and its job can take it: this wakes at least that one.
+      if (pick === null) return;
+      this.#wakeParked(pick.destination);
+    }
   }
 
   #forgetIfIdle(destination: Destination<I, R>): void {

@@ -1,7 +1,7 @@
 // The per-destination cap: counted across jobs, parked inputs hold no slot and wake oldest
 // first through their job's turn, cancel and drain see them as queued.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type JobSubmission, Scheduler } from '../../src/loop/index.js';
+import { type JobHandle, type JobSubmission, Scheduler } from '../../src/loop/index.js';
 import { cleanUp, type Harness, runToEnd, setup } from './scheduler-harness.js';
 
 afterEach(cleanUp);
@@ -53,6 +53,27 @@ function expectEachEndedOnce(harness: Harness, jobId: string, total: number): vo
   const indexes = harness.endedOf(jobId).map((end) => end.index);
   expect(indexes).toHaveLength(total);
   expect(new Set(indexes).size).toBe(total);
+}
+
+/**
+ * Leaves job a's one input (to x) woken, holding x's slot while every global slot is taken,
+ * and later's first input parked at x behind it. Needs a global cap of 3 and a cap of 1 at x.
+ */
+async function wakeInputBehindGlobalCap(
+  scheduler: Scheduler<number, string>,
+  harness: Harness,
+  targets: Targets,
+): Promise<{ a: JobHandle; later: JobHandle; rest: Promise<unknown> }> {
+  const first = scheduler.submit(jobOf(harness, 'first', targets.to('x:443', 1)));
+  const a = scheduler.submit(jobOf(harness, 'a', targets.to('x:443', 1)));
+  const later = scheduler.submit(
+    jobOf(harness, 'later', [...targets.to('x:443', 1), ...targets.to(null, 1)]),
+  );
+  const blocker = scheduler.submit(jobOf(harness, 'blocker', targets.to(null, 1)));
+  // Submitted with every global slot taken: its turn comes before a's once a:0 is woken.
+  const other = scheduler.submit(jobOf(harness, 'other', targets.to(null, 1)));
+  await harness.release((started) => started.task.id === 'first:0');
+  return { a, later, rest: Promise.all([first.done, blocker.done, other.done]) };
 }
 
 describe('Scheduler destination cap', () => {
@@ -213,34 +234,191 @@ describe('Scheduler destination cap', () => {
     expect(harness.started.at(-1)?.task.jobId).toBe('gentle');
   });
 
-  it('keeps a destination within the cap of a woken input until that input starts', async () => {
+  it('lets a concurrency-1 job’s parked inputs take no more of a destination than it runs', async () => {
+    const targets = new Targets();
+    const { scheduler, harness } = setup(20, {
+      destinationOf: targets.destinationOf,
+      destinationConcurrency: 6,
+    });
+    const isAtX = (started: { task: { input: number } }) =>
+      targets.destinationOf(started.task.input) === 'x:443';
+    const first = scheduler.submit(jobOf(harness, 'first', targets.to('x:443', 6)));
+    // x is full: every input of the concurrency-1 job parks in its first turn, ahead of the
+    // 60 of the other job.
+    const single = scheduler.submit(
+      jobOf(harness, 'single', targets.to('x:443', 10), { concurrency: 1 }),
+    );
+    const many = scheduler.submit(jobOf(harness, 'many', targets.to('x:443', 60)));
+    expect(scheduler.snapshot().jobs).toEqual([
+      expect.objectContaining({ jobId: 'first', running: 6 }),
+      expect.objectContaining({ jobId: 'single', running: 0, waitingForDestination: 10 }),
+      expect.objectContaining({ jobId: 'many', running: 0, waitingForDestination: 60 }),
+    ]);
+    for (let i = 0; i < 6; i++) await harness.release((started) => started.task.jobId === 'first');
+    // One freed slot went to the concurrency-1 job, the other five to the other job.
+    const inFlightAtX = (jobId: string) =>
+      harness.pending.filter((started) => isAtX(started) && started.task.jobId === jobId).length;
+    expect([inFlightAtX('single'), inFlightAtX('many')]).toEqual([1, 5]);
+    // x stays at its cap while both jobs have inputs for it, the single job one at a time.
+    while (harness.endedOf('single').length < 10) {
+      await harness.release((started) => started.task.jobId === 'single');
+      await harness.until(() => harness.pending.filter(isAtX).length === 6);
+      expect(inFlightAtX('single')).toBeLessThanOrEqual(1);
+    }
+    await harness.until(() => inFlightAtX('many') === 6);
+    await runToEnd(harness, Promise.all([first.done, single.done, many.done]));
+    expect(harness.maxInFlightByDestination.get('x:443')).toBe(6);
+    expectEachEndedOnce(harness, 'single', 10);
+    expectEachEndedOnce(harness, 'many', 60);
+    expect(scheduler.snapshot()).toMatchObject({ waitingForDestination: 0, destinations: 0 });
+  });
+
+  it('wakes no input whose job is at its own cap: others take the destination meanwhile', async () => {
+    const targets = new Targets();
+    const { scheduler, harness } = setup(20, {
+      destinationOf: targets.destinationOf,
+      destinationConcurrency: 6,
+    });
+    const isAtX = (started: { task: { input: number } }) =>
+      targets.destinationOf(started.task.input) === 'x:443';
+    const first = scheduler.submit(jobOf(harness, 'first', targets.to('x:443', 6)));
+    // The single job parks its 10 inputs to x, then its one job slot goes to z.
+    const single = scheduler.submit(
+      jobOf(harness, 'single', [...targets.to('x:443', 10), ...targets.to('z:443', 1)], {
+        concurrency: 1,
+      }),
+    );
+    const many = scheduler.submit(jobOf(harness, 'many', targets.to('x:443', 60)));
+    for (let i = 0; i < 6; i++) await harness.release((started) => started.task.jobId === 'first');
+    // The single job cannot start an input to x while z runs, so x's slots go to the other.
+    expect(harness.pending.filter(isAtX).map((started) => started.task.jobId)).toEqual(
+      Array(6).fill('many'),
+    );
+    expect(scheduler.snapshot().jobs).toEqual([
+      expect.objectContaining({ jobId: 'single', running: 1, waitingForDestination: 10 }),
+      expect.objectContaining({ jobId: 'many', running: 6, waitingForDestination: 54 }),
+    ]);
+    // Its job slot freed, it wakes its oldest input to x for the next slot there.
+    await harness.release((started) => started.task.id === 'single:10');
+    await harness.release((started) => started.task.jobId === 'many');
+    expect(harness.pending.filter(isAtX).map((started) => started.task.id)).toContain('single:0');
+    await runToEnd(harness, Promise.all([first.done, single.done, many.done]));
+    expect(harness.maxInFlightByDestination.get('x:443')).toBe(6);
+    expectEachEndedOnce(harness, 'single', 11);
+    expectEachEndedOnce(harness, 'many', 60);
+  });
+
+  it('wakes a job’s parked inputs, oldest first, at destinations with room once its own slot frees', async () => {
     const targets = new Targets();
     const { scheduler, harness } = setup(10, {
+      destinationOf: targets.destinationOf,
+      destinationConcurrency: 1,
+    });
+    const first = scheduler.submit(
+      jobOf(harness, 'first', [...targets.to('x:443', 1), ...targets.to('y:443', 1)]),
+    );
+    const single = scheduler.submit(
+      jobOf(
+        harness,
+        'single',
+        [...targets.to('x:443', 1), ...targets.to('y:443', 1), ...targets.to('z:443', 1)],
+        { concurrency: 1 },
+      ),
+    );
+    // x and y empty while single:2 holds the job's one slot: single:0 and single:1 stay parked.
+    await harness.release((started) => started.task.id === 'first:0');
+    await harness.release((started) => started.task.id === 'first:1');
+    expect(harness.pending.map((started) => started.task.id)).toEqual(['single:2']);
+    expect(scheduler.snapshot().jobs[0]).toMatchObject({
+      jobId: 'single',
+      waitingForDestination: 2,
+    });
+    // Nothing more ends at x or y: the ends of single's own tasks are what wake its inputs.
+    await harness.release((started) => started.task.id === 'single:2');
+    expect(harness.pending.map(({ task, atDestination }) => [task.id, atDestination])).toEqual([
+      ['single:0', 1],
+    ]);
+    await harness.release((started) => started.task.id === 'single:0');
+    expect(harness.pending.map(({ task, atDestination }) => [task.id, atDestination])).toEqual([
+      ['single:1', 1],
+    ]);
+    await runToEnd(harness, Promise.all([first.done, single.done]));
+    expect(scheduler.snapshot()).toMatchObject({ waitingForDestination: 0, destinations: 0 });
+  });
+
+  it('wakes no second input of a concurrency-1 job as its woken one starts', async () => {
+    const targets = new Targets();
+    const { scheduler, harness } = setup(2, { destinationOf: targets.destinationOf });
+    const first = scheduler.submit(jobOf(harness, 'first', targets.to('x:443', 1)));
+    const gentle = scheduler.submit(
+      jobOf(harness, 'gentle', targets.to('x:443', 1), { destinationConcurrency: 1 }),
+    );
+    const blocker = scheduler.submit(jobOf(harness, 'blocker', targets.to(null, 1)));
+    const single = scheduler.submit(
+      jobOf(harness, 'single', targets.to('x:443', 3), { concurrency: 1 }),
+    );
+    // gentle:0 wakes and holds x to 1, so single parks all three; gentle:0 starting wakes
+    // single:0, and single:0 starting must not wake single:1, its job being at its cap.
+    await harness.release((started) => started.task.id === 'first:0');
+    expect(scheduler.snapshot().jobs[2]).toMatchObject({
+      jobId: 'single',
+      queued: 3,
+      waitingForDestination: 2,
+    });
+    await harness.release((started) => started.task.id === 'blocker:0');
+    expect(harness.pending.map((started) => started.task.id)).toEqual(['gentle:0', 'single:0']);
+    expect(scheduler.snapshot().jobs[1]).toMatchObject({
+      jobId: 'single',
+      running: 1,
+      queued: 2,
+      waitingForDestination: 2,
+    });
+    await runToEnd(harness, Promise.all([first.done, gentle.done, blocker.done, single.done]));
+    expectEachEndedOnce(harness, 'single', 3);
+  });
+
+  it('keeps a destination within the cap of a woken input until that input starts', async () => {
+    const targets = new Targets();
+    const { scheduler, harness } = setup(3, {
       destinationOf: targets.destinationOf,
       destinationConcurrency: 3,
     });
     const first = scheduler.submit(jobOf(harness, 'first', targets.to('x:443', 1)));
     const gentle = scheduler.submit(
-      jobOf(harness, 'gentle', [...targets.to('x:443', 1), ...targets.to('z:443', 1)], {
-        concurrency: 1,
-        destinationConcurrency: 1,
-      }),
+      jobOf(harness, 'gentle', targets.to('x:443', 1), { destinationConcurrency: 1 }),
     );
-    // gentle:0 wakes with x empty, then waits for gentle's one job slot (gentle:1 has it).
-    await harness.release((started) => started.task.id === 'first:0');
-    expect(scheduler.snapshot().jobs[0]).toMatchObject({ queued: 1, waitingForDestination: 0 });
-    // A job with the default cap of 3 must not fill x meanwhile: gentle:0 would start above 1.
+    const blocker = scheduler.submit(jobOf(harness, 'blocker', targets.to(null, 2)));
+    // The global cap is reached: later waits its turn ahead of gentle, its inputs not scanned.
     const later = scheduler.submit(jobOf(harness, 'later', targets.to('x:443', 2)));
-    expect(scheduler.snapshot().jobs[1]).toMatchObject({ running: 0, waitingForDestination: 2 });
+    expect(scheduler.snapshot().jobs[1]).toMatchObject({
+      jobId: 'gentle',
+      waitingForDestination: 1,
+    });
 
-    await harness.release((started) => started.task.id === 'gentle:1');
-    await harness.until(() => harness.pending.length === 3);
+    // gentle:0 wakes with x empty; later's turn comes first, and a job with the default cap
+    // of 3 must not fill x meanwhile: gentle:0 would start above 1. Its inputs park instead,
+    // and wake once gentle:0 has started.
+    await harness.release((started) => started.task.id === 'first:0');
+    expect(harness.pending.map(({ task, atDestination }) => [task.id, atDestination])).toEqual([
+      ['blocker:0', 0],
+      ['blocker:1', 0],
+      ['gentle:0', 1],
+    ]);
+    expect(scheduler.snapshot().jobs[2]).toMatchObject({
+      jobId: 'later',
+      running: 0,
+      queued: 2,
+      waitingForDestination: 0,
+    });
+
+    await harness.release((started) => started.task.jobId === 'blocker');
+    await harness.release((started) => started.task.jobId === 'blocker');
     expect(harness.pending.map(({ task, atDestination }) => [task.id, atDestination])).toEqual([
       ['gentle:0', 1],
       ['later:0', 2],
       ['later:1', 3],
     ]);
-    await runToEnd(harness, Promise.all([first.done, gentle.done, later.done]));
+    await runToEnd(harness, Promise.all([first.done, gentle.done, blocker.done, later.done]));
     expect(scheduler.snapshot()).toMatchObject({ waitingForDestination: 0, destinations: 0 });
   });
 
@@ -319,39 +497,33 @@ describe('Scheduler destination cap, cancelled and drained', () => {
 
   it('gives back the slot a cancelled job’s woken input held', async () => {
     const targets = new Targets();
-    const { scheduler, harness } = setup(10, {
+    const { scheduler, harness } = setup(3, {
       destinationOf: targets.destinationOf,
       destinationConcurrency: 1,
     });
-    const first = scheduler.submit(jobOf(harness, 'first', targets.to('x:443', 1)));
-    // Job a's input to x parks; its one job slot goes to z.
-    const a = scheduler.submit(
-      jobOf(harness, 'a', [...targets.to('x:443', 1), ...targets.to('z:443', 1)], {
-        concurrency: 1,
-      }),
-    );
-    await harness.release((started) => started.task.id === 'first:0');
-    // a:0 woke holding x's slot, and waits for a's job slot.
-    expect(harness.pending.map((started) => started.task.id)).toEqual(['a:1']);
-    expect(scheduler.snapshot().jobs[0]).toMatchObject({ queued: 1, waitingForDestination: 0 });
-    const later = scheduler.submit(jobOf(harness, 'later', targets.to('x:443', 1)));
-    expect(scheduler.snapshot().jobs[1]).toMatchObject({
-      jobId: 'later',
-      waitingForDestination: 1,
-    });
+    const { a, later, rest } = await wakeInputBehindGlobalCap(scheduler, harness, targets);
+    // a:0 woke holding x's slot, and waits for a global slot; later:0 is parked behind it.
+    expect(scheduler.snapshot().jobs).toEqual([
+      expect.objectContaining({ jobId: 'a', queued: 1, waitingForDestination: 0 }),
+      expect.objectContaining({ jobId: 'later', queued: 1, waitingForDestination: 1 }),
+      expect.objectContaining({ jobId: 'blocker' }),
+      expect.objectContaining({ jobId: 'other' }),
+    ]);
 
     scheduler.cancelJob('a');
     expect(harness.endedOf('a')).toEqual([
       expect.objectContaining({ index: 0, state: 'cancelled', startedAt: null }),
     ]);
-    expect(scheduler.snapshot().jobs[1]).toMatchObject({
+    expect(scheduler.snapshot().jobs[0]).toMatchObject({
       jobId: 'later',
+      queued: 1,
       waitingForDestination: 0,
     });
-    await harness.until(() => harness.pending.some((started) => started.task.jobId === 'later'));
-    await runToEnd(harness, Promise.all([first.done, a.done, later.done]));
-    await expect(a.done).resolves.toMatchObject({ cancelled: 2 });
-    await expect(later.done).resolves.toMatchObject({ done: 1 });
+    await harness.release((started) => started.task.id === 'other:0');
+    await harness.until(() => harness.pending.some((started) => started.task.id === 'later:0'));
+    await runToEnd(harness, Promise.all([a.done, later.done, rest]));
+    await expect(a.done).resolves.toMatchObject({ cancelled: 1 });
+    await expect(later.done).resolves.toMatchObject({ done: 2 });
     expect(harness.maxInFlightByDestination.get('x:443')).toBe(1);
     expect(scheduler.snapshot()).toMatchObject({ waitingForDestination: 0, destinations: 0 });
   });
@@ -398,24 +570,22 @@ describe('Scheduler destination cap, cancelled and drained', () => {
   });
   it('drains with cancel without starting inputs a cancelled job’s slot woke', async () => {
     const targets = new Targets();
-    const { scheduler, harness } = setup(10, {
+    const { scheduler, harness } = setup(3, {
       destinationOf: targets.destinationOf,
       destinationConcurrency: 1,
     });
-    scheduler.submit(jobOf(harness, 'first', targets.to('x:443', 1)));
-    scheduler.submit(
-      jobOf(harness, 'a', [...targets.to('x:443', 1), ...targets.to('z:443', 1)], {
-        concurrency: 1,
-      }),
-    );
-    await harness.release((started) => started.task.id === 'first:0');
-    const later = scheduler.submit(jobOf(harness, 'later', targets.to('x:443', 2)));
-    // Cancelling a hands x's slot to later, whose turn to start it never comes.
+    const { later } = await wakeInputBehindGlobalCap(scheduler, harness, targets);
+    // Cancelling a hands x's slot to later:0, whose turn to start it never comes.
     const draining = scheduler.drain({ cancel: true });
     harness.releaseEverything();
     await draining;
     await expect(later.done).resolves.toMatchObject({ cancelled: 2 });
-    expect(harness.started.map((started) => started.task.id)).toEqual(['first:0', 'a:1']);
+    expect(harness.started.map((started) => started.task.id)).toEqual([
+      'first:0',
+      'later:1',
+      'blocker:0',
+      'other:0',
+    ]);
   });
 });
 
