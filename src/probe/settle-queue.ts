@@ -5,6 +5,7 @@
 // callback of the same loop turn, and a burst of 200 replies would stamp the last one's first
 // byte 20 ms late. So the callback only stamps and enqueues; settling runs after the poll
 // phase, in slices of about SLICE_MS, and the next poll stamps whatever arrived meanwhile.
+// A probe whose name has just resolved waits here to dial, for the same reason.
 
 /** Something whose costly second half can wait a little. */
 export interface Settleable {

@@ -34,11 +34,6 @@ export interface StubResolverOptions {
 /** RFC 8305 §3: how long to wait for the other family once one has answered with addresses. */
 const RESOLUTION_DELAY_MS = 50;
 
-interface FamilyResult {
-  readonly lookup: RRsetLookup;
-  readonly type: RecordType;
-}
-
 /** What one candidate name (the name itself, or name.search-domain) came to. */
 type CandidateOutcome =
   | { readonly kind: 'found'; readonly facts: DnsFacts; readonly addresses: ResolvedAddress[] }
@@ -58,10 +53,12 @@ type CandidateOutcome =
 const FailureRank = { NxDomain: 0, NoData: 1, Rcode: 2, Timeout: 3, Error: 4 } as const;
 type FailureRank = (typeof FailureRank)[keyof typeof FailureRank];
 
-function toAddresses(result: FamilyResult | undefined): ResolvedAddress[] {
-  if (result === undefined || result.lookup.outcome.kind !== 'answer') return [];
-  const family = result.type === 'A' ? 'IPv4' : 'IPv6';
-  return result.lookup.outcome.addresses.map((address) => ({ address, family }));
+function toAddresses(
+  lookup: RRsetLookup | undefined,
+  family: ResolvedAddress['family'],
+): ResolvedAddress[] {
+  if (lookup === undefined || lookup.outcome.kind !== 'answer') return [];
+  return lookup.outcome.addresses.map((address) => ({ address, family }));
 }
 
 function minTtl(values: Array<number | null>): number | null {
@@ -72,6 +69,7 @@ function minTtl(values: Array<number | null>): number | null {
 /** The candidate names for `hostname`, in the order glibc's res_search tries them. */
 function candidateNames(hostname: string, conf: ResolvConf): string[] {
   if (hostname.endsWith('.')) return [hostname.slice(0, -1)];
+  if (conf.search.length === 0) return [hostname];
   const dots = hostname.split('.').length - 1;
   // A search domain that makes the name too long for DNS is skipped.
   const searched = conf.search.map((domain) => `${hostname}.${domain}`).filter(isDnsName);
@@ -138,8 +136,8 @@ export class StubResolver implements DnsResolver {
     asker: ResolveOptions['asker'],
   ): Promise<CandidateOutcome> {
     return new Promise((resolve) => {
-      let v4: FamilyResult | undefined;
-      let v6: FamilyResult | undefined;
+      let v4: RRsetLookup | undefined;
+      let v6: RRsetLookup | undefined;
       let grace: NodeJS.Timeout | undefined;
       let settled = false;
       const settle = (): void => {
@@ -148,14 +146,18 @@ export class StubResolver implements DnsResolver {
         if (grace !== undefined) clearTimeout(grace);
         resolve(this.#combine(name, v4, v6));
       };
-      const heard = (result: FamilyResult): void => {
-        if (result.type === 'A') v4 = result;
-        else v6 = result;
+      const heard = (lookup: RRsetLookup): void => {
         if (v4 !== undefined && v6 !== undefined) settle();
-        else if (toAddresses(result).length > 0) grace ??= setTimeout(settle, RESOLUTION_DELAY_MS);
+        else if (hasAddresses(lookup)) grace ??= setTimeout(settle, RESOLUTION_DELAY_MS);
       };
-      this.#lookup(name, 'A', useCache, asker).then(heard);
-      this.#lookup(name, 'AAAA', useCache, asker).then(heard);
+      this.#lookup(name, 'A', useCache, asker).then((lookup) => {
+        v4 = lookup;
+        heard(lookup);
+      });
+      this.#lookup(name, 'AAAA', useCache, asker).then((lookup) => {
+        v6 = lookup;
+        heard(lookup);
+      });
     });
   }
 
@@ -164,22 +166,20 @@ export class StubResolver implements DnsResolver {
     type: RecordType,
     useCache: boolean,
     asker: ResolveOptions['asker'],
-  ): Promise<FamilyResult> {
+  ): Promise<RRsetLookup> {
     const ask = (wanted: () => boolean): Promise<QueryOutcome> =>
       this.#client.query(name, type, wanted);
-    return this.#cache
-      .lookup(name, type, useCache, asker, ask)
-      .then((lookup) => ({ lookup, type }));
+    return this.#cache.lookup(name, type, useCache, asker, ask);
   }
 
   #combine(
     name: string,
-    v4: FamilyResult | undefined,
-    v6: FamilyResult | undefined,
+    v4: RRsetLookup | undefined,
+    v6: RRsetLookup | undefined,
   ): CandidateOutcome {
-    const heard = [v4, v6].filter((r): r is FamilyResult => r !== undefined);
-    const addresses = [...toAddresses(v4), ...toAddresses(v6)];
-    const answers = heard.flatMap((r) => (r.lookup.outcome.kind === 'answer' ? [r.lookup] : []));
+    const heard = [v4, v6].filter((r): r is RRsetLookup => r !== undefined);
+    const addresses = [...toAddresses(v4, 'IPv4'), ...toAddresses(v6, 'IPv6')];
+    const answers = heard.filter((r) => r.outcome.kind === 'answer');
     const chain = answers.reduce<readonly string[]>(
       (longest, r) =>
         r.outcome.kind === 'answer' && r.outcome.cnames.length > longest.length
@@ -191,7 +191,7 @@ export class StubResolver implements DnsResolver {
     const used = addresses.length > 0 ? answers.filter(hasAddresses) : answers;
     const facts: DnsFacts = {
       // From the cache only when no question had to go out for this answer.
-      source: heard.every((r) => r.lookup.fromCache) ? 'cache' : 'dns',
+      source: heard.every((r) => r.fromCache) ? 'cache' : 'dns',
       name,
       cnames: [...chain],
       addresses,
@@ -201,7 +201,7 @@ export class StubResolver implements DnsResolver {
 
     // NXDOMAIN is authoritative for every type of the name; then an unusable answer, silence,
     // a server's failure, and last a name that exists without addresses.
-    const outcomes = heard.map((r) => r.lookup.outcome);
+    const outcomes = heard.map((r) => r.outcome);
     if (outcomes.some((o) => o.kind === 'answer' && o.rcode === 'NXDOMAIN')) {
       return fail('dns_not_found', FailureRank.NxDomain, 'no such name (NXDOMAIN)', facts);
     }
