@@ -1,9 +1,3 @@
-// A probe of a host name: the DNS facts in its result, cached lookups that cost nothing,
-// Happy Eyeballs between the families (RFC 8305), and a deadline that ends a wait for a
-// resolver slot as deadline_exceeded, never as a DNS timeout.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAddressPolicy } from '../../src/policy/address-policy.js';
 import {
@@ -15,6 +9,7 @@ import { defaultProbeLimits, probeTarget } from '../../src/probe/index.js';
 import { ProbeOptions, type ProbeOptionsInput } from '../../src/schemas/probe-options.js';
 import type { ProbeResult } from '../../src/schemas/probe-result.js';
 import { type DnsZone, startDnsServer } from '../support/dns-server.js';
+import { startFullListener } from '../support/full-listener.js';
 import { normalResponse, respondWith, startTcpServer } from '../support/servers.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -167,23 +162,9 @@ describe('Happy Eyeballs (RFC 8305)', () => {
   });
 
   it('starts IPv4 after the attempt delay when IPv6 hangs, and the first connection wins', async () => {
-    // A real IPv6 listener that never accepts: once its queue is full the kernel drops SYNs.
-    const child = spawn('python3', [
-      '-c',
-      'import socket,sys\ns=socket.socket(socket.AF_INET6)\ns.bind(("::1",0))\ns.listen(0)\n' +
-        'print(s.getsockname()[1],flush=True)\nsys.stdin.read()',
-    ]);
-    cleanups.push(async () => {
-      child.kill();
-      await once(child, 'exit');
-    });
-    const [line] = (await once(child.stdout, 'data')) as [Buffer];
-    const port = Number(line.toString().trim());
-    const fillers = [0, 1, 2].map(() => net.connect({ host: '::1', port }).on('error', () => {}));
-    cleanups.push(() => {
-      for (const filler of fillers) filler.destroy();
-    });
-    await once(fillers[0]!, 'connect');
+    const hanging = await startFullListener('::1');
+    cleanups.push(() => hanging.close());
+    const port = hanging.port;
     const target = await targetServer('127.0.0.1', port);
     const { resolver } = await resolverWith({
       'dual.test': { A: ['127.0.0.1'], AAAA: ['::1'] },

@@ -1,8 +1,4 @@
-// probeTarget against real loopback servers with known behaviour: every error code of the
-// taxonomy that a network can produce is produced here, and the socket is gone afterwards.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDnsResolver, defaultProbeLimits, probeTarget } from '../../src/probe/index.js';
@@ -15,6 +11,7 @@ import {
   makeSignedCertificate,
 } from '../support/certs.js';
 import { startDnsServer } from '../support/dns-server.js';
+import { startFullListener } from '../support/full-listener.js';
 import {
   chunked,
   normalResponse,
@@ -304,25 +301,7 @@ describe('probeTarget: failures are classified', () => {
   });
 
   it('connect_timeout against a listener whose accept queue is full', async () => {
-    // A real listener that never accepts: once its queue is full the kernel drops our SYN.
-    const child = spawn('python3', [
-      '-c',
-      'import socket,sys\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\n' +
-        'print(s.getsockname()[1],flush=True)\nsys.stdin.read()',
-    ]);
-    cleanups.push(async () => {
-      child.kill();
-      await once(child, 'exit');
-    });
-    const [line] = (await once(child.stdout, 'data')) as [Buffer];
-    const port = Number(line.toString().trim());
-    const fillers = [0, 1, 2].map(() =>
-      net.connect({ host: '127.0.0.1', port }).on('error', () => {}),
-    );
-    cleanups.push(async () => {
-      for (const filler of fillers) filler.destroy();
-    });
-    await Promise.all(fillers.slice(0, 1).map((s) => once(s, 'connect')));
+    const { port } = await serve(startFullListener('127.0.0.1'));
     const result = await probe(`127.0.0.1:${port}`);
     expectFailure(result, 'connect_timeout', 'connect');
   });
