@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach } from 'vitest';
 import { type AppOverrides, buildApp } from '../src/app.js';
 import { type Config, loadConfig } from '../src/config.js';
+import { NO_DNS_SERVER } from './support/loopback-resolver.js';
 
 const open: FastifyInstance[] = [];
 afterEach(async () => {
@@ -10,8 +11,15 @@ afterEach(async () => {
 });
 
 export function testConfig(env: NodeJS.ProcessEnv = {}): Config {
-  // Test targets live on loopback, which the policy denies unless opted in.
-  return loadConfig({ LOG_LEVEL: 'silent', HEADPROBE_ALLOW_CIDRS: '127.0.0.0/8,::1/128', ...env });
+  // Test targets live on loopback, which the policy denies unless opted in. Names go to a
+  // loopback port where no DNS server listens unless a test starts its own: no test may ask
+  // the machine's nameservers (the hosts file still answers for localhost).
+  return loadConfig({
+    LOG_LEVEL: 'silent',
+    HEADPROBE_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
+    HEADPROBE_DNS_SERVERS: NO_DNS_SERVER,
+    ...env,
+  });
 }
 
 export async function startApp(

@@ -9,6 +9,7 @@ import {
 import { createDnsResolver, defaultProbeLimits, probeTarget } from '../../src/probe/index.js';
 import { ProbeOptions } from '../../src/schemas/probe-options.js';
 import { startDnsServer } from '../support/dns-server.js';
+import { loopbackResolver } from '../support/loopback-resolver.js';
 import { normalResponse, respondWith, startTcpServer } from '../support/servers.js';
 
 // [address, why it is denied, a CIDR that opts it back in]
@@ -171,7 +172,7 @@ describe('the probe applies the policy to what it dials', () => {
     const server = await startTcpServer(respondWith(normalResponse));
     try {
       const result = await probeTarget(`http://${host}:${server.port}/`, ProbeOptions.parse({}), {
-        resolver: createDnsResolver(),
+        resolver: loopbackResolver(),
         limits,
         policy: createAddressPolicy(),
       });

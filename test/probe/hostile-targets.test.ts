@@ -11,6 +11,7 @@ import { ProbeOptions } from '../../src/schemas/probe-options.js';
 import type { ProbeResult } from '../../src/schemas/probe-result.js';
 import { makeSelfSignedCertificate } from '../support/certs.js';
 import { startDnsServer } from '../support/dns-server.js';
+import { loopbackResolver } from '../support/loopback-resolver.js';
 import {
   normalResponse,
   onRequestHead,
@@ -27,7 +28,7 @@ const limits = {
   headersTimeoutMs: 400,
 };
 const options = ProbeOptions.parse({ timeoutMs: deadlineMs });
-const context: ProbeContext = { resolver: createDnsResolver(), limits };
+const context: ProbeContext = { resolver: loopbackResolver(), limits };
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -12,6 +12,7 @@ import {
 } from '../support/certs.js';
 import { startDnsServer } from '../support/dns-server.js';
 import { startFullListener } from '../support/full-listener.js';
+import { loopbackResolver } from '../support/loopback-resolver.js';
 import {
   chunked,
   normalResponse,
@@ -38,7 +39,7 @@ const fastLimits = {
   tlsTimeoutMs: 400,
   headersTimeoutMs: 400,
 };
-const systemResolver = createDnsResolver();
+const defaultResolver = loopbackResolver();
 
 function probe(
   target: string,
@@ -46,7 +47,7 @@ function probe(
   context: Partial<ProbeContext> = {},
 ): Promise<ProbeResult> {
   return probeTarget(target, ProbeOptions.parse(options), {
-    resolver: systemResolver,
+    resolver: defaultResolver,
     limits: fastLimits,
     ...context,
   });

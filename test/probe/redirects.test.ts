@@ -3,9 +3,10 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAddressPolicy } from '../../src/policy/address-policy.js';
-import { createDnsResolver, defaultProbeLimits, probeTarget } from '../../src/probe/index.js';
+import { defaultProbeLimits, probeTarget } from '../../src/probe/index.js';
 import { ProbeOptions, type ProbeOptionsInput } from '../../src/schemas/probe-options.js';
 import { makeSelfSignedCertificate } from '../support/certs.js';
+import { loopbackResolver } from '../support/loopback-resolver.js';
 import {
   normalResponse,
   onRequestHead,
@@ -29,7 +30,7 @@ async function server(handler: (socket: Socket) => void, host = '127.0.0.1') {
 }
 
 const context = {
-  resolver: createDnsResolver(),
+  resolver: loopbackResolver(),
   limits: { ...defaultProbeLimits, headersTimeoutMs: 1000 },
   policy: createAddressPolicy({ allowCidrs: ['127.0.0.1/32'] }),
 };
