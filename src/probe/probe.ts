@@ -22,7 +22,7 @@ import { HeadProgress, ResponseHeadReader } from './response-head.js';
 import { type Settleable, settleSoon } from './settle-queue.js';
 import { classifySocketError } from './socket-errors.js';
 import { type ParsedTarget, parseTarget } from './target.js';
-import { buildTiming, type Milestones } from './timing.js';
+import { buildTiming, type Milestones, ms } from './timing.js';
 import { describeTlsSession } from './tls-details.js';
 
 /** Cancellation as the probe hears it: an AbortSignal fits, and so does a scheduler Task. */
@@ -288,7 +288,7 @@ class TargetProbe implements Milestones, Settleable {
     this.attempts!.push({
       address,
       family,
-      startedAt: Math.round((performance.now() - this.startAt) * 1000) / 1000,
+      startedAt: ms(performance.now() - this.startAt),
       outcome: 'abandoned',
       error: null,
     });

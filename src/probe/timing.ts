@@ -26,7 +26,7 @@ function isoTime(epochMs: number): string {
 }
 
 /** Milliseconds with microsecond precision: finer digits are clock noise. */
-function ms(value: number): number {
+export function ms(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 

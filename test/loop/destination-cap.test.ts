@@ -23,6 +23,11 @@ class Targets {
   }
 
   readonly destinationOf = (input: number): string | null => this.#destinations[input] ?? null;
+
+  /** A predicate for started tasks whose input goes to `destination`. */
+  at(destination: string): (started: { task: { input: number } }) => boolean {
+    return (started) => this.destinationOf(started.task.input) === destination;
+  }
 }
 
 function jobOf(
@@ -240,8 +245,7 @@ describe('Scheduler destination cap', () => {
       destinationOf: targets.destinationOf,
       destinationConcurrency: 6,
     });
-    const isAtX = (started: { task: { input: number } }) =>
-      targets.destinationOf(started.task.input) === 'x:443';
+    const isAtX = targets.at('x:443');
     const first = scheduler.submit(jobOf(harness, 'first', targets.to('x:443', 6)));
     // x is full: every input of the concurrency-1 job parks in its first turn, ahead of the
     // 60 of the other job.
@@ -279,8 +283,7 @@ describe('Scheduler destination cap', () => {
       destinationOf: targets.destinationOf,
       destinationConcurrency: 6,
     });
-    const isAtX = (started: { task: { input: number } }) =>
-      targets.destinationOf(started.task.input) === 'x:443';
+    const isAtX = targets.at('x:443');
     const first = scheduler.submit(jobOf(harness, 'first', targets.to('x:443', 6)));
     // The single job parks its 10 inputs to x, then its one job slot goes to z.
     const single = scheduler.submit(
