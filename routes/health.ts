@@ -1,4 +1,5 @@
-// /livez: the process answers. /readyz: it takes work (false while shutting down).
+// /livez: the process answers. /readyz: it takes work (false while shutting down or shedding
+// load).
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { Liveness, Readiness } from '../src/schemas/health.js';
 
@@ -22,6 +23,10 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       if (app.jobs.draining) {
         reply.header('Retry-After', '5');
         return reply.code(503).send({ status: 'draining' });
+      }
+      if (app.load.pressure() !== null) {
+        reply.header('Retry-After', '5');
+        return reply.code(503).send({ status: 'overloaded' });
       }
       return { status: 'ready' as const };
     },

@@ -1,5 +1,6 @@
 // buildApp(config) → a ready Fastify instance with every plugin and route. Never listens:
 // src/server.ts does, and tests use the instance directly.
+import { readFileSync } from 'node:fs';
 import sse, { type SSEPluginOptions } from '@fastify/sse';
 import Fastify, {
   type FastifyInstance,
@@ -12,15 +13,29 @@ import healthRoutes from '../routes/health.js';
 import jobRoutes from '../routes/jobs.js';
 import loopRoutes from '../routes/loop.js';
 import type { Config } from './config.js';
+import { ConnectionGuard, derivedMaxConnections, openFileLimit } from './http/connection-guard.js';
+import { OpenRequests } from './http/open-requests.js';
+import { answerClientError, answerFrameworkError } from './http/pre-route-errors.js';
 import type { JobStore } from './jobs/job-store.js';
 import apiKeys from './plugins/api-keys.js';
 import backPressure from './plugins/back-pressure.js';
 import jobService from './plugins/job-service.js';
+import jsonBodies from './plugins/json-bodies.js';
 import metrics from './plugins/metrics.js';
 import openApi from './plugins/openapi.js';
 import problemDetails from './plugins/problem-details.js';
 import requestLog from './plugins/request-log.js';
 import type { DnsResolver, ProbeLimits } from './probe/index.js';
+
+/** Most bytes in one request body: 10,000 targets of a few hundred characters fit. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    connections: ConnectionGuard;
+    openRequests: OpenRequests;
+  }
+}
 
 export interface AppOverrides {
   /** Replaces the logger settings (tests pass `false`). */
@@ -49,15 +64,41 @@ export async function buildApp(
     },
     // One log line per request, written by the request-log plugin with the job id.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 4 * 1024 * 1024,
+    bodyLimit: MAX_BODY_BYTES,
+    // The whole request, body included, within a deadline (Fastify's default of 0 turns off
+    // Node's); checked every second, so a slow body is cut within a second of its deadline.
+    requestTimeout: config.requestTimeoutMs,
+    http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
+  const openRequests = new OpenRequests();
+  openRequests.track(app);
+  app.decorate('openRequests', openRequests);
   await app.register(problemDetails);
   await app.register(requestLog);
   await app.register(apiKeys, { config });
   await app.register(backPressure, { config, sampleIntervalMs: overrides.pressureSampleMs });
+  const connections = new ConnectionGuard({
+    maxConnections:
+      config.maxConnections ||
+      derivedMaxConnections(
+        openFileLimit(() => readFileSync('/proc/self/limits', 'utf8')),
+        config.concurrency,
+      ),
+    maxConnectionsPerClient: config.maxConnectionsPerClient,
+    log: app.log,
+    onExhausted: (what) => app.load.noteExhaustion(what),
+  });
+  connections.attach(app.server);
+  app.decorate('connections', connections);
+  await app.register(jsonBodies, {
+    maxBodyBytes: MAX_BODY_BYTES,
+    maxPendingBodyBytes: config.maxPendingBodyBytes,
+  });
   await app.register(openApi);
   // A CommonJS plugin: its default import is the fastify-plugin wrapped function, which the
   // package's typings describe as a module namespace under NodeNext.

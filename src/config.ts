@@ -89,6 +89,24 @@ const EnvSchema = z
     HEADPROBE_DNS_CACHE_MIN_TTL_S: integer(1, 0, 86_400),
     HEADPROBE_DNS_CACHE_MAX_TTL_S: integer(300, 0, 7 * 86_400),
     HEADPROBE_DNS_NEGATIVE_TTL_S: integer(30, 0, 3_600),
+    HEADPROBE_CONCURRENCY_PER_CALLER: integer(0, 0, 20_000),
+    HEADPROBE_OPERATOR_KEYS: commaSeparated(
+      z
+        .string()
+        .regex(
+          /^(?:sha256:[0-9a-f]{64}|[\x21-\x2b\x2d-\x7e]{16,256})$/,
+          'expected a key of 16+ printable characters, or sha256:<64 hex>',
+        ),
+    ),
+    HEADPROBE_REQUEST_TIMEOUT_S: integer(30, 1, 3_600),
+    HEADPROBE_HEADERS_TIMEOUT_S: integer(10, 1, 3_600),
+    HEADPROBE_MAX_PENDING_BODY_MB: integer(64, 1, 100_000),
+    HEADPROBE_MAX_CONNECTIONS: integer(0, 0, 1_000_000),
+    HEADPROBE_MAX_CONNECTIONS_PER_CLIENT: integer(256, 1, 1_000_000),
+    HEADPROBE_MAX_STREAMS: integer(1_000, 1, 1_000_000),
+    HEADPROBE_MAX_STREAMS_PER_CALLER: integer(16, 1, 1_000_000),
+    HEADPROBE_MAX_HEADER_BYTES: integer(4_096, 0, 65_536),
+    HEADPROBE_MAX_JOB_HEADER_MB: integer(64, 1, 100_000),
     HEADPROBE_CONCURRENCY_PER_DESTINATION: integer(6, 1, 20_000),
     HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION: integer(100, 1, 20_000),
   })
@@ -99,6 +117,10 @@ const EnvSchema = z
   .refine((env) => env.HEADPROBE_DNS_CACHE_MIN_TTL_S <= env.HEADPROBE_DNS_CACHE_MAX_TTL_S, {
     path: ['HEADPROBE_DNS_CACHE_MIN_TTL_S'],
     message: 'must not be above HEADPROBE_DNS_CACHE_MAX_TTL_S',
+  })
+  .refine((env) => env.HEADPROBE_HEADERS_TIMEOUT_S <= env.HEADPROBE_REQUEST_TIMEOUT_S, {
+    path: ['HEADPROBE_HEADERS_TIMEOUT_S'],
+    message: 'must not be above HEADPROBE_REQUEST_TIMEOUT_S',
   })
   .refine(
     (env) =>
@@ -131,6 +153,25 @@ export interface Config {
   /** Global cap on targets in flight across all jobs. */
   readonly concurrency: number;
   readonly dns: DnsConfig;
+  /** Most targets in flight for one caller, across its jobs (and so a job's default cap). */
+  readonly concurrencyPerCaller: number;
+  /** SHA-256 hashes (hex) of keys that see and manage every caller's jobs. */
+  readonly operatorKeyHashes: readonly string[];
+  /** The whole request, head and body, must arrive within this. */
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  /** Bytes held by request bodies still being read, across all requests. */
+  readonly maxPendingBodyBytes: number;
+  /** Connections to the service at once; 0 means derived from the open-file limit. */
+  readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
+  /** Open NDJSON/SSE result streams, in total and per caller. */
+  readonly maxStreams: number;
+  readonly maxStreamsPerCaller: number;
+  /** Bytes of caller headers (name, value, separators) in one request to a target. */
+  readonly maxHeaderBytes: number;
+  /** Caller-header bytes one job may send in all: targets × requests each × header bytes. */
+  readonly maxJobHeaderBytes: number;
   /** Targets in flight per destination (host:port) for a job that does not say. */
   readonly concurrencyPerDestination: number;
   /** Most a job may ask for. */
@@ -194,6 +235,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cacheMaxTtlS: env_.HEADPROBE_DNS_CACHE_MAX_TTL_S,
       negativeTtlS: env_.HEADPROBE_DNS_NEGATIVE_TTL_S,
     }),
+    // A tenth of the slots stays free for other callers while one has work enough for all.
+    concurrencyPerCaller:
+      env_.HEADPROBE_CONCURRENCY_PER_CALLER === 0
+        ? Math.max(1, Math.floor(env_.HEADPROBE_CONCURRENCY * 0.9))
+        : Math.min(env_.HEADPROBE_CONCURRENCY_PER_CALLER, env_.HEADPROBE_CONCURRENCY),
+    operatorKeyHashes: Object.freeze(env_.HEADPROBE_OPERATOR_KEYS.map(hashApiKey)),
+    requestTimeoutMs: env_.HEADPROBE_REQUEST_TIMEOUT_S * 1000,
+    headersTimeoutMs: env_.HEADPROBE_HEADERS_TIMEOUT_S * 1000,
+    maxPendingBodyBytes: env_.HEADPROBE_MAX_PENDING_BODY_MB * 1024 * 1024,
+    maxConnections: env_.HEADPROBE_MAX_CONNECTIONS,
+    maxConnectionsPerClient: env_.HEADPROBE_MAX_CONNECTIONS_PER_CLIENT,
+    maxStreams: env_.HEADPROBE_MAX_STREAMS,
+    maxStreamsPerCaller: env_.HEADPROBE_MAX_STREAMS_PER_CALLER,
+    maxHeaderBytes: env_.HEADPROBE_MAX_HEADER_BYTES,
+    maxJobHeaderBytes: env_.HEADPROBE_MAX_JOB_HEADER_MB * 1024 * 1024,
     concurrencyPerDestination: env_.HEADPROBE_CONCURRENCY_PER_DESTINATION,
     maxConcurrencyPerDestination: env_.HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION,
     allowCidrs: Object.freeze(env_.HEADPROBE_ALLOW_CIDRS),

@@ -5,9 +5,32 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ServiceError } from '../errors.js';
-import type { Problem } from '../schemas/problem.js';
+import { PROBLEM_TYPE_BASE } from '../http/pre-route-errors.js';
+import type { Problem, ProblemCode } from '../schemas/problem.js';
 
-const PROBLEM_TYPE_BASE = 'https://headprobe.dev/problems/';
+/** Fastify's own 4xx errors, under the catalog's codes (its `FST_ERR_*` names are internal). */
+// Details are ours too: Fastify's messages may quote what the client sent.
+const FASTIFY_CODES: Record<string, [number, ProblemCode, string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json', 'the body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid_json', 'the body is empty'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'body_too_large', 'the request body is too large'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    415,
+    'unsupported_media_type',
+    'send the body as Content-Type: application/json',
+  ],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
+    400,
+    'malformed_request',
+    'the request body does not match its Content-Length',
+  ],
+};
+
+/** The path, if short: an error never sends a long request back to its sender. */
+function quotedPath(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return path.length <= 100 ? path : `(a path of ${path.length} characters)`;
+}
 
 export function sendProblem(reply: FastifyReply, problem: Omit<Problem, 'type'>): FastifyReply {
   return reply
@@ -22,7 +45,7 @@ async function problemDetailsPlugin(app: FastifyInstance) {
       status: 404,
       title: 'Not Found',
       code: 'not_found',
-      detail: `No route for ${request.method} ${request.url.split('?')[0]}`,
+      detail: `No route for ${request.method} ${quotedPath(request.url)}`,
     }),
   );
 
@@ -60,12 +83,17 @@ async function problemDetailsPlugin(app: FastifyInstance) {
         code: 'internal_error',
       });
     }
-    // Fastify's own 4xx errors (bad JSON, body too large, wrong media type) keep their code.
-    return sendProblem(reply, {
+    // Fastify's own 4xx errors (bad JSON, body too large, wrong media type), in the catalog.
+    const [mappedStatus, code, detail] = FASTIFY_CODES[error.code] ?? [
       status,
-      title: error.name,
-      code: (error.code ?? 'bad_request').toLowerCase(),
-      detail: error.message,
+      'malformed_request',
+      'the request cannot be handled',
+    ];
+    return sendProblem(reply, {
+      status: mappedStatus,
+      title: STATUS_CODES[mappedStatus] ?? 'Error',
+      code,
+      detail,
     });
   });
 }

@@ -22,7 +22,8 @@ export type TargetParseResult =
   | { readonly ok: true; readonly target: ParsedTarget }
   | { readonly ok: false; readonly message: string };
 
-const MAX_TARGET_LENGTH = 2048;
+/** Longest target accepted, here and by the job schema. */
+export const MAX_TARGET_LENGTH = 2048;
 const SCHEME_PREFIX = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
 // WHATWG URL silently strips or drops these; a strict prober refuses them instead.
 const WHITESPACE_OR_CONTROL = /[\u0000-\u0020\u007f-\u009f\u00a0\u2028\u2029\ufeff]/;

@@ -1,6 +1,7 @@
 // Wire shapes of the job API. They validate requests, type handlers, serialise responses
 // and are the OpenAPI document: one schema per shape.
 import { z } from 'zod';
+import { MAX_TARGET_LENGTH } from '../probe/target.js';
 import { ProbeOptions } from './probe-options.js';
 import { ProbeResult } from './probe-result.js';
 
@@ -34,7 +35,16 @@ export type JobOptions = z.infer<typeof JobOptions>;
 export const JobSubmission = z
   .strictObject({
     targets: z
-      .array(z.string().max(4096))
+      .array(
+        z
+          .string()
+          .max(MAX_TARGET_LENGTH)
+          // Lone surrogates (from \ud800 escapes) and U+FFFD (what invalid UTF-8 in the
+          // body decodes to) are never part of a host or URL: refuse them by index.
+          .refine((target) => target.isWellFormed() && !target.includes('\ufffd'), {
+            message: 'not valid Unicode (invalid UTF-8 or a lone surrogate)',
+          }),
+      )
       .min(1)
       .describe('host, host:port, [v6]:port, http://… or https://…; duplicates are kept in order.'),
     options: JobOptions.optional(),

@@ -180,8 +180,7 @@ describe('limits', () => {
       { pressureSampleMs: 20 },
     );
     // The first load sample lands one interval after start: wait until the service has one.
-    const sampled = () => (app as unknown as { memoryUsage(): { heapUsed: number } }).memoryUsage();
-    await vi.waitFor(() => expect(sampled().heapUsed).toBeGreaterThan(0), {
+    await vi.waitFor(() => expect(app.load.pressure()).toBe('heap used'), {
       timeout: 5000,
       interval: 10,
     });
@@ -193,6 +192,8 @@ describe('limits', () => {
     expect(refused.headers['retry-after']).toBe('5');
     await request(app.server).get('/v1/jobs').expect(200);
     await request(app.server).get('/livez').expect(200);
+    const ready = await request(app.server).get('/readyz').expect(503);
+    expect(ready.body).toEqual({ status: 'overloaded' });
   });
 
   it('refuses an oversized body with a problem', async () => {
@@ -201,7 +202,7 @@ describe('limits', () => {
       .post('/v1/jobs')
       .send({ targets: Array(300_000).fill('host-name-that-is-long.example.com') });
     expect(response.status).toBe(413);
-    expect(response.body).toMatchObject({ status: 413, code: 'fst_err_ctp_body_too_large' });
+    expect(response.body).toMatchObject({ status: 413, code: 'body_too_large' });
   });
 });
 

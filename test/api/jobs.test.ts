@@ -185,7 +185,7 @@ describe('POST /v1/jobs', () => {
       .set('content-type', 'application/json')
       .send('{"targets": [');
     expect(response.status).toBe(400);
-    expect(response.body).toMatchObject({ status: 400, code: 'fst_err_ctp_invalid_json_body' });
+    expect(response.body).toMatchObject({ status: 400, code: 'invalid_json' });
   });
 
   it('clamps a job concurrency above the global cap', async () => {

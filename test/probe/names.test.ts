@@ -70,7 +70,8 @@ describe('a probed name', () => {
     });
     const second = await probe(`http://app.test:${target.port}/again`, resolver);
     expect(second.dns?.source).toBe('cache');
-    expect(second.timing.namelookup!).toBeLessThan(1);
+    // A cache hit is a lookup in memory: well under the 20 ms a query costs, even on a busy machine.
+    expect(second.timing.namelookup!).toBeLessThan(5);
     expect(server.queries).toHaveLength(2);
   });
 

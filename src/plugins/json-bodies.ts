@@ -1,0 +1,37 @@
+// JSON request bodies, read by src/http/body-reader.ts (bounded memory per pending body and
+// across them) and parsed by Fastify's own prototype-poisoning-safe JSON parser.
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { type BodyLimits, PendingBodyBudget, readBody } from '../http/body-reader.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Bytes held by request bodies still being read (for /metrics). */
+    pendingBodies: PendingBodyBudget;
+  }
+}
+
+export interface JsonBodiesOptions {
+  readonly maxBodyBytes: number;
+  readonly maxPendingBodyBytes: number;
+}
+
+async function jsonBodiesPlugin(app: FastifyInstance, options: JsonBodiesOptions) {
+  const limits: BodyLimits = {
+    maxBytes: options.maxBodyBytes,
+    budget: new PendingBodyBudget(options.maxPendingBodyBytes),
+  };
+  app.decorate('pendingBodies', limits.budget);
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', (request, payload, done) => {
+    readBody(payload as IncomingMessage, limits).then(
+      // Invalid UTF-8 becomes U+FFFD here; the schemas refuse it where it matters (targets).
+      (body) => parseJson(request, body.toString('utf8'), done),
+      (error: Error) => done(error, undefined),
+    );
+  });
+}
+
+export default fp(jsonBodiesPlugin, { name: 'json-bodies' });
