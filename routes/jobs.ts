@@ -1,6 +1,6 @@
 // /v1/jobs: submit a batch, follow it (poll, NDJSON, SSE), page its results, cancel, delete.
 import { pipeline, Readable } from 'node:stream';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
@@ -81,9 +81,12 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
   const targetRateLimit = new TargetRateLimit(config.rateLimitTargetsPerMin);
   const store = app.jobs.store;
 
-  async function requireJob(id: string): Promise<JobRecord> {
+  /** The job, if this caller may see it: another key's job is as absent as an unknown one. */
+  async function requireJob(id: string, request: FastifyRequest): Promise<JobRecord> {
     const job = await store.get(id);
-    if (job === null) throw new JobNotFoundError(id);
+    if (job === null || !(request.seesEveryJob || job.owner === request.owner)) {
+      throw new JobNotFoundError(id);
+    }
     return job;
   }
 
@@ -104,7 +107,10 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     async (request, reply) => {
       const key = request.headers['idempotency-key'] ?? null;
       await targetRateLimit.take(request.caller, request.body.targets.length);
-      const { job } = await app.jobs.submit(request.body, key, request.caller);
+      const { job } = await app.jobs.submit(request.body, key, {
+        caller: request.caller,
+        owner: request.owner,
+      });
       request.jobId = job.id;
       reply.header('Location', `/v1/jobs/${job.id}`);
       const waitS = preferredWaitSeconds(request.headers.prefer, config.maxWaitMs / 1000);
@@ -132,7 +138,9 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       },
     },
     async (request) => {
-      const page = await store.list(request.query);
+      const page = await store.list(
+        request.seesEveryJob ? request.query : { ...request.query, owner: request.owner },
+      );
       return { jobs: page.jobs.map(jobSummary), nextCursor: page.nextCursor };
     },
   );
@@ -149,7 +157,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     },
     async (request, reply) => {
       request.jobId = request.params.id;
-      const job = await requireJob(request.params.id);
+      const job = await requireJob(request.params.id, request);
       if (!isFinished(job.status)) reply.header('Retry-After', RETRY_AFTER_S);
       return jobView(job, store, inlineCap);
     },
@@ -173,7 +181,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     async (request, reply) => {
       const { id } = request.params;
       request.jobId = id;
-      const job = await requireJob(id);
+      const job = await requireJob(id, request);
       const afterSeq = lastEventSeq(request.query.cursor);
       if ((request.headers.accept ?? '').includes(NDJSON)) {
         // Lines are coalesced into a write every few milliseconds; pipeline() tears both
@@ -226,7 +234,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     async (request, reply) => {
       const { id } = request.params;
       request.jobId = id;
-      await requireJob(id);
+      await requireJob(id, request);
       reply.header('Connection', 'close');
       const afterSeq = lastEventSeq(reply.sse.lastEventId);
       await reply.sse.send(
@@ -247,6 +255,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     },
     async (request) => {
       request.jobId = request.params.id;
+      await requireJob(request.params.id, request);
       const job = await app.jobs.cancel(request.params.id);
       if (job === null) throw new JobNotFoundError(request.params.id);
       return jobView(job, store, inlineCap);
@@ -265,6 +274,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     },
     async (request, reply) => {
       request.jobId = request.params.id;
+      await requireJob(request.params.id, request);
       if (!(await app.jobs.delete(request.params.id)))
         throw new JobNotFoundError(request.params.id);
       return reply.code(204).send(null);

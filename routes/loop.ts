@@ -1,6 +1,6 @@
 // GET /v1/loop: the shared scheduler's live state — targets in flight and queued, globally and
-// per job, the caps, targets waiting for their destination, the resolver, and how the event
-// loop is doing.
+// per job (the caller's own jobs; other callers' only as totals), the caps, targets waiting
+// for their destination, the resolver, and how the event loop is doing.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { LoopState } from '../src/schemas/loop.js';
 import { Problem } from '../src/schemas/problem.js';
@@ -15,10 +15,20 @@ const loopRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: LoopState, 401: Problem },
       },
     },
-    () => {
+    (request) => {
       const dns = app.jobs.resolver.stats?.();
+      const snapshot = app.jobs.scheduler.snapshot();
+      const visible = (jobId: string) =>
+        request.seesEveryJob || app.jobs.ownerOfActive(jobId) === request.owner;
+      const others = snapshot.jobs.filter((job) => !visible(job.jobId));
       return {
-        ...app.jobs.scheduler.snapshot(),
+        ...snapshot,
+        jobs: snapshot.jobs.filter((job) => visible(job.jobId)),
+        otherCallersJobs: {
+          jobs: others.length,
+          running: others.reduce((sum, job) => sum + job.running, 0),
+          queued: others.reduce((sum, job) => sum + job.queued, 0),
+        },
         dns:
           dns === undefined
             ? null

@@ -48,10 +48,21 @@ export class ServiceClosingError extends ServiceError {
   }
 }
 
+/** Who submits: `caller` for per-caller limits and fairness, `owner` for who may see the job. */
+export interface Submitter {
+  /** `key:<hash prefix>` or `ip:<address>`. */
+  readonly caller: string;
+  /** SHA-256 (hex) of the caller's API key; null when the API is open. */
+  readonly owner: string | null;
+}
+
+const ANONYMOUS: Submitter = { caller: 'anonymous', owner: null };
+
 /** A job this process is running: what its tasks need, and how it ends. */
 interface ActiveJob {
   readonly options: ProbeOptions;
   readonly caller: string;
+  readonly owner: string | null;
   started: boolean;
   cancelRequested: boolean;
   /** Store writes in completion order; awaited before the job is finished. */
@@ -156,29 +167,31 @@ export class JobService {
   async submit(
     submission: JobSubmission,
     idempotencyKey: string | null,
-    caller = 'anonymous',
+    submitter: Submitter = ANONYMOUS,
   ): Promise<{ job: JobRecord; created: boolean }> {
     if (this.#draining) throw new ServiceClosingError();
-    if (idempotencyKey === null) return this.#create(submission, null, caller);
-    const pending = this.#pendingKeys.get(idempotencyKey);
+    if (idempotencyKey === null) return this.#create(submission, null, submitter);
+    // Keys are per owner: another caller's key is another key.
+    const pendingKey = `${submitter.owner ?? ''}\n${idempotencyKey}`;
+    const pending = this.#pendingKeys.get(pendingKey);
     if (pending !== undefined) return this.#replay(await pending, submission);
-    const attempt = this.#submitWithKey(submission, idempotencyKey, caller);
-    this.#pendingKeys.set(idempotencyKey, attempt);
+    const attempt = this.#submitWithKey(submission, idempotencyKey, submitter);
+    this.#pendingKeys.set(pendingKey, attempt);
     try {
       return await attempt;
     } finally {
-      this.#pendingKeys.delete(idempotencyKey);
+      this.#pendingKeys.delete(pendingKey);
     }
   }
 
   async #submitWithKey(
     submission: JobSubmission,
     key: string,
-    caller: string,
+    submitter: Submitter,
   ): Promise<{ job: JobRecord; created: boolean }> {
-    const existing = await this.#store.findByIdempotencyKey(key);
+    const existing = await this.#store.findByIdempotencyKey(submitter.owner, key);
     if (existing !== null) return this.#replay({ job: existing, created: false }, submission);
-    return this.#create(submission, key, caller);
+    return this.#create(submission, key, submitter);
   }
 
   #replay(
@@ -212,20 +225,26 @@ export class JobService {
   async #create(
     submission: JobSubmission,
     idempotencyKey: string | null,
-    caller: string,
+    submitter: Submitter,
   ): Promise<{ job: JobRecord; created: boolean }> {
-    this.#admit(caller, submission.targets.length);
+    this.#admit(submitter.caller, submission.targets.length);
     const options = this.normalizeOptions(submission.options);
     const job = await this.#store.create({
       id: randomUUID(),
       createdAt: this.#now(),
       options,
       targets: submission.targets,
+      owner: submitter.owner,
       idempotencyKey,
       requestHash: idempotencyKey === null ? null : hashSubmission(submission.targets, options),
     });
-    this.#start(job, caller);
+    this.#start(job, submitter.caller);
     return { job, created: true };
+  }
+
+  /** The owner of a job this process runs (for /v1/loop); undefined once it has ended. */
+  ownerOfActive(id: string): string | null | undefined {
+    return this.#active.get(id)?.owner;
   }
 
   #start(job: JobRecord, caller: string): void {
@@ -235,6 +254,7 @@ export class JobService {
     const active: ActiveJob = {
       options: probeOptions,
       caller,
+      owner: job.owner,
       started: false,
       cancelRequested: false,
       writes: Promise.resolve(),

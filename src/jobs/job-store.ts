@@ -13,7 +13,9 @@ export interface JobRecord {
   readonly options: JobOptions;
   readonly targets: readonly string[];
   readonly progress: JobProgress;
-  /** Set when the job was submitted with an Idempotency-Key. */
+  /** Who may see the job: the SHA-256 (hex) of the API key that created it; null when open. */
+  readonly owner: string | null;
+  /** Set when the job was submitted with an Idempotency-Key (unique per owner). */
   readonly idempotencyKey: string | null;
   /** Fingerprint of the submitted body, to tell a retry from a different request. */
   readonly requestHash: string | null;
@@ -24,6 +26,7 @@ export interface NewJob {
   readonly createdAt: number;
   readonly options: JobOptions;
   readonly targets: readonly string[];
+  readonly owner: string | null;
   readonly idempotencyKey: string | null;
   readonly requestHash: string | null;
 }
@@ -41,6 +44,8 @@ export type JobEvent =
 
 export interface JobListQuery {
   readonly status?: JobStatus;
+  /** Only this owner's jobs; absent means every job. */
+  readonly owner?: string | null;
   /** Opaque, from a previous page's `nextCursor`. */
   readonly cursor?: string;
   readonly limit: number;
@@ -69,7 +74,8 @@ export interface JobStore {
   create(job: NewJob): Promise<JobRecord>;
   /** Null for unknown, deleted or expired jobs. */
   get(id: string): Promise<JobRecord | null>;
-  findByIdempotencyKey(key: string): Promise<JobRecord | null>;
+  /** Idempotency keys are per owner: two owners may use the same key for different jobs. */
+  findByIdempotencyKey(owner: string | null, key: string): Promise<JobRecord | null>;
   /** Throws InvalidCursorError for a cursor this store did not hand out. */
   list(query: JobListQuery): Promise<JobListPage>;
   /** queued → running, once; later calls change nothing. */

@@ -82,6 +82,11 @@ function emit(listeners: Iterable<Listener>, event: JobEvent): void {
 
 const noop = (): void => {};
 
+/** An Idempotency-Key within its owner's namespace (a key is printable ASCII: no newline). */
+function ownedKey(owner: string | null, key: string): string {
+  return `${owner ?? ''}\n${key}`;
+}
+
 /**
  * `get`, `findByIdempotencyKey`, `create` and `list` return the live record, not a copy: it
  * changes as the job runs and must not be mutated by callers. (A Redis store returns
@@ -118,7 +123,7 @@ export class MemoryJobStore implements JobStore {
   async create(job: NewJob): Promise<JobRecord> {
     this.#sweepExpired();
     if (this.#live(job.id)) throw new Error(`job ${job.id} already exists`);
-    if (job.idempotencyKey !== null && this.#liveByKey(job.idempotencyKey)) {
+    if (job.idempotencyKey !== null && this.#liveByKey(job.owner, job.idempotencyKey)) {
       throw new Error('idempotency key already in use');
     }
     this.#makeRoom();
@@ -134,6 +139,7 @@ export class MemoryJobStore implements JobStore {
         options: job.options,
         targets: job.targets,
         progress: { total, done: 0, ok: 0, failed: 0 },
+        owner: job.owner,
         idempotencyKey: job.idempotencyKey,
         requestHash: job.requestHash,
       },
@@ -144,7 +150,9 @@ export class MemoryJobStore implements JobStore {
       listeners: new Set(),
     };
     this.#jobs.set(job.id, entry);
-    if (job.idempotencyKey !== null) this.#idByIdempotencyKey.set(job.idempotencyKey, job.id);
+    if (job.idempotencyKey !== null) {
+      this.#idByIdempotencyKey.set(ownedKey(job.owner, job.idempotencyKey), job.id);
+    }
     return entry.record;
   }
 
@@ -152,8 +160,8 @@ export class MemoryJobStore implements JobStore {
     return this.#live(id)?.record ?? null;
   }
 
-  async findByIdempotencyKey(key: string): Promise<JobRecord | null> {
-    return this.#liveByKey(key)?.record ?? null;
+  async findByIdempotencyKey(owner: string | null, key: string): Promise<JobRecord | null> {
+    return this.#liveByKey(owner, key)?.record ?? null;
   }
 
   /**
@@ -174,6 +182,7 @@ export class MemoryJobStore implements JobStore {
       if (entry.createSeq >= before) continue;
       if (this.#expireIfDue(entry)) continue;
       if (query.status !== undefined && entry.record.status !== query.status) continue;
+      if (query.owner !== undefined && entry.record.owner !== query.owner) continue;
       // One past the page tells a full last page from one with more behind it.
       if (jobs.length === query.limit) {
         more = true;
@@ -284,8 +293,8 @@ export class MemoryJobStore implements JobStore {
     return entry;
   }
 
-  #liveByKey(key: string): Entry | undefined {
-    const id = this.#idByIdempotencyKey.get(key);
+  #liveByKey(owner: string | null, key: string): Entry | undefined {
+    const id = this.#idByIdempotencyKey.get(ownedKey(owner, key));
     return id === undefined ? undefined : this.#live(id);
   }
 
@@ -329,11 +338,12 @@ export class MemoryJobStore implements JobStore {
 
   /** The job's result slabs go with the entry: nothing else refers to them. */
   #remove(entry: Entry): void {
-    const { id, idempotencyKey } = entry.record;
+    const { id, owner, idempotencyKey } = entry.record;
     this.#jobs.delete(id);
     this.#finished.delete(id);
-    if (idempotencyKey !== null && this.#idByIdempotencyKey.get(idempotencyKey) === id) {
-      this.#idByIdempotencyKey.delete(idempotencyKey);
+    if (idempotencyKey !== null) {
+      const key = ownedKey(owner, idempotencyKey);
+      if (this.#idByIdempotencyKey.get(key) === id) this.#idByIdempotencyKey.delete(key);
     }
     entry.listeners?.clear();
     entry.listeners = null;

@@ -1,6 +1,9 @@
-// API keys: `Authorization: Bearer <key>` on everything under /v1 when HEADPROBE_API_KEYS is
-// set. Keys are held only as SHA-256 hashes and compared in constant time; failed attempts
-// are rate-limited per client address. Health, docs and the OpenAPI document stay open.
+// API keys: `Authorization: Bearer <key>` on everything under /v1 when HEADPROBE_API_KEYS (or
+// HEADPROBE_OPERATOR_KEYS) is set. Keys are held only as SHA-256 hashes and compared in
+// constant time; failed attempts are rate-limited per client address. Health, docs and the
+// OpenAPI document stay open. A request learns who it is for: its caller (limits, fairness),
+// its owner (the key's hash: which jobs it may see), and whether it sees every job (an
+// operator key, or an open API).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -12,6 +15,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who is calling, for per-caller limits and logs: `key:<hash prefix>` or `ip:<address>`. */
     caller: string;
+    /** SHA-256 (hex) of the key presented; null when the API is open. */
+    owner: string | null;
+    /** True for operator keys and when the API is open: every job is visible. */
+    seesEveryJob: boolean;
   }
 }
 
@@ -22,7 +29,12 @@ function bearerToken(request: FastifyRequest): string | null {
 
 async function apiKeysPlugin(app: FastifyInstance, { config }: { config: Config }) {
   app.decorateRequest('caller', '');
-  const hashes = config.apiKeyHashes.map((hex) => Buffer.from(hex, 'hex'));
+  app.decorateRequest('owner', null);
+  app.decorateRequest('seesEveryJob', true);
+  const operators = new Set(config.operatorKeyHashes);
+  const hashes = [...new Set([...config.apiKeyHashes, ...config.operatorKeyHashes])].map((hex) =>
+    Buffer.from(hex, 'hex'),
+  );
   if (hashes.length === 0) {
     app.log.warn('HEADPROBE_API_KEYS is not set: the API is open to anyone who can reach it');
   }
@@ -30,6 +42,8 @@ async function apiKeysPlugin(app: FastifyInstance, { config }: { config: Config 
 
   app.addHook('onRequest', async (request, reply) => {
     request.caller = `ip:${request.ip}`;
+    request.owner = null;
+    request.seesEveryJob = hashes.length === 0;
     // The route Fastify matched, not the raw URL: `/%761/jobs` is routed to /v1/jobs too.
     const route = request.routeOptions.url;
     if (hashes.length === 0 || route === undefined || !route.startsWith('/v1/')) return;
@@ -52,7 +66,10 @@ async function apiKeysPlugin(app: FastifyInstance, { config }: { config: Config 
       reply.header('WWW-Authenticate', 'Bearer realm="headprobe"');
       throw new UnauthorizedError();
     }
-    request.caller = `key:${matched.toString('hex').slice(0, 12)}`;
+    const owner = matched.toString('hex');
+    request.caller = `key:${owner.slice(0, 12)}`;
+    request.owner = owner;
+    request.seesEveryJob = operators.has(owner);
   });
 }
 

@@ -26,6 +26,12 @@ export const LoopState = z
         concurrency: z.int().describe("This job's cap."),
       }),
     ),
+    otherCallersJobs: z
+      .object({ jobs: z.int(), running: z.int(), queued: z.int() })
+      .describe(
+        "Other callers' jobs, as totals only: with API keys a caller sees its own jobs above " +
+          '(an operator key, or an open API, sees every job there and zeros here).',
+      ),
     dns: z
       .object({
         queriesInFlight: z.int().describe('DNS queries on the wire.'),

@@ -93,6 +93,7 @@ export function describeJobStoreContract(
         createdAt: clock.now(),
         options: defaultOptions,
         targets: ['a.example', 'b.example:8443', 'https://c.example/'],
+        owner: null,
         idempotencyKey: null,
         requestHash: null,
         ...overrides,
@@ -118,6 +119,7 @@ export function describeJobStoreContract(
         const submitted = newJob({
           options,
           targets: ['a.example', 'a.example', '[2001:db8::1]:443'],
+          owner: 'owner-hash',
           idempotencyKey: 'key-1',
           requestHash: 'hash-1',
         });
@@ -130,6 +132,7 @@ export function describeJobStoreContract(
           options,
           targets: ['a.example', 'a.example', '[2001:db8::1]:443'],
           progress: { total: 3, done: 0, ok: 0, failed: 0 },
+          owner: 'owner-hash',
           idempotencyKey: 'key-1',
           requestHash: 'hash-1',
         };
@@ -148,10 +151,22 @@ export function describeJobStoreContract(
         const keyed = await store.create(newJob({ idempotencyKey: 'retry-me', requestHash: 'h' }));
         await store.create(newJob());
 
-        const found = await store.findByIdempotencyKey('retry-me');
+        const found = await store.findByIdempotencyKey(null, 'retry-me');
         expect(found?.id).toBe(keyed.id);
         expect(found?.requestHash).toBe('h');
-        expect(await store.findByIdempotencyKey('other-key')).toBeNull();
+        expect(await store.findByIdempotencyKey(null, 'other-key')).toBeNull();
+      });
+
+      it('keeps idempotency keys per owner: the same key names each owner’s own job', async () => {
+        const { store, newJob } = await open();
+        const a = await store.create(newJob({ owner: 'a', idempotencyKey: 'k', requestHash: 'x' }));
+        const b = await store.create(newJob({ owner: 'b', idempotencyKey: 'k', requestHash: 'y' }));
+        expect((await store.findByIdempotencyKey('a', 'k'))?.id).toBe(a.id);
+        expect((await store.findByIdempotencyKey('b', 'k'))?.id).toBe(b.id);
+        expect(await store.findByIdempotencyKey(null, 'k')).toBeNull();
+        await store.delete(a.id);
+        expect(await store.findByIdempotencyKey('a', 'k')).toBeNull();
+        expect((await store.findByIdempotencyKey('b', 'k'))?.id).toBe(b.id);
       });
     });
 
@@ -420,6 +435,22 @@ export function describeJobStoreContract(
         expect((await store.list({ status: 'failed', limit: 10 })).jobs).toEqual([]);
       });
 
+      it('lists only one owner’s jobs when asked, across pages', async () => {
+        const { store, newJob, clock } = await open();
+        const mine: JobRecord[] = [];
+        for (let i = 0; i < 6; i++) {
+          const job = await store.create(newJob({ owner: i % 2 === 0 ? 'me' : 'them' }));
+          if (i % 2 === 0) mine.push(job);
+          clock.advance(1000);
+        }
+        const first = await store.list({ owner: 'me', limit: 2 });
+        const second = await store.list({ owner: 'me', limit: 2, cursor: first.nextCursor! });
+        expect([...ids(first.jobs), ...ids(second.jobs)]).toEqual(ids(mine).reverse());
+        expect(second.nextCursor).toBeNull();
+        expect((await store.list({ owner: null, limit: 10 })).jobs).toEqual([]);
+        expect((await store.list({ limit: 10 })).jobs).toHaveLength(6);
+      });
+
       it('rejects a cursor it did not hand out', async () => {
         const { store, createJobs } = await open();
         await createJobs(4);
@@ -442,7 +473,7 @@ export function describeJobStoreContract(
 
         clock.advance(1);
         expect(await store.get(job.id)).toBeNull();
-        expect(await store.findByIdempotencyKey('k')).toBeNull();
+        expect(await store.findByIdempotencyKey(null, 'k')).toBeNull();
         expect((await store.list({ limit: 10 })).jobs).toEqual([]);
         expect(await store.delete(job.id)).toBe(false);
       });
@@ -476,7 +507,7 @@ export function describeJobStoreContract(
 
         const fresh = await store.create(newJob({ idempotencyKey: 'k' }));
 
-        expect((await store.findByIdempotencyKey('k'))?.id).toBe(fresh.id);
+        expect((await store.findByIdempotencyKey(null, 'k'))?.id).toBe(fresh.id);
       });
     });
 
@@ -534,11 +565,11 @@ export function describeJobStoreContract(
         expect(await store.delete(job.id)).toBe(true);
 
         expect(await store.get(job.id)).toBeNull();
-        expect(await store.findByIdempotencyKey('k')).toBeNull();
+        expect(await store.findByIdempotencyKey(null, 'k')).toBeNull();
         expect(ids((await store.list({ limit: 10 })).jobs)).toEqual([other.id]);
         expect(await store.delete(job.id)).toBe(false);
         const again = await store.create(newJob({ idempotencyKey: 'k' }));
-        expect((await store.findByIdempotencyKey('k'))?.id).toBe(again.id);
+        expect((await store.findByIdempotencyKey(null, 'k'))?.id).toBe(again.id);
       });
 
       it('returns false for an unknown job', async () => {

@@ -1,0 +1,110 @@
+// With API keys on, a job belongs to the key that created it: other keys cannot see, list,
+// follow, cancel or delete it, nor reach it through its Idempotency-Key; an operator key sees
+// every job; /v1/loop shows other callers' jobs only as totals.
+import { createServer, type Server } from 'node:net';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startApp } from '../helper.js';
+
+const KEY_A = 'key-of-caller-a-0123456789';
+const KEY_B = 'key-of-caller-b-0123456789';
+const OPERATOR = 'operator-key-0123456789abc';
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+/** A target that accepts and never answers: its job stays running. */
+async function silentTarget(): Promise<string> {
+  const server = createServer(() => {});
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return `127.0.0.1:${address.port}`;
+}
+
+async function keyedApp() {
+  const app = await startApp({
+    HEADPROBE_API_KEYS: `${KEY_A},${KEY_B}`,
+    HEADPROBE_OPERATOR_KEYS: OPERATOR,
+  });
+  const as = (key: string) => ({
+    get: (path: string) => request(app.server).get(path).set('Authorization', `Bearer ${key}`),
+    post: (path: string) => request(app.server).post(path).set('Authorization', `Bearer ${key}`),
+    delete: (path: string) =>
+      request(app.server).delete(path).set('Authorization', `Bearer ${key}`),
+  });
+  return { app, a: as(KEY_A), b: as(KEY_B), operator: as(OPERATOR) };
+}
+
+describe('ownership of jobs', () => {
+  it('hides a job from every other key: get, results, events, cancel, delete and lists', async () => {
+    const { a, b, operator } = await keyedApp();
+    const target = await silentTarget();
+    const submitted = await a
+      .post('/v1/jobs')
+      .send({ targets: [target], options: { timeoutMs: 10_000 } })
+      .expect(202);
+    const id = submitted.body.id as string;
+
+    for (const call of [
+      b.get(`/v1/jobs/${id}`),
+      b.get(`/v1/jobs/${id}/results`),
+      b.get(`/v1/jobs/${id}/events`).set('accept', 'text/event-stream'),
+      b.post(`/v1/jobs/${id}/cancel`),
+      b.delete(`/v1/jobs/${id}`),
+    ]) {
+      const response = await call;
+      expect(response.status).toBe(404);
+      expect(response.body).toMatchObject({ code: 'job_not_found' });
+    }
+    expect((await b.get('/v1/jobs').expect(200)).body.jobs).toEqual([]);
+
+    // Still running, untouched by B's attempts; its owner and the operator see it.
+    expect((await a.get(`/v1/jobs/${id}`).expect(200)).body.status).toBe('running');
+    expect(
+      (await a.get('/v1/jobs').expect(200)).body.jobs.map((j: { id: string }) => j.id),
+    ).toEqual([id]);
+    await operator.get(`/v1/jobs/${id}`).expect(200);
+    expect((await operator.get('/v1/jobs').expect(200)).body.jobs).toHaveLength(1);
+    await a.post(`/v1/jobs/${id}/cancel`).expect(200);
+  });
+
+  it('keeps Idempotency-Keys per caller: the same key and body from another key is its own job', async () => {
+    const { a, b } = await keyedApp();
+    const body = { targets: ['127.0.0.1:9'] };
+    const first = await a.post('/v1/jobs').set('Idempotency-Key', 'shared').send(body).expect(202);
+    const replay = await a.post('/v1/jobs').set('Idempotency-Key', 'shared').send(body).expect(202);
+    expect(replay.body.id).toBe(first.body.id);
+
+    const other = await b.post('/v1/jobs').set('Idempotency-Key', 'shared').send(body).expect(202);
+    expect(other.body.id).not.toBe(first.body.id);
+    // A different body under B's own key is B's conflict, and says nothing about A.
+    const conflict = await b
+      .post('/v1/jobs')
+      .set('Idempotency-Key', 'shared')
+      .send({ targets: ['127.0.0.1:10'] })
+      .expect(422);
+    expect(conflict.body.code).toBe('idempotency_key_reused');
+  });
+
+  it('shows other callers’ jobs in /v1/loop only as totals; the operator sees each', async () => {
+    const { a, b, operator } = await keyedApp();
+    const target = await silentTarget();
+    const submitted = await a
+      .post('/v1/jobs')
+      .send({ targets: [target, target], options: { timeoutMs: 10_000 } })
+      .expect(202);
+    const seenByB = (await b.get('/v1/loop').expect(200)).body;
+    expect(seenByB.jobs).toEqual([]);
+    expect(seenByB.otherCallersJobs).toMatchObject({ jobs: 1 });
+    expect(seenByB.otherCallersJobs.running + seenByB.otherCallersJobs.queued).toBe(2);
+    const seenByA = (await a.get('/v1/loop').expect(200)).body;
+    expect(seenByA.jobs.map((j: { jobId: string }) => j.jobId)).toEqual([submitted.body.id]);
+    expect(seenByA.otherCallersJobs).toEqual({ jobs: 0, running: 0, queued: 0 });
+    expect((await operator.get('/v1/loop').expect(200)).body.jobs).toHaveLength(1);
+    await a.post(`/v1/jobs/${submitted.body.id}/cancel`).expect(200);
+  });
+});
