@@ -106,11 +106,22 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     },
     async (request, reply) => {
       const key = request.headers['idempotency-key'] ?? null;
-      await targetRateLimit.take(request.caller, request.body.targets.length);
-      const { job } = await app.jobs.submit(request.body, key, {
-        caller: request.caller,
-        owner: request.owner,
-      });
+      const targets = request.body.targets.length;
+      await targetRateLimit.take(request.caller, targets);
+      // Only work accepted is charged: a refusal (full, overloaded, over a cap) or a replay of
+      // an earlier submission gives the targets back.
+      let submitted: Awaited<ReturnType<typeof app.jobs.submit>>;
+      try {
+        submitted = await app.jobs.submit(request.body, key, {
+          caller: request.caller,
+          owner: request.owner,
+        });
+      } catch (error) {
+        await targetRateLimit.refund(request.caller, targets);
+        throw error;
+      }
+      if (!submitted.created) await targetRateLimit.refund(request.caller, targets);
+      const { job } = submitted;
       request.jobId = job.id;
       reply.header('Location', `/v1/jobs/${job.id}`);
       const waitS = preferredWaitSeconds(request.headers.prefer, config.maxWaitMs / 1000);

@@ -4,6 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ServiceError } from '../errors.js';
 import { Scheduler, type Task } from '../loop/index.js';
 import type { AddressPolicy } from '../policy/address-policy.js';
+import { checkHeaderBudget, type HeaderBudget } from '../policy/header-budget.js';
 import { OverloadedError, TooManyQueuedTargetsError } from '../policy/caller-errors.js';
 import { type DnsResolver, destinationOf, type ProbeLimits, probeTarget } from '../probe/index.js';
 import type { JobOptions, JobStatus, JobSubmission } from '../schemas/job.js';
@@ -26,6 +27,8 @@ export interface JobServiceOptions {
   /** Targets queued or running at once: across all jobs, and per caller. */
   readonly maxQueuedTargets?: number;
   readonly maxQueuedTargetsPerCaller?: number;
+  /** Bounds on caller-header bytes per request and per job; none means unbounded. */
+  readonly headerBudget?: HeaderBudget;
   readonly observer?: JobObserver;
   readonly now?: () => number;
 }
@@ -108,6 +111,7 @@ export class JobService {
   readonly #maxQueued: number;
   readonly #maxQueuedPerCaller: number;
   readonly #observer: JobObserver | undefined;
+  readonly #headerBudget: HeaderBudget | undefined;
   /** Submissions in flight per Idempotency-Key, so two concurrent retries make one job. */
   readonly #pendingKeys = new Map<string, Promise<{ job: JobRecord; created: boolean }>>();
   #closing: Promise<void> | null = null;
@@ -128,6 +132,7 @@ export class JobService {
     this.#maxQueued = options.maxQueuedTargets ?? Number.POSITIVE_INFINITY;
     this.#maxQueuedPerCaller = options.maxQueuedTargetsPerCaller ?? Number.POSITIVE_INFINITY;
     this.#observer = options.observer;
+    this.#headerBudget = options.headerBudget;
     this.scheduler = new Scheduler<string, ProbeResult>({
       concurrency: options.concurrency,
       runTask: (task) => this.#runTask(task),
@@ -227,8 +232,16 @@ export class JobService {
     idempotencyKey: string | null,
     submitter: Submitter,
   ): Promise<{ job: JobRecord; created: boolean }> {
-    this.#admit(submitter.caller, submission.targets.length);
     const options = this.normalizeOptions(submission.options);
+    if (this.#headerBudget !== undefined) {
+      checkHeaderBudget(
+        options.headers,
+        submission.targets.length,
+        options.followRedirects,
+        this.#headerBudget,
+      );
+    }
+    this.#admit(submitter.caller, submission.targets.length);
     const job = await this.#store.create({
       id: randomUUID(),
       createdAt: this.#now(),

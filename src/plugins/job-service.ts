@@ -61,6 +61,10 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
     maxConcurrencyPerDestination: config.maxConcurrencyPerDestination,
     maxQueuedTargets: config.maxQueuedTargets,
     maxQueuedTargetsPerCaller: config.maxQueuedTargetsPerKey,
+    headerBudget: {
+      maxHeaderBytes: config.maxHeaderBytes,
+      maxJobHeaderBytes: config.maxJobHeaderBytes,
+    },
     observer: app.metrics.jobObserver,
     limits: options.limits,
     policy: createAddressPolicy({

@@ -13,6 +13,11 @@ export class TargetRateLimit {
       perMinute > 0 ? new RateLimiterMemory({ points: perMinute, duration: 60 }) : null;
   }
 
+  /** Gives back what `take` spent on work that was then refused, or not new (a replay). */
+  async refund(caller: string, targets: number): Promise<void> {
+    await this.#limiter?.reward(caller, targets);
+  }
+
   /** Spends `targets` of the caller's budget, or throws RateLimitedError (nothing spent). */
   async take(caller: string, targets: number): Promise<void> {
     if (this.#limiter === null) return;

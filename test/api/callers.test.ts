@@ -134,6 +134,54 @@ describe('limits', () => {
     expect((await submit(OTHER_KEY, 6)).body.code).toBe('rate_limited');
   });
 
+  it('charges only accepted work: refused submissions and replays give their targets back', async () => {
+    const app = await startApp({
+      HEADPROBE_RATE_LIMIT_TARGETS_PER_MIN: '10',
+      HEADPROBE_MAX_JOBS: '1',
+    });
+    const silent = await target(() => {});
+    const submit = (targets: string[], key?: string) => {
+      const call = request(app.server).post('/v1/jobs');
+      if (key !== undefined) call.set('Idempotency-Key', key);
+      return call.send({ targets, options: { timeoutMs: 10_000 } });
+    };
+    const running = await submit(Array(5).fill(silent.address), 'first').expect(202);
+    // The store holds one job and it runs: each of these is refused, and costs nothing.
+    for (let i = 0; i < 3; i++) {
+      const refused = await submit(Array(5).fill(silent.address));
+      expect(refused.status).toBe(503);
+      expect(refused.body.code).toBe('too_many_jobs');
+    }
+    // A replay of the first job is not new work either.
+    await submit(Array(5).fill(silent.address), 'first').expect(202);
+    await request(app.server).post(`/v1/jobs/${running.body.id}/cancel`).expect(200);
+    // 5 of the 10 spent: 5 more fit, and then the budget is gone.
+    await submit(Array(5).fill('127.0.0.1:9')).expect(202);
+    expect((await submit(['127.0.0.1:9'])).body.code).toBe('rate_limited');
+  });
+
+  it('bounds the caller-header bytes of a request and of a whole job (422)', async () => {
+    const app = await startApp({
+      HEADPROBE_MAX_HEADER_BYTES: '1000',
+      HEADPROBE_MAX_JOB_HEADER_MB: '1',
+    });
+    const submit = (targets: number, headers: Record<string, string>, followRedirects = 0) =>
+      request(app.server)
+        .post('/v1/jobs')
+        .send({
+          targets: Array(targets).fill('127.0.0.1:9'),
+          options: { headers, followRedirects },
+        });
+    const tooBig = await submit(1, { 'X-Big': 'a'.repeat(1000) });
+    expect(tooBig.status).toBe(422);
+    expect(tooBig.body).toMatchObject({ code: 'header_budget_exceeded' });
+    // 990 bytes a request: 1,000 requests fit in 1 MiB, 1,100 do not, and redirects count.
+    const headers = { 'X-Pad': 'a'.repeat(990 - 'X-Pad'.length - 4) };
+    await submit(1_000, headers).expect(202);
+    expect((await submit(1_100, headers)).body.code).toBe('header_budget_exceeded');
+    expect((await submit(100, headers, 10)).body.code).toBe('header_budget_exceeded');
+  });
+
   it('caps queued targets per caller (429) and overall (503 + Retry-After); running jobs go on', async () => {
     const app = await startApp({
       HEADPROBE_API_KEYS: `${KEY},${OTHER_KEY}`,
