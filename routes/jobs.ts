@@ -8,6 +8,7 @@ import { type FollowEvent, followJob } from '../src/jobs/follow-job.js';
 import { isFinished, JobNotFoundError } from '../src/jobs/job-service.js';
 import type { JobRecord } from '../src/jobs/job-store.js';
 import { jobSummary, jobView } from '../src/jobs/job-view.js';
+import { StreamSlots } from '../src/policy/stream-slots.js';
 import { TargetRateLimit } from '../src/policy/target-rate-limit.js';
 import {
   Job,
@@ -79,6 +80,13 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
   app.decorateRequest('jobId', null);
   const inlineCap = config.inlineResults;
   const targetRateLimit = new TargetRateLimit(config.rateLimitTargetsPerMin);
+  const streams = new StreamSlots(config.maxStreams, config.maxStreamsPerCaller);
+
+  /** A stream slot for this request's caller, given back when the response closes. */
+  function takeStreamSlot(request: FastifyRequest, reply: FastifyReply): void {
+    const release = streams.take(request.caller);
+    reply.raw.once('close', release);
+  }
   const store = app.jobs.store;
 
   /** The job, if this caller may see it: another key's job is as absent as an unknown one. */
@@ -186,7 +194,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
           'page of at most `limit` results with `nextCursor`.',
         params: JobIdParams,
         querystring: ResultsQuery,
-        response: { 200: ResultPage, 400: Problem, 404: Problem },
+        response: { 200: ResultPage, 400: Problem, 404: Problem, 429: Problem, 503: Problem },
       },
     },
     async (request, reply) => {
@@ -195,6 +203,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       const job = await requireJob(id, request);
       const afterSeq = lastEventSeq(request.query.cursor);
       if ((request.headers.accept ?? '').includes(NDJSON)) {
+        takeStreamSlot(request, reply);
         // Lines are coalesced into a write every few milliseconds; pipeline() tears both
         // streams down together if the client goes away.
         const lines = new CoalescingStream();
@@ -239,13 +248,14 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
           '`progress` follows each burst of results; `done` ends the stream. Reconnect with ' +
           '`Last-Event-ID` to resume without gaps or repeats.',
         params: JobIdParams,
-        response: { 404: Problem },
+        response: { 404: Problem, 429: Problem, 503: Problem },
       },
     },
     async (request, reply) => {
       const { id } = request.params;
       request.jobId = id;
       await requireJob(id, request);
+      takeStreamSlot(request, reply);
       reply.header('Connection', 'close');
       const afterSeq = lastEventSeq(reply.sse.lastEventId);
       await reply.sse.send(

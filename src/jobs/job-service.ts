@@ -4,8 +4,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ServiceError } from '../errors.js';
 import { Scheduler, type Task } from '../loop/index.js';
 import type { AddressPolicy } from '../policy/address-policy.js';
-import { checkHeaderBudget, type HeaderBudget } from '../policy/header-budget.js';
 import { OverloadedError, TooManyQueuedTargetsError } from '../policy/caller-errors.js';
+import { checkHeaderBudget, type HeaderBudget } from '../policy/header-budget.js';
 import { type DnsResolver, destinationOf, type ProbeLimits, probeTarget } from '../probe/index.js';
 import type { JobOptions, JobStatus, JobSubmission } from '../schemas/job.js';
 import { ProbeOptions } from '../schemas/probe-options.js';
@@ -18,6 +18,11 @@ export interface JobServiceOptions {
   readonly resolver: DnsResolver;
   /** Global cap on targets in flight (HEADPROBE_CONCURRENCY). */
   readonly concurrency: number;
+  /**
+   * Cap on one caller's targets in flight across its jobs, and so a job's default cap; the
+   * global cap when unset. Callers take turns, then their jobs do.
+   */
+  readonly concurrencyPerCaller?: number;
   /** Targets in flight per host:port for a job that does not say, and the most one may ask. */
   readonly concurrencyPerDestination?: number;
   readonly maxConcurrencyPerDestination?: number;
@@ -103,6 +108,7 @@ export class JobService {
   readonly #policy: AddressPolicy | undefined;
   readonly #now: () => number;
   readonly #concurrency: number;
+  readonly #perCaller: number;
   readonly #perDestination: number;
   readonly #maxPerDestination: number;
   readonly #active = new Map<string, ActiveJob>();
@@ -124,6 +130,10 @@ export class JobService {
     this.#policy = options.policy;
     this.#now = options.now ?? Date.now;
     this.#concurrency = options.concurrency;
+    this.#perCaller = Math.min(
+      options.concurrencyPerCaller ?? options.concurrency,
+      options.concurrency,
+    );
     this.#maxPerDestination = options.maxConcurrencyPerDestination ?? Number.POSITIVE_INFINITY;
     this.#perDestination = Math.min(
       options.concurrencyPerDestination ?? Number.POSITIVE_INFINITY,
@@ -135,6 +145,7 @@ export class JobService {
     this.#headerBudget = options.headerBudget;
     this.scheduler = new Scheduler<string, ProbeResult>({
       concurrency: options.concurrency,
+      groupConcurrency: this.#perCaller,
       runTask: (task) => this.#runTask(task),
       isFailure: (result) => !result.ok,
       destinationOf,
@@ -153,7 +164,7 @@ export class JobService {
   /** The options a job runs with: defaults filled in, caps lowered to the server's. */
   normalizeOptions(options: JobSubmission['options']): JobOptions {
     const { concurrency, concurrencyPerDestination, ...probeOptions } = options ?? {};
-    const cap = this.#concurrency;
+    const cap = this.#perCaller;
     const perDestination = Math.min(
       concurrencyPerDestination ?? this.#perDestination,
       this.#maxPerDestination,
@@ -282,6 +293,7 @@ export class JobService {
     try {
       handle = this.scheduler.submit({
         jobId: job.id,
+        group: caller,
         inputs: job.targets,
         concurrency,
         destinationConcurrency: concurrencyPerDestination,

@@ -22,6 +22,10 @@ export class Rotation<T extends RotationNode<T>> {
     this.#tail = node;
   }
 
+  get empty(): boolean {
+    return this.#head === null;
+  }
+
   /** Removes and returns the node whose turn it is. */
   shift(): T | null {
     const node = this.#head;

@@ -1,5 +1,8 @@
 // The one scheduler of the process: it owns every Task of every job, caps how many run at
-// once (globally, per job and per destination), takes turns between jobs, cancels and drains.
+// once (globally, per group of jobs, per job and per destination), takes turns between groups
+// and, within a group, between its jobs, cancels and drains. A group is a caller: one caller's
+// jobs of slow targets hold at most the group cap, and a caller with one small job gets every
+// other turn against a caller with a hundred.
 // It knows nothing of what a task does: the runner is injected and generic in input and result.
 // The destination cap is politeness towards the hosts probed, so it counts across every job;
 // an input whose destination is full is parked aside rather than left at the head of its job,
@@ -53,10 +56,17 @@ export interface SchedulerOptions<I, R> {
   destinationOf?: (input: I) => string | null;
   /** Per-destination cap for jobs that set none; unlimited by default. Needs `destinationOf`. */
   destinationConcurrency?: number;
+  /** Cap on running tasks of one group (all its jobs together); the global cap by default. */
+  groupConcurrency?: number;
 }
 
 export interface JobSubmission<I, R> {
   jobId: string;
+  /**
+   * Jobs of one group share its cap and take turns within its turn; by default a job is a
+   * group of its own.
+   */
+  group?: string;
   /** Read lazily as tasks start: the array must not change while the job is active. */
   inputs: readonly I[];
   /** Per-job cap on running tasks, clamped to the global cap (the default). */
@@ -140,8 +150,22 @@ type Parked<I, R> = ParkedInput<JobRecord<I, R>>;
 type ParkedQueue<I, R> = JobParkedQueue<JobRecord<I, R>>;
 type Destination<I, R> = DestinationSlots<JobRecord<I, R>>;
 
+/** The jobs of one group, their turn order, and the group's count of running tasks. */
+class GroupRecord<I, R> implements RotationNode<GroupRecord<I, R>> {
+  readonly jobs = new Rotation<JobRecord<I, R>>();
+  /** Its active jobs: the group is forgotten when the last one completes. */
+  activeJobs = 0;
+  running = 0;
+  rotationPrev: GroupRecord<I, R> | null = null;
+  rotationNext: GroupRecord<I, R> | null = null;
+  inRotation = false;
+
+  constructor(readonly key: string) {}
+}
+
 class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
   readonly jobId: string;
+  readonly group: GroupRecord<I, R>;
   readonly inputs: readonly I[];
   readonly total: number;
   readonly concurrency: number;
@@ -177,11 +201,13 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
 
   constructor(
     submission: JobSubmission<I, R>,
+    group: GroupRecord<I, R>,
     concurrency: number,
     destinationConcurrency: number,
     submittedAt: number,
   ) {
     this.jobId = submission.jobId;
+    this.group = group;
     this.inputs = submission.inputs;
     this.total = submission.inputs.length;
     this.concurrency = concurrency;
@@ -311,7 +337,10 @@ export class Scheduler<I, R> {
   /** Only destinations with something running, reserved or parked. */
   readonly #destinations = new Map<string, Destination<I, R>>();
   readonly #jobs = new Map<string, JobRecord<I, R>>();
-  readonly #rotation = new Rotation<JobRecord<I, R>>();
+  readonly #groups = new Map<string, GroupRecord<I, R>>();
+  /** Groups with a job that can start a task, and room under the group cap. */
+  readonly #rotation = new Rotation<GroupRecord<I, R>>();
+  readonly #groupConcurrency: number;
   readonly #eventLoop = new EventLoopMonitor();
   #running = 0;
   #pumping = false;
@@ -331,6 +360,13 @@ export class Scheduler<I, R> {
       assertCap(options.destinationConcurrency, 'destinationConcurrency');
     }
     this.#destinationConcurrency = options.destinationConcurrency ?? Number.POSITIVE_INFINITY;
+    if (options.groupConcurrency !== undefined) {
+      assertCap(options.groupConcurrency, 'groupConcurrency');
+    }
+    this.#groupConcurrency = Math.min(
+      options.groupConcurrency ?? options.concurrency,
+      options.concurrency,
+    );
     this.#eventLoop.start();
   }
 
@@ -353,12 +389,20 @@ export class Scheduler<I, R> {
     const cap = Math.min(job.concurrency ?? this.#concurrency, this.#concurrency);
     const destinationCap = job.destinationConcurrency ?? this.#destinationConcurrency;
     const now = performance.now();
-    const record = new JobRecord(job, cap, destinationCap, now);
+    const groupKey = job.group ?? `job:${job.jobId}`;
+    let group = this.#groups.get(groupKey);
+    if (group === undefined) {
+      group = new GroupRecord<I, R>(groupKey);
+      this.#groups.set(groupKey, group);
+    }
+    const record = new JobRecord(job, group, cap, destinationCap, now);
     if (record.total === 0) {
+      if (group.activeJobs === 0) this.#groups.delete(groupKey);
       record.resolveDone(record.summary(now));
     } else {
+      group.activeJobs++;
       this.#jobs.set(record.jobId, record);
-      this.#rotation.push(record);
+      this.#enqueue(record);
       this.#pump();
     }
     return { jobId: record.jobId, done: record.done };
@@ -375,7 +419,7 @@ export class Scheduler<I, R> {
     if (!job.cancelRequested) {
       job.cancelRequested = true;
       job.cancelReason = reason;
-      this.#rotation.remove(job);
+      this.#dequeue(job);
       for (let task = job.runningHead; task !== null; task = task.nextRunning) {
         task.abort(reason);
       }
@@ -486,9 +530,10 @@ export class Scheduler<I, R> {
           break;
         }
         if (turn === null) {
-          turn = this.#rotation.shift();
+          turn = this.#takeTurn();
           if (turn === null) break;
           if (!turn.canStart()) {
+            this.#requeueGroup(turn.group);
             turn = null;
             continue;
           }
@@ -496,17 +541,52 @@ export class Scheduler<I, R> {
         steps++;
         const started = this.#startNext(turn);
         if (!turn.canStart()) {
+          this.#requeueGroup(turn.group);
           turn = null;
         } else if (started) {
-          this.#rotation.push(turn);
+          this.#enqueue(turn);
           turn = null;
         }
       }
     } finally {
       // A slice that ran out mid-turn: the job waits for its next one.
-      if (turn?.canStart()) this.#rotation.push(turn);
+      if (turn !== null) {
+        if (turn.canStart()) this.#enqueue(turn);
+        else this.#requeueGroup(turn.group);
+      }
       this.#pumping = false;
     }
+  }
+
+  /**
+   * The job whose turn it is: the next group's next job. Both leave their rotations; the
+   * turn's end puts them back. A group at its cap is passed by, to rejoin when a task of it ends.
+   */
+  #takeTurn(): JobRecord<I, R> | null {
+    for (let group = this.#rotation.shift(); group !== null; group = this.#rotation.shift()) {
+      if (group.running >= this.#groupConcurrency) continue;
+      const job = group.jobs.shift();
+      if (job !== null) return job;
+    }
+    return null;
+  }
+
+  /** A job that can start a task joins its group's turns, and the group the scheduler's. */
+  #enqueue(job: JobRecord<I, R>): void {
+    if (!job.canStart()) return;
+    job.group.jobs.push(job);
+    this.#requeueGroup(job.group);
+  }
+
+  #dequeue(job: JobRecord<I, R>): void {
+    const group = job.group;
+    group.jobs.remove(job);
+    if (group.jobs.empty) this.#rotation.remove(group);
+  }
+
+  /** A group with a job waiting for a turn and room under its cap takes turns again. */
+  #requeueGroup(group: GroupRecord<I, R>): void {
+    if (!group.jobs.empty && group.running < this.#groupConcurrency) this.#rotation.push(group);
   }
 
   #pumpAfterPoll(): void {
@@ -575,6 +655,7 @@ export class Scheduler<I, R> {
     const task = new ScheduledTask(job.jobId, index, input, job.submittedAt, 'running');
     task.startedAt = performance.now();
     job.addRunning(task);
+    job.group.running++;
     this.#running++;
     let pending: Promise<R>;
     try {
@@ -599,6 +680,7 @@ export class Scheduler<I, R> {
   ): void {
     const wasAtOwnCap = job.parkedHead !== null && job.atOwnCap;
     job.removeRunning(task);
+    job.group.running--;
     this.#running--;
     if (destination !== null) {
       destination.running--;
@@ -621,7 +703,8 @@ export class Scheduler<I, R> {
         }
       }
     }
-    if (job.canStart()) this.#rotation.push(job);
+    if (job.canStart()) this.#enqueue(job);
+    else this.#requeueGroup(job.group);
     this.#end(job, task, result, error);
     this.#pump();
   }
@@ -632,7 +715,7 @@ export class Scheduler<I, R> {
       const job = woken.job;
       job.removeParked(woken);
       job.pushWoken(woken);
-      if (job.canStart()) this.#rotation.push(job);
+      this.#enqueue(job);
     }
     this.#forgetIfIdle(destination);
   }
@@ -685,8 +768,13 @@ export class Scheduler<I, R> {
   }
 
   #complete(job: JobRecord<I, R>, endedAt: number): void {
-    this.#rotation.remove(job);
+    this.#dequeue(job);
     this.#jobs.delete(job.jobId);
+    const group = job.group;
+    if (--group.activeJobs === 0) {
+      this.#rotation.remove(group);
+      this.#groups.delete(group.key);
+    }
     job.resolveDone(job.summary(endedAt));
     if (this.#draining && this.#jobs.size === 0) this.#finishDrain();
   }

@@ -57,6 +57,7 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
       new MemoryJobStore({ maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs }),
     resolver,
     concurrency: config.concurrency,
+    concurrencyPerCaller: config.concurrencyPerCaller,
     concurrencyPerDestination: config.concurrencyPerDestination,
     maxConcurrencyPerDestination: config.maxConcurrencyPerDestination,
     maxQueuedTargets: config.maxQueuedTargets,

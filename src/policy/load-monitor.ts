@@ -3,8 +3,9 @@
 // Nothing here may throw: reading RSS opens /proc/self/stat, which fails with EMFILE exactly
 // when the process is short of descriptors, and an exception from a timer would end the
 // process (it did, with @fastify/under-pressure, which this replaces). A failed reading is
-// itself a sign of pressure.
-
+// itself a sign of pressure, and each sample opens /dev/null once as a canary: when that
+// fails, probes and clients are failing for want of descriptors too.
+import { closeSync, openSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 
@@ -94,6 +95,12 @@ export class LoadMonitor {
       } catch (error) {
         this.noteExhaustion(`reading memory (${(error as NodeJS.ErrnoException).code ?? error})`);
       }
+    }
+    try {
+      closeSync(openSync('/dev/null', 'r'));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EMFILE' || code === 'ENFILE') this.noteExhaustion('file descriptors');
     }
   }
 }

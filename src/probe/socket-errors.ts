@@ -17,6 +17,9 @@ const BY_ERRNO: Record<string, ClassifiedError> = {
   EHOSTDOWN: { code: 'network_unreachable', message: 'host is down' },
   ENETDOWN: { code: 'network_unreachable', message: 'network is down' },
   EADDRNOTAVAIL: { code: 'network_unreachable', message: 'address not available' },
+  // The service's own shortage, not the target's doing: said plainly.
+  EMFILE: { code: 'internal_error', message: 'the service ran out of file descriptors' },
+  ENFILE: { code: 'internal_error', message: 'the system ran out of file descriptors' },
 };
 
 export function classifySocketError(error: unknown, phase: ProbePhase): ClassifiedError {

@@ -80,7 +80,8 @@ describe('POST /v1/jobs', () => {
         httpVersion: '1.1',
         timeoutMs: 10000,
         tlsVerify: true,
-        concurrency: 500,
+        // A caller's share: 90% of the global 500, leaving room for other callers.
+        concurrency: 450,
       },
       links: { self: accepted.headers.location, results: `${accepted.headers.location}/results` },
     });
@@ -188,10 +189,16 @@ describe('POST /v1/jobs', () => {
     expect(response.body).toMatchObject({ status: 400, code: 'invalid_json' });
   });
 
-  it('clamps a job concurrency above the global cap', async () => {
-    const app = await startApp({ HEADPROBE_CONCURRENCY: '4' });
+  it('clamps a job concurrency above the caller cap (90% of the global cap by default)', async () => {
+    const app = await startApp({ HEADPROBE_CONCURRENCY: '10' });
     const response = await submit(app, { targets: [await target()], options: { concurrency: 50 } });
-    expect(response.body.options.concurrency).toBe(4);
+    expect(response.body.options.concurrency).toBe(9);
+    const own = await startApp({
+      HEADPROBE_CONCURRENCY: '10',
+      HEADPROBE_CONCURRENCY_PER_CALLER: '10',
+    });
+    const whole = await submit(own, { targets: [await target()], options: { concurrency: 50 } });
+    expect(whole.body.options.concurrency).toBe(10);
   });
 });
 

@@ -1,10 +1,12 @@
 // With API keys on, a job belongs to the key that created it: other keys cannot see, list,
 // follow, cancel or delete it, nor reach it through its Idempotency-Key; an operator key sees
-// every job; /v1/loop shows other callers' jobs only as totals.
-import { createServer, type Server } from 'node:net';
+// every job; /v1/loop shows other callers' jobs only as totals. And callers get a fair share:
+// of the slots, and of the result streams.
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp } from '../helper.js';
+import { normalResponse, respondWith, startTcpServer } from '../support/servers.js';
 
 const KEY_A = 'key-of-caller-a-0123456789';
 const KEY_B = 'key-of-caller-b-0123456789';
@@ -106,5 +108,76 @@ describe('ownership of jobs', () => {
     expect(seenByA.otherCallersJobs).toEqual({ jobs: 0, running: 0, queued: 0 });
     expect((await operator.get('/v1/loop').expect(200)).body.jobs).toHaveLength(1);
     await a.post(`/v1/jobs/${submitted.body.id}/cancel`).expect(200);
+  });
+});
+
+describe('fair share between callers', () => {
+  it('runs another caller’s small job at once while one caller’s slow job wants every slot', async () => {
+    const app = await startApp({
+      HEADPROBE_API_KEYS: `${KEY_A},${KEY_B}`,
+      HEADPROBE_CONCURRENCY: '20',
+    });
+    const silent = await silentTarget();
+    const answering = await startTcpServer(respondWith(normalResponse));
+    try {
+      await request(app.server)
+        .post('/v1/jobs')
+        .set('Authorization', `Bearer ${KEY_A}`)
+        .send({ targets: Array(200).fill(silent), options: { timeoutMs: 20_000 } })
+        .expect(202);
+      const started = Date.now();
+      const small = await request(app.server)
+        .post('/v1/jobs')
+        .set('Authorization', `Bearer ${KEY_B}`)
+        .set('Prefer', 'wait=10')
+        .send({ targets: Array(5).fill(`127.0.0.1:${answering.port}`) });
+      // Without a caller cap B waits for A's 20,000 ms timeouts; with it, 2 slots are free.
+      expect(small.status).toBe(200);
+      expect(small.body.progress).toMatchObject({ done: 5, ok: 5 });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await answering.close();
+    }
+  });
+
+  it('caps open result streams per caller with a 429 problem', async () => {
+    const app = await startApp({
+      HEADPROBE_API_KEYS: `${KEY_A},${KEY_B}`,
+      HEADPROBE_MAX_STREAMS_PER_CALLER: '2',
+    });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const silent = await silentTarget();
+    const job = await request(app.server)
+      .post('/v1/jobs')
+      .set('Authorization', `Bearer ${KEY_A}`)
+      .send({ targets: [silent], options: { timeoutMs: 20_000 } })
+      .expect(202);
+    const follow = (kind: 'ndjson' | 'sse', key = KEY_A, signal?: AbortSignal) =>
+      fetch(`${base}/v1/jobs/${job.body.id}/${kind === 'sse' ? 'events' : 'results'}`, {
+        headers: {
+          authorization: `Bearer ${key}`,
+          accept: kind === 'sse' ? 'text/event-stream' : 'application/x-ndjson',
+        },
+        signal,
+      });
+    const open = new AbortController();
+    const first = await follow('ndjson', KEY_A, open.signal);
+    const second = await follow('sse', KEY_A, open.signal);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const third = await follow('ndjson');
+    expect(third.status).toBe(429);
+    expect(third.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await third.json()).toMatchObject({ code: 'too_many_streams' });
+    expect((await follow('sse')).status).toBe(429);
+    // Closing a stream gives its slot back.
+    open.abort();
+    await expect
+      .poll(async () => {
+        const again = await follow('ndjson', KEY_A);
+        void again.body?.cancel();
+        return again.status;
+      })
+      .toBe(200);
   });
 });
