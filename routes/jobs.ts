@@ -8,7 +8,6 @@ import { type FollowEvent, followJob } from '../src/jobs/follow-job.js';
 import { isFinished, JobNotFoundError } from '../src/jobs/job-service.js';
 import type { JobRecord } from '../src/jobs/job-store.js';
 import { jobSummary, jobView } from '../src/jobs/job-view.js';
-import { StreamSlots } from '../src/policy/stream-slots.js';
 import { TargetRateLimit } from '../src/policy/target-rate-limit.js';
 import {
   Job,
@@ -80,7 +79,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
   app.decorateRequest('jobId', null);
   const inlineCap = config.inlineResults;
   const targetRateLimit = new TargetRateLimit(config.rateLimitTargetsPerMin);
-  const streams = new StreamSlots(config.maxStreams, config.maxStreamsPerCaller);
+  const streams = app.streams;
 
   /** A stream slot for this request's caller, given back when the response closes. */
   function takeStreamSlot(request: FastifyRequest, reply: FastifyReply): void {

@@ -25,6 +25,7 @@ import metrics from './plugins/metrics.js';
 import openApi from './plugins/openapi.js';
 import problemDetails from './plugins/problem-details.js';
 import requestLog from './plugins/request-log.js';
+import { StreamSlots } from './policy/stream-slots.js';
 import type { DnsResolver, ProbeLimits } from './probe/index.js';
 
 /** Most bytes in one request body: 10,000 targets of a few hundred characters fit. */
@@ -34,6 +35,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     connections: ConnectionGuard;
     openRequests: OpenRequests;
+    streams: StreamSlots;
   }
 }
 
@@ -104,6 +106,7 @@ export async function buildApp(
   // package's typings describe as a module namespace under NodeNext.
   const ssePlugin = sse as unknown as FastifyPluginAsync<SSEPluginOptions>;
   await app.register(ssePlugin, { heartbeatInterval: overrides.sseHeartbeatMs ?? 15_000 });
+  app.decorate('streams', new StreamSlots(config.maxStreams, config.maxStreamsPerCaller));
   await app.register(metrics);
   await app.register(jobService, {
     config,

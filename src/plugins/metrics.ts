@@ -118,6 +118,60 @@ function dnsMetrics(registry: Registry, stats: () => DnsStats | undefined): void
   gauge('headprobe_dns_cache_entries', 'Entries in the shared DNS cache.', (f) => f.cacheEntries);
 }
 
+/** What the service's own HTTP side holds and refuses: connections, bodies, streams, load. */
+function protectionMetrics(registry: Registry, app: FastifyInstance): void {
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  // Counted where they happen; a scrape copies the count.
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  gauge(
+    'headprobe_http_connections_open',
+    'Connections to the service.',
+    () => app.connections.open,
+  );
+  counter(
+    'headprobe_http_connections_refused_total',
+    'Connections refused over HEADPROBE_MAX_CONNECTIONS or _PER_CLIENT.',
+    () => app.connections.refused,
+  );
+  gauge(
+    'headprobe_http_pending_body_bytes',
+    'Bytes held by request bodies still being read (capped by HEADPROBE_MAX_PENDING_BODY_MB).',
+    () => app.pendingBodies.reserved,
+  );
+  gauge(
+    'headprobe_result_streams_open',
+    'Open NDJSON and SSE result streams.',
+    () => app.streams.open,
+  );
+  counter(
+    'headprobe_resource_exhaustions_total',
+    'Times a resource (file descriptors) ran out; each sheds new jobs for a few seconds.',
+    () => app.load.exhaustions,
+  );
+  gauge(
+    'headprobe_shedding_load',
+    '1 while new jobs are refused for load (memory, event-loop delay, descriptors), else 0.',
+    () => (app.load.pressure() === null ? 0 : 1),
+  );
+}
+
 async function metricsPlugin(app: FastifyInstance) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -170,6 +224,7 @@ async function metricsPlugin(app: FastifyInstance) {
     },
   });
   dnsMetrics(registry, () => app.jobs.resolver.stats?.());
+  protectionMetrics(registry, app);
   let lastUtilization = performance.eventLoopUtilization();
   new Gauge({
     name: 'headprobe_event_loop_utilization',

@@ -33,6 +33,12 @@ describe('observability', () => {
     );
     expect(text).toContain('headprobe_targets_queued 0');
     expect(text).toContain('headprobe_targets_running 0');
+    expect(text).toContain('headprobe_http_pending_body_bytes 0');
+    expect(text).toContain('headprobe_result_streams_open 0');
+    expect(text).toContain('headprobe_http_connections_refused_total 0');
+    expect(text).toContain('headprobe_resource_exhaustions_total 0');
+    expect(text).toContain('headprobe_shedding_load 0');
+    expect(text).toMatch(/headprobe_http_connections_open \d/);
     expect(text).toMatch(/headprobe_event_loop_utilization \d/);
     expect(text).toContain('nodejs_eventloop_lag_p99_seconds');
     expect(text).toContain('process_cpu_user_seconds_total');
