@@ -75,9 +75,16 @@ export async function startService(
   root: string,
   environment: Record<string, string>,
   logPrefix: string,
+  /** `ulimit -n` for the service (through bash); the caller's limit when absent. */
+  fileLimit?: number,
 ): Promise<ServiceProcess> {
+  const node = [process.execPath, ...serviceNodeFlags(), 'dist/src/server.js'];
+  const [command, ...args] =
+    fileLimit === undefined
+      ? node
+      : ['bash', '-c', `ulimit -n ${fileLimit} && exec "$@"`, 'bash', ...node];
   // Only the variables above: a stray HEADPROBE_API_KEYS in the caller's shell must not apply.
-  const child = children.spawn(process.execPath, [...serviceNodeFlags(), 'dist/src/server.js'], {
+  const child = children.spawn(command!, args, {
     cwd: root,
     env: environment,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,6 +19,7 @@ import {
   ResultsQuery,
 } from '../src/schemas/job.js';
 import { Problem } from '../src/schemas/problem.js';
+import { onResponseDone } from '../src/http/response-done.js';
 import { CoalescingStream } from '../src/streams/coalescing-stream.js';
 
 export interface JobRoutesOptions {
@@ -83,8 +84,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
 
   /** A stream slot for this request's caller, given back when the response closes. */
   function takeStreamSlot(request: FastifyRequest, reply: FastifyReply): void {
-    const release = streams.take(request.caller);
-    reply.raw.once('close', release);
+    onResponseDone(reply.raw, streams.take(request.caller));
   }
   const store = app.jobs.store;
 
@@ -305,7 +305,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
 /** Aborts when the response is over or the client is gone: streams stop following then. */
 function closedSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
-  reply.raw.once('close', () => controller.abort());
+  onResponseDone(reply.raw, () => controller.abort());
   return controller.signal;
 }
 

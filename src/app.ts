@@ -71,6 +71,9 @@ export async function buildApp(
     // Node's); checked every second, so a slow body is cut within a second of its deadline.
     requestTimeout: config.requestTimeoutMs,
     http: { headersTimeout: config.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+    // Requests that arrive while closing are served (polls, the last stream lines); new jobs
+    // get the shutting_down problem, not Fastify's own plain 503.
+    return503OnClosing: false,
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
   });

@@ -33,25 +33,42 @@ export class PendingBodiesFullError extends ServiceError {
   }
 }
 
-/** Bytes reserved by request bodies still being read, across every request of the process. */
+/**
+ * Bytes reserved by request bodies still being read, across every request of the process,
+ * and per client address: one address may hold an eighth of the whole (at least two bodies
+ * of the largest size), so a few clients cannot take it all.
+ */
 export class PendingBodyBudget {
+  readonly #byClient = new Map<string, number>();
+  readonly #perClient: number;
   #reserved = 0;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(
+    readonly maxBytes: number,
+    maxBodyBytes: number,
+  ) {
+    this.#perClient = Math.min(maxBytes, Math.max(2 * maxBodyBytes, Math.floor(maxBytes / 8)));
+  }
 
   get reserved(): number {
     return this.#reserved;
   }
 
-  /** False (nothing reserved) when `bytes` more would go over the cap. */
-  tryReserve(bytes: number): boolean {
-    if (this.#reserved + bytes > this.maxBytes) return false;
+  /** False (nothing reserved) when `bytes` more would go over the cap or the client's share. */
+  tryReserve(client: string, bytes: number): boolean {
+    const mine = this.#byClient.get(client) ?? 0;
+    if (this.#reserved + bytes > this.maxBytes || mine + bytes > this.#perClient) return false;
     this.#reserved += bytes;
+    this.#byClient.set(client, mine + bytes);
     return true;
   }
 
-  release(bytes: number): void {
+  release(client: string, bytes: number): void {
+    if (bytes === 0) return;
     this.#reserved -= bytes;
+    const left = (this.#byClient.get(client) ?? bytes) - bytes;
+    if (left <= 0) this.#byClient.delete(client);
+    else this.#byClient.set(client, left);
   }
 }
 
@@ -71,6 +88,7 @@ export function readBody(request: IncomingMessage, limits: BodyLimits): Promise<
   if (declared !== null && declared > limits.maxBytes) {
     return Promise.reject(new BodyTooLargeError(limits.maxBytes));
   }
+  const client = request.socket.remoteAddress ?? '';
   return new Promise<Buffer>((resolve, reject) => {
     let capacity = 0;
     let buffer = Buffer.alloc(0);
@@ -84,7 +102,7 @@ export function readBody(request: IncomingMessage, limits: BodyLimits): Promise<
       request.off('end', onEnd);
       request.off('error', onError);
       request.off('close', onClose);
-      limits.budget.release(capacity);
+      limits.budget.release(client, capacity);
       capacity = 0;
       if (error === null) resolve(buffer.subarray(0, length));
       else {
@@ -98,7 +116,7 @@ export function readBody(request: IncomingMessage, limits: BodyLimits): Promise<
       const ceiling = declared ?? limits.maxBytes;
       let next = Math.max(capacity * 2, Math.min(ceiling, FIRST_CHUNK_BYTES), needed);
       next = Math.min(next, ceiling);
-      if (!limits.budget.tryReserve(next - capacity)) return false;
+      if (!limits.budget.tryReserve(client, next - capacity)) return false;
       const bigger = Buffer.allocUnsafe(next);
       buffer.copy(bigger, 0, 0, length);
       buffer = bigger;

@@ -1,5 +1,6 @@
 // The requests the server is in the middle of, so that a shutdown can say what it cut.
 import type { FastifyInstance } from 'fastify';
+import { onResponseDone } from './response-done.js';
 
 const SHOWN_URL_CHARS = 100;
 
@@ -11,8 +12,7 @@ export class OpenRequests {
     app.addHook('onRequest', async (request, reply) => {
       const entry = { method: request.method, url: request.url.slice(0, SHOWN_URL_CHARS) };
       this.#open.add(entry);
-      // The response's close: sent in full, or its connection gone.
-      reply.raw.once('close', () => this.#open.delete(entry));
+      onResponseDone(reply.raw, () => this.#open.delete(entry));
     });
   }
 

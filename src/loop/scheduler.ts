@@ -153,14 +153,30 @@ type Destination<I, R> = DestinationSlots<JobRecord<I, R>>;
 /** The jobs of one group, their turn order, and the group's count of running tasks. */
 class GroupRecord<I, R> implements RotationNode<GroupRecord<I, R>> {
   readonly jobs = new Rotation<JobRecord<I, R>>();
+  /** Its jobs with inputs parked at a destination, to wake when the group has room again. */
+  readonly parkedJobs = new Set<JobRecord<I, R>>();
   /** Its active jobs: the group is forgotten when the last one completes. */
   activeJobs = 0;
   running = 0;
+  /** Inputs of its jobs woken at a destination and not started yet: each will run. */
+  woken = 0;
   rotationPrev: GroupRecord<I, R> | null = null;
   rotationNext: GroupRecord<I, R> | null = null;
   inRotation = false;
 
-  constructor(readonly key: string) {}
+  constructor(
+    readonly key: string,
+    readonly cap: number,
+  ) {}
+
+  /**
+   * Whether a parked input of the group may be woken: one woken while the group is at its
+   * cap would hold its destination's slot idle until the group's own tasks end, while other
+   * callers' inputs wait there.
+   */
+  get hasRoom(): boolean {
+    return this.running + this.woken < this.cap;
+  }
 }
 
 class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
@@ -238,9 +254,16 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
     );
   }
 
-  /** Woken inputs count as started: each holds a destination slot until its job starts it. */
+  /**
+   * Woken inputs count as started: each holds a destination slot until its job starts it, so
+   * neither the job nor its group may take more than it has room for.
+   */
   canTakeWoken(): boolean {
-    return !this.cancelRequested && this.running + this.wokenCount < this.concurrency;
+    return (
+      !this.cancelRequested &&
+      this.running + this.wokenCount < this.concurrency &&
+      this.group.hasRoom
+    );
   }
 
   /** Whether the job's own cap holds it, so that an end of its tasks may let it wake inputs. */
@@ -250,7 +273,7 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
 
   /** Counts an input its destination just parked; the first in its queue lists the queue. */
   addParked(input: Parked<I, R>): void {
-    this.parkedCount++;
+    if (this.parkedCount++ === 0) this.group.parkedJobs.add(this);
     const queue = input.queue;
     if (queue.oldest !== input) return;
     queue.jobPrev = this.parkedTail;
@@ -261,7 +284,7 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
 
   /** Uncounts an input its destination just took out; a queue left empty leaves the list. */
   removeParked(input: Parked<I, R>): void {
-    this.parkedCount--;
+    if (--this.parkedCount === 0) this.group.parkedJobs.delete(this);
     const queue = input.queue;
     if (queue.oldest !== null) return;
     const { jobPrev: prev, jobNext: next } = queue;
@@ -278,6 +301,7 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
     else this.wokenTail.next = input;
     this.wokenTail = input;
     this.wokenCount++;
+    this.group.woken++;
   }
 
   shiftWoken(): Parked<I, R> | null {
@@ -287,6 +311,7 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
     if (this.wokenHead === null) this.wokenTail = null;
     input.next = null;
     this.wokenCount--;
+    this.group.woken--;
     return input;
   }
 
@@ -392,7 +417,7 @@ export class Scheduler<I, R> {
     const groupKey = job.group ?? `job:${job.jobId}`;
     let group = this.#groups.get(groupKey);
     if (group === undefined) {
-      group = new GroupRecord<I, R>(groupKey);
+      group = new GroupRecord<I, R>(groupKey, this.#groupConcurrency);
       this.#groups.set(groupKey, group);
     }
     const record = new JobRecord(job, group, cap, destinationCap, now);
@@ -440,6 +465,8 @@ export class Scheduler<I, R> {
       releasedSlot = true;
       this.#endQueued(job, woken.index);
     }
+    // The group's room those gave back may let its other jobs' parked inputs wake.
+    if (releasedSlot) this.#wakeGroup(job.group);
     while (job.nextIndex < job.total) this.#endQueued(job, job.nextIndex++);
     // Inputs woken above start on the next turn, not now: drain({ cancel }) cancels job after
     // job, and must not start inputs of a job it is about to cancel.
@@ -679,14 +706,17 @@ export class Scheduler<I, R> {
     rejected: boolean,
   ): void {
     const wasAtOwnCap = job.parkedHead !== null && job.atOwnCap;
+    const group = job.group;
+    const groupWasFull = group.parkedJobs.size > 0 && !group.hasRoom;
     job.removeRunning(task);
-    job.group.running--;
+    group.running--;
     this.#running--;
     if (destination !== null) {
       destination.running--;
       this.#wakeParked(destination);
     }
     if (wasAtOwnCap) this.#wakeJob(job);
+    if (groupWasFull) this.#wakeGroup(group);
     task.endedAt = performance.now();
     if (job.cancelRequested) {
       task.state = 'cancelled';
@@ -743,6 +773,18 @@ export class Scheduler<I, R> {
     }
   }
 
+  /**
+   * A group that was at its cap has room again: wakes its jobs' parked inputs that fit, job by
+   * job, while it has room. Its parked inputs were passed by while it was full, and their
+   * destinations may have nothing running whose end would look at them again.
+   */
+  #wakeGroup(group: GroupRecord<I, R>): void {
+    for (const job of group.parkedJobs) {
+      if (!group.hasRoom) return;
+      this.#wakeJob(job);
+    }
+  }
+
   #forgetIfIdle(destination: Destination<I, R>): void {
     if (destination.idle) this.#destinations.delete(destination.key);
   }
@@ -768,6 +810,9 @@ export class Scheduler<I, R> {
   }
 
   #complete(job: JobRecord<I, R>, endedAt: number): void {
+    // An onTaskEnd that cancels its own job completes it from inside cancelJob; the outer
+    // #end then sees every input ended again.
+    if (this.#jobs.get(job.jobId) !== job) return;
     this.#dequeue(job);
     this.#jobs.delete(job.jobId);
     const group = job.group;

@@ -20,11 +20,13 @@ export interface JsonBodiesOptions {
 async function jsonBodiesPlugin(app: FastifyInstance, options: JsonBodiesOptions) {
   const limits: BodyLimits = {
     maxBytes: options.maxBodyBytes,
-    budget: new PendingBodyBudget(options.maxPendingBodyBytes),
+    budget: new PendingBodyBudget(options.maxPendingBodyBytes, options.maxBodyBytes),
   };
   app.decorate('pendingBodies', limits.budget);
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  // JSON is the only body the API takes; Fastify's text/plain parser would buffer chunk by
+  // chunk, outside the budget, before the schema refused it. Anything else is 415 at once.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', (request, payload, done) => {
     readBody(payload as IncomingMessage, limits).then(
       // Invalid UTF-8 becomes U+FFFD here; the schemas refuse it where it matters (targets).

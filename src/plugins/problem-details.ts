@@ -5,7 +5,7 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ServiceError } from '../errors.js';
-import { PROBLEM_TYPE_BASE } from '../http/pre-route-errors.js';
+import { PROBLEM_TYPE_BASE, problemJson } from '../http/pre-route-errors.js';
 import type { Problem, ProblemCode } from '../schemas/problem.js';
 
 /** Fastify's own 4xx errors, under the catalog's codes (its `FST_ERR_*` names are internal). */
@@ -39,7 +39,35 @@ export function sendProblem(reply: FastifyReply, problem: Omit<Problem, 'type'>)
     .send({ type: `${PROBLEM_TYPE_BASE}${problem.code}`, ...problem });
 }
 
+/** Codes for error bodies that plugins write in Fastify's own shape, by status. */
+const STRAY_CODES: Record<number, [ProblemCode, string]> = {
+  406: ['not_acceptable', 'this resource is only served as text/event-stream'],
+  503: ['shutting_down', 'the service is shutting down'],
+};
+
+/** `{"statusCode":406,"error":"Not Acceptable",…}`, as plugins answer (e.g. @fastify/sse). */
+function isFastifyStyleError(payload: unknown): boolean {
+  if (typeof payload !== 'string' || !payload.startsWith('{"statusCode":')) return false;
+  try {
+    const body = JSON.parse(payload) as { statusCode?: unknown; error?: unknown };
+    return typeof body.statusCode === 'number' && typeof body.error === 'string';
+  } catch {
+    return false;
+  }
+}
+
 async function problemDetailsPlugin(app: FastifyInstance) {
+  // The net under plugins that answer errors themselves: their bodies become problems too.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode < 400 || !isFastifyStyleError(payload)) return payload;
+    const [code, detail] = STRAY_CODES[reply.statusCode] ?? [
+      reply.statusCode >= 500 ? 'internal_error' : 'malformed_request',
+      'the request cannot be handled',
+    ];
+    reply.type('application/problem+json');
+    return problemJson(reply.statusCode, code, detail);
+  });
+
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, {
       status: 404,

@@ -5,6 +5,7 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
+import { PendingBodyBudget } from '../../src/http/body-reader.js';
 import { startApp } from '../helper.js';
 
 async function listening(
@@ -137,6 +138,22 @@ describe('slow and large requests', () => {
   });
 });
 
+describe('the pending-body budget', () => {
+  it('gives one client address at most an eighth of it (at least two of the largest bodies)', () => {
+    const MiB = 1024 * 1024;
+    const budget = new PendingBodyBudget(64 * MiB, 4 * MiB);
+    expect(budget.tryReserve('10.0.0.1', 8 * MiB)).toBe(true);
+    expect(budget.tryReserve('10.0.0.1', 1)).toBe(false);
+    expect(budget.tryReserve('10.0.0.2', 8 * MiB)).toBe(true);
+    budget.release('10.0.0.1', 8 * MiB);
+    expect(budget.tryReserve('10.0.0.1', 4 * MiB)).toBe(true);
+    expect(budget.reserved).toBe(12 * MiB);
+    // A small budget is all one client's: no share below two bodies.
+    const small = new PendingBodyBudget(1 * MiB, 4 * MiB);
+    expect(small.tryReserve('10.0.0.1', 1 * MiB)).toBe(true);
+  });
+});
+
 describe('connection caps', () => {
   it('refuses connections over the per-address cap with a 503 problem, and takes them again later', async () => {
     const { port } = await listening({ HEADPROBE_MAX_CONNECTIONS_PER_CLIENT: '3' });
@@ -183,6 +200,16 @@ describe('errors before any route runs are problems too', () => {
     expect(response.body).toMatchObject({ code: 'invalid_url' });
   });
 
+  it('answers /events asked for as JSON with a 406 problem', async () => {
+    const app = await startApp();
+    const response = await request(app.server)
+      .get('/v1/jobs/00000000-0000-0000-0000-000000000000/events')
+      .set('accept', 'application/json');
+    expect(response.status).toBe(406);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({ status: 406, code: 'not_acceptable' });
+  });
+
   it('does not echo a long unknown path in its 404', async () => {
     const app = await startApp();
     const response = await request(app.server).get(`/${'y'.repeat(5_000)}`);
@@ -221,6 +248,43 @@ describe('errors before any route runs are problems too', () => {
     expect(media.status).toBe(415);
     expect(media.body).toMatchObject({ code: 'unsupported_media_type' });
     expect(media.text).not.toContain('x-nope');
+    // text/plain too: no parser buffers a body the API would refuse anyway.
+    const text = await request(app.server)
+      .post('/v1/jobs')
+      .set('content-type', 'text/plain')
+      .send('x'.repeat(100_000));
+    expect(text.status).toBe(415);
+    expect(text.body).toMatchObject({ code: 'unsupported_media_type' });
+  });
+});
+
+describe('pipelined requests', () => {
+  it('give back their stream slots and open-request entries when the client goes away', async () => {
+    const { app, port } = await listening({ HEADPROBE_MAX_STREAMS_PER_CALLER: '100' });
+    const { createServer } = await import('node:net');
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const target = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const job = await request(app.server)
+        .post('/v1/jobs')
+        .send({ targets: [target], options: { timeoutMs: 20_000 } })
+        .expect(202);
+      const follow = `GET /v1/jobs/${job.body.id}/results HTTP/1.1\r\nHost: x\r\nAccept: application/x-ndjson\r\n\r\n`;
+      // A stream that stays open, five more queued behind it, and 200 reads behind those:
+      // Node never closes the queued responses themselves when the socket dies.
+      const client = await rawConnection(port);
+      await write(
+        client.socket,
+        follow.repeat(6) + 'GET /livez HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200),
+      );
+      await expect.poll(() => app.streams.open, { timeout: 5000 }).toBeGreaterThan(0);
+      client.socket.destroy();
+      await expect.poll(() => app.streams.open, { timeout: 5000 }).toBe(0);
+      await expect.poll(() => app.openRequests.list(), { timeout: 5000 }).toEqual([]);
+    } finally {
+      silent.close();
+    }
   });
 });
 

@@ -116,6 +116,8 @@ describe('fair share between callers', () => {
     const app = await startApp({
       HEADPROBE_API_KEYS: `${KEY_A},${KEY_B}`,
       HEADPROBE_CONCURRENCY: '20',
+      // So that A's one silent destination could take every slot, were callers not capped.
+      HEADPROBE_CONCURRENCY_PER_DESTINATION: '100',
     });
     const silent = await silentTarget();
     const answering = await startTcpServer(respondWith(normalResponse));
@@ -123,7 +125,10 @@ describe('fair share between callers', () => {
       await request(app.server)
         .post('/v1/jobs')
         .set('Authorization', `Bearer ${KEY_A}`)
-        .send({ targets: Array(200).fill(silent), options: { timeoutMs: 20_000 } })
+        .send({
+          targets: Array(200).fill(silent),
+          options: { timeoutMs: 20_000, concurrencyPerDestination: 100 },
+        })
         .expect(202);
       const started = Date.now();
       const small = await request(app.server)

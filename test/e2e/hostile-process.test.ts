@@ -129,7 +129,12 @@ describe('the service process under hostile callers', () => {
     const service = await start({ env: { HEADPROBE_SHUTDOWN_GRACE_S: '1' } });
     const socket = await hold(service.port, `${JOB_HEAD}{"targets":`);
     expect(socket).not.toBeNull();
-    await expect.poll(() => service.logs.length).toBeGreaterThan(0);
+    // Signalled only once the service is reading that body: before, there is nothing to cut.
+    const pendingBodyBytes = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+      return Number(/^headprobe_http_pending_body_bytes (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    await expect.poll(pendingBodyBytes, { timeout: 10_000 }).toBeGreaterThan(0);
     const { code, ms } = await service.stop('SIGTERM');
     expect(code).toBe(0);
     expect(ms).toBeLessThan(5_000);

@@ -1,8 +1,9 @@
-// For any mix of jobs, caps, destinations, completion orders, synchronous failures and
-// cancels: no task starts above its job's destination cap, every input ends exactly once,
-// every job completes, nothing of a destination is left behind, and whenever the scheduler
-// is idle with a global slot free, no job with a slot of its own has an input waiting at a
-// destination below that job's cap (a job held by its own cap must not hold a destination).
+// For any mix of jobs, groups (callers), caps, destinations, completion orders, synchronous
+// failures and cancels: no task starts above its job's destination cap or its group's cap,
+// every input ends exactly once, every job completes, nothing of a destination is left
+// behind, and whenever the scheduler is idle with a global slot free, no job with a slot of
+// its own (and of its group's) has an input waiting at a destination below that job's cap:
+// a job or a group held by its own cap must not hold a destination.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Scheduler, type Task } from '../../src/loop/index.js';
@@ -17,12 +18,14 @@ const destinationCap = fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefine
 
 const scenario = fc.record({
   concurrency: fc.integer({ min: 1, max: 12 }),
+  groupConcurrency: fc.integer({ min: 1, max: 12 }),
   destinationConcurrency: destinationCap,
   jobs: fc.array(
     fc.record({
       destinations: fc.array(fc.constantFrom(...destinationNames), { maxLength: 40 }),
       concurrency: fc.oneof(jobCap, cap),
       destinationConcurrency: destinationCap,
+      group: fc.constantFrom('A', 'B', undefined),
     }),
     { minLength: 1, maxLength: 5 },
   ),
@@ -51,7 +54,7 @@ async function idle(scheduler: Scheduler<number, string>): Promise<void> {
   }
 }
 
-describe('Scheduler destination cap (property)', () => {
+describe('Scheduler destination and group caps (property)', () => {
   it('holds every cap, ends every input once, leaves nothing behind and holds no input back', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (plan) => {
@@ -61,6 +64,11 @@ describe('Scheduler destination cap (property)', () => {
         const runningAt = new Map<string, number>();
         const runningOfJob = new Map<string, number>();
         const startedOrEnded = new Set<number>();
+        const groupOfJob = new Map<string, string>();
+        const runningOfGroup = new Map<string, number>();
+        for (const [at, job] of plan.jobs.entries()) {
+          groupOfJob.set(`j${at}`, job.group ?? `job:j${at}`);
+        }
         const cancelled = new Set<string>();
         const pending: Array<{ task: Task<number>; resolve: () => void; reject: () => void }> = [];
         const violations: string[] = [];
@@ -73,6 +81,10 @@ describe('Scheduler destination cap (property)', () => {
         };
         const leave = (task: Task<number>) => {
           inFlight--;
+          {
+            const g = groupOfJob.get(task.jobId)!;
+            runningOfGroup.set(g, (runningOfGroup.get(g) ?? 0) - 1);
+          }
           runningOfJob.set(task.jobId, (runningOfJob.get(task.jobId) ?? 0) - 1);
           const key = keyOf(task.input);
           if (key !== null) runningAt.set(key, (runningAt.get(key) ?? 0) - 1);
@@ -84,6 +96,7 @@ describe('Scheduler destination cap (property)', () => {
 
         const scheduler = new Scheduler<number, string>({
           concurrency: plan.concurrency,
+          groupConcurrency: plan.groupConcurrency,
           destinationConcurrency: plan.destinationConcurrency,
           destinationOf: (input) => {
             scanned.set(input, (scanned.get(input) ?? 0) + 1);
@@ -92,6 +105,13 @@ describe('Scheduler destination cap (property)', () => {
           },
           runTask: (task) => {
             inFlight++;
+            {
+              const g = groupOfJob.get(task.jobId)!;
+              const n = (runningOfGroup.get(g) ?? 0) + 1;
+              runningOfGroup.set(g, n);
+              if (n > Math.min(plan.groupConcurrency, plan.concurrency))
+                violations.push(`group ${g} at ${n}`);
+            }
             runningOfJob.set(task.jobId, (runningOfJob.get(task.jobId) ?? 0) + 1);
             startedOrEnded.add(task.input);
             const key = keyOf(task.input);
@@ -137,6 +157,7 @@ describe('Scheduler destination cap (property)', () => {
           return scheduler.submit({
             jobId,
             inputs,
+            group: job.group,
             concurrency: job.concurrency,
             destinationConcurrency: job.destinationConcurrency,
             onTaskEnd: (task) => {
@@ -161,6 +182,11 @@ describe('Scheduler destination cap (property)', () => {
             const jobId = jobIds[at]!;
             const jobCap = Math.min(job.concurrency ?? plan.concurrency, plan.concurrency);
             if (cancelled.has(jobId) || (runningOfJob.get(jobId) ?? 0) >= jobCap) return;
+            if (
+              (runningOfGroup.get(groupOfJob.get(jobId)!) ?? 0) >=
+              Math.min(plan.groupConcurrency, plan.concurrency)
+            )
+              return;
             for (const input of inputsOfJob.get(jobId)!) {
               if (startedOrEnded.has(input)) continue;
               const key = keyOf(input);
@@ -186,7 +212,14 @@ describe('Scheduler destination cap (property)', () => {
           await checkNothingHeldBack();
         }
         while (!finished) {
+          if (pending.length === 0) {
+            await idle(scheduler);
+            if (!finished && pending.length === 0) {
+              throw new Error(`stuck: ${JSON.stringify(scheduler.snapshot().jobs)}`);
+            }
+          }
           pending.shift()?.resolve();
+          heldBack.length = 0;
           await checkNothingHeldBack();
         }
         await all;
