@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
+import { onResponseDone } from '../src/http/response-done.js';
 import { type FollowEvent, followJob } from '../src/jobs/follow-job.js';
 import { isFinished, JobNotFoundError } from '../src/jobs/job-service.js';
 import type { JobRecord } from '../src/jobs/job-store.js';
@@ -19,7 +20,6 @@ import {
   ResultsQuery,
 } from '../src/schemas/job.js';
 import { Problem } from '../src/schemas/problem.js';
-import { onResponseDone } from '../src/http/response-done.js';
 import { CoalescingStream } from '../src/streams/coalescing-stream.js';
 
 export interface JobRoutesOptions {
