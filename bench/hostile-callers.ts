@@ -91,6 +91,12 @@ async function silentServers(count: number): Promise<{ servers: Server[]; addres
   return { servers, addresses };
 }
 
+/** The service's own default per-caller share: fairness between callers is under test. */
+function callerDefaults(env: NodeJS.ProcessEnv): Record<string, string> {
+  const { HEADPROBE_CONCURRENCY_PER_CALLER: _whole, ...rest } = env;
+  return rest as Record<string, string>;
+}
+
 interface Subject {
   readonly label: string;
   /** For log file names. */
@@ -112,10 +118,7 @@ async function withService<T>(
     const service = await startService(
       children,
       subject.root,
-      { ...process.env, ...serviceEnvironment(500), LOG_LEVEL: 'warn', ...env } as Record<
-        string,
-        string
-      >,
+      callerDefaults({ ...process.env, ...serviceEnvironment(500), LOG_LEVEL: 'warn', ...env }),
       path.join(RESULTS, `${subject.file}-${name}`),
       fileLimit,
     );
