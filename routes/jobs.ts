@@ -4,10 +4,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
+import { acceptsAny, NotAcceptableError } from '../src/http/accept.js';
 import { onResponseDone } from '../src/http/response-done.js';
 import { type FollowEvent, followJob } from '../src/jobs/follow-job.js';
 import { isFinished, JobNotFoundError } from '../src/jobs/job-service.js';
-import type { JobRecord } from '../src/jobs/job-store.js';
+import { InvalidCursorError, type JobRecord } from '../src/jobs/job-store.js';
 import { jobSummary, jobView } from '../src/jobs/job-view.js';
 import { TargetRateLimit } from '../src/policy/target-rate-limit.js';
 import {
@@ -34,6 +35,7 @@ declare module 'fastify' {
 }
 
 const NDJSON = 'application/x-ndjson';
+const JSON_TYPE = 'application/json';
 /** How soon a poller should look again while a job runs. */
 const RETRY_AFTER_S = '1';
 
@@ -71,6 +73,14 @@ const problems = {
   503: Problem,
 };
 
+/** A results cursor is a sequence number this server handed out (`nextCursor`). */
+function resultsCursor(value: string | undefined): number {
+  if (value === undefined) return 0;
+  if (!/^\d{1,15}$/.test(value)) throw new InvalidCursorError();
+  return Number(value);
+}
+
+/** Last-Event-ID is what a browser echoes: anything unreadable resumes from the start. */
 function lastEventSeq(value: string | null | undefined): number {
   const seq = Number(value);
   return Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
@@ -78,6 +88,13 @@ function lastEventSeq(value: string | null | undefined): number {
 
 const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config }) => {
   app.decorateRequest('jobId', null);
+  // Every route here answers JSON (and /results NDJSON too); /events negotiates for itself.
+  app.addHook('onRequest', async (request) => {
+    const route = request.routeOptions.url ?? '';
+    if (route.endsWith('/events')) return;
+    const produces = route.endsWith('/results') ? [JSON_TYPE, NDJSON] : [JSON_TYPE];
+    if (!acceptsAny(request.headers.accept, produces)) throw new NotAcceptableError(produces);
+  });
   const inlineCap = config.inlineResults;
   const targetRateLimit = new TargetRateLimit(config.rateLimitTargetsPerMin);
   const streams = app.streams;
@@ -200,7 +217,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       const { id } = request.params;
       request.jobId = id;
       const job = await requireJob(id, request);
-      const afterSeq = lastEventSeq(request.query.cursor);
+      const afterSeq = resultsCursor(request.query.cursor);
       if ((request.headers.accept ?? '').includes(NDJSON)) {
         takeStreamSlot(request, reply);
         // Lines are coalesced into a write every few milliseconds; pipeline() tears both

@@ -2,10 +2,16 @@
 // per job (the caller's own jobs; other callers' only as totals), the caps, targets waiting
 // for their destination, the resolver, and how the event loop is doing.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { acceptsAny, NotAcceptableError } from '../src/http/accept.js';
 import { LoopState } from '../src/schemas/loop.js';
 import { Problem } from '../src/schemas/problem.js';
 
 const loopRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', async (request) => {
+    if (!acceptsAny(request.headers.accept, ['application/json'])) {
+      throw new NotAcceptableError(['application/json']);
+    }
+  });
   app.get(
     '/v1/loop',
     {

@@ -47,10 +47,6 @@ async function apiKeysPlugin(app: FastifyInstance, { config }: { config: Config 
     // The route Fastify matched, not the raw URL: `/%761/jobs` is routed to /v1/jobs too.
     const route = request.routeOptions.url;
     if (hashes.length === 0 || route === undefined || !route.startsWith('/v1/')) return;
-    const seen = await failures.get(request.ip);
-    if (seen !== null && seen.remainingPoints <= 0) {
-      throw new TooManyAuthFailuresError(Math.max(1, Math.ceil(seen.msBeforeNext / 1000)));
-    }
     const token = bearerToken(request);
     const presented = createHash('sha256')
       .update(token ?? '')
@@ -60,6 +56,14 @@ async function apiKeysPlugin(app: FastifyInstance, { config }: { config: Config 
     for (const hash of hashes)
       if (timingSafeEqual(hash, presented) && matched === null) matched = hash;
     if (token === null || matched === null) {
+      // Only failures are throttled: a valid key is never refused because someone else
+      // behind the same address (a NAT, a proxy) kept getting theirs wrong. Keys are 16+
+      // characters, so guessing stays hopeless at any rate; the throttle keeps logs and CPU
+      // from a flood of bad attempts.
+      const seen = await failures.get(request.ip);
+      if (seen !== null && seen.remainingPoints <= 0) {
+        throw new TooManyAuthFailuresError(Math.max(1, Math.ceil(seen.msBeforeNext / 1000)));
+      }
       await failures.consume(request.ip).catch((error: unknown) => {
         if (!(error instanceof RateLimiterRes)) throw error;
       });

@@ -18,6 +18,13 @@ declare module 'fastify' {
 
 export const PHASES = ['dns', 'tcp', 'tls', 'wait'] as const;
 
+/** TLS only on https; a lookup only for a name (not an address literal or a pinned name). */
+function happened(phase: (typeof PHASES)[number], result: ProbeResult): boolean {
+  if (phase === 'tls') return result.tls !== null;
+  if (phase === 'dns') return result.dns !== null && result.dns.source !== 'pinned';
+  return true;
+}
+
 /**
  * Targets by outcome and probe phase durations, and the observer every ended target goes
  * through (bench/micro-service-costs.ts measures this very function).
@@ -33,7 +40,10 @@ export function targetMetrics(registry: Registry) {
     name: 'headprobe_probe_duration_seconds',
     help: 'Duration of each probe phase (dns, tcp, tls, wait) and of the whole probe (total).',
     labelNames: ['phase'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    // Up to the longest timeoutMs a job may ask for (120 s).
+    buckets: [
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
+    ],
     registers: [registry],
   });
   const targetEnded = (result: ProbeResult): void => {
@@ -41,7 +51,10 @@ export function targetMetrics(registry: Registry) {
     const phases = result.timing.phases;
     for (const phase of PHASES) {
       const ms = phases[phase];
-      if (ms !== null) probeDuration.observe({ phase }, ms / 1000);
+      // A phase that did not happen is not observed: the wire says 0 for TLS on plain http and
+      // for the lookup of an address, which would drag those quantiles down.
+      if (ms === null || !happened(phase, result)) continue;
+      probeDuration.observe({ phase }, ms / 1000);
     }
     if (result.ok) probeDuration.observe({ phase: 'total' }, result.timing.total / 1000);
   };
@@ -175,6 +188,14 @@ function protectionMetrics(registry: Registry, app: FastifyInstance): void {
 async function metricsPlugin(app: FastifyInstance) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Gauges named like counters, which promtool refuses; their twins without _total stay.
+  for (const name of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ]) {
+    registry.removeSingleMetric(name);
+  }
 
   const httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
@@ -227,7 +248,7 @@ async function metricsPlugin(app: FastifyInstance) {
   protectionMetrics(registry, app);
   let lastUtilization = performance.eventLoopUtilization();
   new Gauge({
-    name: 'headprobe_event_loop_utilization',
+    name: 'headprobe_event_loop_utilization_ratio',
     help: 'Share of time the event loop ran code since the previous scrape, 0..1.',
     registers: [registry],
     collect() {

@@ -15,7 +15,7 @@ export const PROBLEM_CODES = {
   headers_too_large: 'the request head is over the size limit',
   request_timeout: 'the request (head and body) was not received in time',
   not_found: 'no such route',
-  not_acceptable: 'the events stream is only served as text/event-stream',
+  not_acceptable: 'the Accept header allows none of the media types the resource is served as',
   job_not_found: 'no such job for this caller (unknown, expired, deleted, or another caller’s)',
   invalid_cursor: 'a cursor this server did not hand out',
   unauthorized: 'a valid API key is required',

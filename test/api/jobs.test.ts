@@ -498,3 +498,41 @@ describe('cancel, delete, list, retention', () => {
     await request(app.server).get(`/v1/jobs/${job.body.id}`).expect(404);
   });
 });
+
+describe('negotiation and cursors', () => {
+  it('answers an Accept it cannot serve with 406, and takes */*, JSON and NDJSON where offered', async () => {
+    const app = await startApp();
+    const created = await submit(app, { targets: ['127.0.0.1:9'] });
+    const id = created.body.id as string;
+    const refused = await request(app.server).get('/v1/jobs').set('accept', 'application/xml');
+    expect(refused.status).toBe(406);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.body).toMatchObject({ code: 'not_acceptable' });
+    await request(app.server).get(`/v1/jobs/${id}`).set('accept', 'text/html').expect(406);
+    await request(app.server).get('/v1/loop').set('accept', 'text/csv').expect(406);
+    await request(app.server)
+      .get('/v1/jobs')
+      .set('accept', 'application/json;q=0, text/plain')
+      .expect(406);
+    await request(app.server).get('/v1/jobs').set('accept', '*/*').expect(200);
+    await request(app.server).get('/v1/jobs').set('accept', 'application/*').expect(200);
+    await request(app.server)
+      .get(`/v1/jobs/${id}/results`)
+      .set('accept', 'application/x-ndjson')
+      .expect(200);
+  });
+
+  it('refuses a results cursor it did not hand out with 400 invalid_cursor, as lists do', async () => {
+    const app = await startApp();
+    const created = await submit(app, { targets: ['127.0.0.1:9'] }, { Prefer: 'wait=10' });
+    for (const path of [`/v1/jobs/${created.body.id}/results?cursor=zzz`, '/v1/jobs?cursor=zzz']) {
+      const response = await request(app.server).get(path);
+      expect(response.status, path).toBe(400);
+      expect(response.body.code).toBe('invalid_cursor');
+    }
+    const page = await request(app.server)
+      .get(`/v1/jobs/${created.body.id}/results?cursor=0`)
+      .expect(200);
+    expect(page.body.results).toHaveLength(1);
+  });
+});
