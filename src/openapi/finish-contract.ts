@@ -1,0 +1,239 @@
+// What the zod schemas cannot say about the wire, added to the generated document in one
+// place: operation ids, security, servers, a description, media type and headers for every
+// status an operation answers with (problems as application/problem+json, the statuses the
+// HTTP server itself may answer before a route runs), the NDJSON and SSE forms of the result
+// streams, and no component that nothing refers to.
+
+type Json = Record<string, unknown>;
+
+interface OperationDoc {
+  readonly operationId: string;
+  /** Problem statuses this operation answers with beyond those its route schema lists. */
+  readonly problems?: readonly number[];
+  /** Statuses its route schema lists that it never answers with. */
+  readonly never?: readonly number[];
+}
+
+const OPERATIONS: Record<string, OperationDoc> = {
+  'get /livez': { operationId: 'getLiveness' },
+  'get /readyz': { operationId: 'getReadiness' },
+  'post /v1/jobs': { operationId: 'submitJob', problems: [406, 415], never: [404] },
+  'get /v1/jobs': { operationId: 'listJobs', problems: [406] },
+  'get /v1/jobs/{id}': { operationId: 'getJob', problems: [406, 414] },
+  'delete /v1/jobs/{id}': { operationId: 'deleteJob', problems: [406, 414] },
+  'get /v1/jobs/{id}/results': { operationId: 'getJobResults', problems: [406, 414] },
+  'get /v1/jobs/{id}/events': { operationId: 'streamJobEvents', problems: [406, 414] },
+  'post /v1/jobs/{id}/cancel': { operationId: 'cancelJob', problems: [406, 414] },
+  'get /v1/loop': { operationId: 'getLoop', problems: [406] },
+};
+
+/** Answered by the HTTP server before any route runs, whatever the route. */
+const SERVER_PROBLEMS = [400, 408, 431, 503];
+/** Answered under /v1 when API keys are on. */
+const AUTH_PROBLEMS = [401, 429];
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'validation_failed, invalid_json, invalid_cursor, invalid_url or malformed_request',
+  401: 'unauthorized: a valid API key is required',
+  404: 'job_not_found: no such job for this caller (or not_found: no such route)',
+  406: 'not_acceptable: the Accept header allows none of the media types served here',
+  408: 'request_timeout: the request was not received within the deadline',
+  413: 'body_too_large',
+  414: 'uri_too_long: the job id is over 100 characters',
+  415: 'unsupported_media_type: send application/json',
+  422: 'idempotency_key_reused or header_budget_exceeded',
+  429: 'rate_limited, too_many_queued_targets, too_many_streams or too_many_auth_failures',
+  431: 'headers_too_large',
+  503: 'overloaded, too_many_jobs, too_many_connections, too_many_streams or shutting_down',
+};
+
+const SUCCESS_DESCRIPTIONS: Record<string, string> = {
+  'post /v1/jobs 200': 'The job ended within Prefer: wait.',
+  'post /v1/jobs 202': 'Accepted: the job runs; poll Location.',
+  'get /readyz 503': 'Not taking jobs: draining (shutting down) or overloaded.',
+  'delete /v1/jobs/{id} 204': 'Deleted.',
+  'get /v1/jobs/{id}/results 200':
+    'A page of results (JSON), or with Accept: application/x-ndjson one JobResult per line ' +
+    'as targets finish, until the job ends.',
+  'get /v1/jobs/{id}/events 200': 'The event stream; it ends after `done`.',
+};
+
+const header = (description: string, schema: Json = { type: 'string' }) => ({
+  description,
+  schema,
+});
+const RETRY_AFTER = header('Seconds to wait before trying again.', { type: 'integer' });
+
+const SUCCESS_HEADERS: Record<string, Json> = {
+  'post /v1/jobs 202': {
+    Location: header('The job: /v1/jobs/{id}.'),
+    'Retry-After': header('Seconds before the first poll.', { type: 'integer' }),
+    'Preference-Applied': header('wait=N when Prefer: wait=N was honoured.'),
+  },
+  'post /v1/jobs 200': {
+    Location: header('The job: /v1/jobs/{id}.'),
+    'Preference-Applied': header('wait=N, the Prefer: wait honoured.'),
+  },
+  'get /v1/jobs/{id} 200': {
+    'Retry-After': header('While the job runs: seconds before the next poll.', { type: 'integer' }),
+  },
+  'get /readyz 503': { 'Retry-After': RETRY_AFTER },
+};
+
+/** `text/event-stream` events of /events, each with its data. */
+function sseEvents(): Json {
+  const event = (name: string, data: Json, description: string) => ({
+    type: 'object',
+    description,
+    properties: {
+      event: { const: name },
+      id: { type: 'string', description: 'The last result’s sequence number: Last-Event-ID.' },
+      data,
+    },
+    required: ['event', 'id', 'data'],
+  });
+  return {
+    description:
+      'Server-Sent Events, one of these per message (data is JSON); comment lines are ' +
+      'heartbeats every 15 s.',
+    oneOf: [
+      event('result', { $ref: '#/components/schemas/JobResult' }, 'A target finished.'),
+      event(
+        'progress',
+        { $ref: '#/components/schemas/JobProgress' },
+        'Counts after each burst of results.',
+      ),
+      event(
+        'done',
+        {
+          type: 'object',
+          properties: {
+            status: { type: 'string', enum: ['succeeded', 'cancelled', 'failed'] },
+            progress: { $ref: '#/components/schemas/JobProgress' },
+          },
+          required: ['status', 'progress'],
+        },
+        'The job ended; the stream closes.',
+      ),
+    ],
+  };
+}
+
+function problemResponse(status: number): Json {
+  return {
+    description: PROBLEM_DESCRIPTIONS[status] ?? 'A problem.',
+    ...(status === 401
+      ? { headers: { 'WWW-Authenticate': header('Bearer realm="headprobe"') } }
+      : {}),
+    ...(status === 429 || status === 503 ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  };
+}
+
+function isProblem(response: Json): boolean {
+  const content = response.content as Record<string, { schema?: Json }> | undefined;
+  return content?.['application/json']?.schema?.$ref === '#/components/schemas/Problem';
+}
+
+function finishOperation(key: string, path: string, operation: Json): void {
+  const doc = OPERATIONS[key];
+  if (doc !== undefined) operation.operationId = doc.operationId;
+  const underV1 = path.startsWith('/v1/');
+  operation.security = underV1 ? [{ bearerAuth: [] }] : [];
+  const responses = (operation.responses ?? {}) as Record<string, Json>;
+  for (const status of doc?.never ?? []) delete responses[status];
+  const problems = [
+    ...SERVER_PROBLEMS,
+    ...(underV1 ? AUTH_PROBLEMS : []),
+    ...(doc?.problems ?? []),
+  ];
+  for (const status of problems) {
+    // /readyz's own 503 (draining) keeps its body; a refused connection is also a 503 there.
+    if (responses[status] === undefined) responses[status] = problemResponse(status);
+  }
+  for (const [status, response] of Object.entries(responses)) {
+    if (isProblem(response)) {
+      responses[status] = problemResponse(Number(status));
+      continue;
+    }
+    const success = `${key} ${status}`;
+    response.description = SUCCESS_DESCRIPTIONS[success] ?? 'OK.';
+    const headers = SUCCESS_HEADERS[success];
+    if (headers !== undefined) response.headers = headers;
+  }
+  if (key === 'get /v1/jobs/{id}/results') {
+    const content = responses['200']?.content as Json;
+    content['application/x-ndjson'] = {
+      schema: { $ref: '#/components/schemas/JobResult' },
+      description: 'One JobResult per line, in completion order.',
+    };
+  }
+  if (key === 'get /v1/jobs/{id}/events') {
+    responses['200'] = {
+      description: SUCCESS_DESCRIPTIONS[`${key} 200`],
+      content: { 'text/event-stream': { schema: sseEvents() } },
+    };
+    const parameters = (operation.parameters ?? []) as Json[];
+    parameters.push({
+      in: 'header',
+      name: 'last-event-id',
+      required: false,
+      description: 'Resume after this sequence number: no gaps, no repeats.',
+      schema: { type: 'string' },
+    });
+    operation.parameters = parameters;
+  }
+  operation.responses = Object.fromEntries(
+    Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b)),
+  );
+}
+
+/** Every component reachable from the paths, following references inside components too. */
+function reachable(document: Json): Set<string> {
+  const schemas = ((document.components as Json)?.schemas ?? {}) as Record<string, unknown>;
+  const seen = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$ref' && typeof value === 'string') {
+        const name = value.replace('#/components/schemas/', '');
+        if (!seen.has(name)) {
+          seen.add(name);
+          visit(schemas[name]);
+        }
+      } else {
+        visit(value);
+      }
+    }
+  };
+  visit(document.paths);
+  return seen;
+}
+
+export function finishContract<T>(document: T): T {
+  const doc = document as Json;
+  doc.servers = [{ url: 'http://127.0.0.1:3000', description: '`npm start` with its defaults' }];
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, Json>>;
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      finishOperation(`${method} ${path}`, path, operation);
+    }
+  }
+  const components = (doc.components ?? {}) as Json;
+  components.securitySchemes = {
+    bearerAuth: {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'An API key from HEADPROBE_API_KEYS; without keys configured the API is open.',
+    },
+  };
+  const used = reachable(doc);
+  const schemas = (components.schemas ?? {}) as Record<string, unknown>;
+  for (const name of Object.keys(schemas)) if (!used.has(name)) delete schemas[name];
+  doc.components = components;
+  return document;
+}
