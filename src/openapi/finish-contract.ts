@@ -8,6 +8,8 @@ type Json = Record<string, unknown>;
 
 interface OperationDoc {
   readonly operationId: string;
+  /** Used where the route schema gives none. */
+  readonly description?: string;
   /** Problem statuses this operation answers with beyond those its route schema lists. */
   readonly problems?: readonly number[];
   /** Statuses its route schema lists that it never answers with. */
@@ -15,16 +17,44 @@ interface OperationDoc {
 }
 
 const OPERATIONS: Record<string, OperationDoc> = {
-  'get /livez': { operationId: 'getLiveness' },
-  'get /readyz': { operationId: 'getReadiness' },
+  'get /livez': {
+    operationId: 'getLiveness',
+    description: 'Answers 200 while the process runs (the container HEALTHCHECK asks this).',
+  },
+  'get /readyz': {
+    operationId: 'getReadiness',
+    description: '200 while new jobs are taken; 503 while shutting down or shedding load.',
+  },
   'post /v1/jobs': { operationId: 'submitJob', problems: [406, 415], never: [404] },
-  'get /v1/jobs': { operationId: 'listJobs', problems: [406] },
-  'get /v1/jobs/{id}': { operationId: 'getJob', problems: [406, 414] },
-  'delete /v1/jobs/{id}': { operationId: 'deleteJob', problems: [406, 414] },
+  'get /v1/jobs': {
+    operationId: 'listJobs',
+    problems: [406],
+    description: "This caller's jobs (every job for an operator key or an open API), by page.",
+  },
+  'get /v1/jobs/{id}': {
+    operationId: 'getJob',
+    problems: [406, 414],
+    description: 'Status, progress, options and the first results in input order.',
+  },
+  'delete /v1/jobs/{id}': {
+    operationId: 'deleteJob',
+    problems: [406, 414],
+    description: 'Cancels the job if it runs, then forgets it and its results.',
+  },
   'get /v1/jobs/{id}/results': { operationId: 'getJobResults', problems: [406, 414] },
   'get /v1/jobs/{id}/events': { operationId: 'streamJobEvents', problems: [406, 414] },
-  'post /v1/jobs/{id}/cancel': { operationId: 'cancelJob', problems: [406, 414] },
-  'get /v1/loop': { operationId: 'getLoop', problems: [406] },
+  'post /v1/jobs/{id}/cancel': {
+    operationId: 'cancelJob',
+    problems: [406, 414],
+    description: 'Queued and running targets end as cancelled; a finished job is unchanged.',
+  },
+  'get /v1/loop': {
+    operationId: 'getLoop',
+    problems: [406],
+    description:
+      "The shared scheduler now: caps, targets in flight and queued, this caller's jobs, " +
+      "other callers' as totals, the resolver, and event-loop delay since the last read.",
+  },
 };
 
 /** Answered by the HTTP server before any route runs, whatever the route. */
@@ -138,6 +168,9 @@ function isProblem(response: Json): boolean {
 function finishOperation(key: string, path: string, operation: Json): void {
   const doc = OPERATIONS[key];
   if (doc !== undefined) operation.operationId = doc.operationId;
+  if (doc?.description !== undefined && operation.description === undefined) {
+    operation.description = doc.description;
+  }
   const underV1 = path.startsWith('/v1/');
   operation.security = underV1 ? [{ bearerAuth: [] }] : [];
   const responses = (operation.responses ?? {}) as Record<string, Json>;
@@ -164,8 +197,10 @@ function finishOperation(key: string, path: string, operation: Json): void {
   if (key === 'get /v1/jobs/{id}/results') {
     const content = responses['200']?.content as Json;
     content['application/x-ndjson'] = {
-      schema: { $ref: '#/components/schemas/JobResult' },
-      description: 'One JobResult per line, in completion order.',
+      schema: {
+        description: 'One JobResult per line, in completion order.',
+        $ref: '#/components/schemas/JobResult',
+      },
     };
   }
   if (key === 'get /v1/jobs/{id}/events') {
@@ -217,6 +252,11 @@ function reachable(document: Json): Set<string> {
 export function finishContract<T>(document: T): T {
   const doc = document as Json;
   doc.servers = [{ url: 'http://127.0.0.1:3000', description: '`npm start` with its defaults' }];
+  doc.tags = [
+    { name: 'health', description: 'Liveness and readiness, open without a key.' },
+    { name: 'jobs', description: 'Submit batches of targets, follow them, read their results.' },
+    { name: 'loop', description: 'The shared scheduler that runs every job.' },
+  ];
   const paths = (doc.paths ?? {}) as Record<string, Record<string, Json>>;
   for (const [path, item] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(item)) {

@@ -16,6 +16,8 @@ async function openApiPlugin(app: FastifyInstance) {
         title: 'headprobe',
         description: packageJson.description,
         version: packageJson.version,
+        license: { name: packageJson.license, identifier: packageJson.license },
+        contact: { name: 'headprobe maintainers' },
       },
     },
     transform: jsonSchemaTransform,
