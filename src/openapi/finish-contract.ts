@@ -223,6 +223,25 @@ function finishOperation(key: string, path: string, operation: Json): void {
   );
 }
 
+/**
+ * Request bodies carry their input schemas inline rather than by reference: a generator like
+ * openapi-typescript makes a property with a default optional only inside a request body,
+ * so `options: { timeoutMs: 5000 }` type-checks, while under components it would be required.
+ */
+function inlineInputs(node: unknown, schemas: Record<string, unknown>): unknown {
+  if (Array.isArray(node)) return node.map((item) => inlineInputs(item, schemas));
+  if (node === null || typeof node !== 'object') return node;
+  const ref = (node as Json).$ref;
+  if (typeof ref === 'string' && ref.endsWith('Input')) {
+    const { $ref: _ref, ...rest } = node as Json;
+    const target = schemas[ref.replace('#/components/schemas/', '')] as Json;
+    return { ...(inlineInputs(structuredClone(target), schemas) as Json), ...rest };
+  }
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [key, inlineInputs(value, schemas)]),
+  );
+}
+
 /** Every component reachable from the paths, following references inside components too. */
 function reachable(document: Json): Set<string> {
   const schemas = ((document.components as Json)?.schemas ?? {}) as Record<string, unknown>;
@@ -264,6 +283,14 @@ export function finishContract<T>(document: T): T {
     }
   }
   const components = (doc.components ?? {}) as Json;
+  const allSchemas = (components.schemas ?? {}) as Record<string, unknown>;
+  for (const item of Object.values(paths)) {
+    for (const operation of Object.values(item)) {
+      if (operation.requestBody !== undefined) {
+        operation.requestBody = inlineInputs(operation.requestBody, allSchemas);
+      }
+    }
+  }
   components.securitySchemes = {
     bearerAuth: {
       type: 'http',
