@@ -16,6 +16,7 @@ import {
   JobIdParams,
   JobList,
   JobSubmission,
+  jobSubmissionExamples,
   ListJobsQuery,
   ResultPage,
   ResultsQuery,
@@ -124,7 +125,9 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
           'Every target becomes one probe on the shared loop. Answers 202 with the job and a ' +
           'Location to poll; with `Prefer: wait=N`, 200 with the finished job if it ends within N s.',
         headers: PreferHeaders,
-        body: JobSubmission.extend({ targets: JobSubmission.shape.targets.max(config.maxTargets) }),
+        body: JobSubmission.extend({
+          targets: JobSubmission.shape.targets.max(config.maxTargets),
+        }).meta({ examples: jobSubmissionExamples }),
         response: { 200: Job, 202: Job, ...problems },
       },
     },
@@ -314,7 +317,8 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       await requireJob(request.params.id, request);
       if (!(await app.jobs.delete(request.params.id)))
         throw new JobNotFoundError(request.params.id);
-      return reply.code(204).send(null);
+      // No body and so no Content-Type: send() with nothing (the schema documents 204 as empty).
+      return reply.code(204).send(undefined as never);
     },
   );
 };

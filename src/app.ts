@@ -5,6 +5,8 @@ import sse, { type SSEPluginOptions } from '@fastify/sse';
 import Fastify, {
   type FastifyInstance,
   type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
   type FastifyServerOptions,
   LogController,
 } from 'fastify';
@@ -50,6 +52,8 @@ export interface AppOverrides {
   readonly pressureSampleMs?: number;
   /** SSE comment heartbeat interval (default 15 s). */
   readonly sseHeartbeatMs?: number;
+  /** Sees every response as it is sent (tests check each against the OpenAPI document). */
+  readonly onSend?: (request: FastifyRequest, reply: FastifyReply, payload: unknown) => void;
 }
 
 export async function buildApp(
@@ -121,6 +125,14 @@ export async function buildApp(
   await app.register(jobRoutes, { config });
   await app.register(loopRoutes);
 
+  // Last, so that it sees each response as it leaves, after every other onSend hook.
+  const observe = overrides.onSend;
+  if (observe !== undefined) {
+    app.addHook('onSend', async (request, reply, payload) => {
+      observe(request, reply, payload);
+      return payload;
+    });
+  }
   await app.ready();
   return app;
 }

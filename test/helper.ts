@@ -1,13 +1,17 @@
 // A fresh app per test, closed after it: tests never share a server or a port.
 import type { FastifyInstance } from 'fastify';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { type AppOverrides, buildApp } from '../src/app.js';
 import { type Config, loadConfig } from '../src/config.js';
+import { contractViolations, watchStreams } from './support/contract.js';
 import { NO_DNS_SERVER } from './support/loopback-resolver.js';
 
 const open: FastifyInstance[] = [];
+const violations: string[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((app) => app.close()));
+  // Every response of the test, against the committed OpenAPI document.
+  expect(violations.splice(0)).toEqual([]);
 });
 
 export function testConfig(env: NodeJS.ProcessEnv = {}): Config {
@@ -26,7 +30,22 @@ export async function startApp(
   env: NodeJS.ProcessEnv = {},
   overrides: AppOverrides = {},
 ): Promise<FastifyInstance> {
-  const app = await buildApp(testConfig(env), { logger: false, ...overrides });
+  const app = await buildApp(testConfig(env), {
+    logger: false,
+    onSend: (request, reply, payload) => {
+      violations.push(
+        ...contractViolations({
+          method: request.method,
+          route: request.routeOptions.url,
+          status: reply.statusCode,
+          headers: reply.getHeaders(),
+          payload,
+        }),
+      );
+    },
+    ...overrides,
+  });
+  watchStreams(app.server, (violation) => violations.push(violation));
   open.push(app);
   return app;
 }

@@ -3,6 +3,7 @@
 // documented; nothing in components is unused.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { jsonPointer, schemaMismatch } from './support/contract.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a parsed JSON document, walked by path in assertions
 type Json = Record<string, any>;
@@ -75,6 +76,30 @@ describe('the OpenAPI document', () => {
       'done',
     ]);
     expect(events.parameters.map((p: Json) => p.name)).toContain('last-event-id');
+  });
+
+  it('has examples, and each validates against its schema', () => {
+    let checked = 0;
+    for (const { path, method, operation } of operations) {
+      const bodies: Array<[string[], Json]> = Object.entries(
+        (operation.requestBody?.content ?? {}) as Json,
+      ).map(([media, content]) => [['requestBody', 'content', media], content]);
+      for (const [status, response] of Object.entries(operation.responses as Json)) {
+        for (const [media, content] of Object.entries((response.content ?? {}) as Json)) {
+          bodies.push([['responses', status, 'content', media], content]);
+        }
+      }
+      for (const [at, content] of bodies) {
+        const examples = Object.values((content.examples ?? {}) as Json).map((e) => e.value);
+        if (content.example !== undefined) examples.push(content.example);
+        for (const example of examples) {
+          const schema = jsonPointer('paths', path, method, ...at, 'schema');
+          expect(schemaMismatch(schema, example), `${method} ${path} ${at.join(' ')}`).toBeNull();
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(2);
   });
 
   it('keeps no component nothing refers to', () => {

@@ -143,7 +143,9 @@ export function readBody(request: IncomingMessage, limits: BodyLimits): Promise<
     };
     const onEnd = () =>
       settle(declared !== null && length !== declared ? new BodyLengthMismatchError() : null);
-    const onError = (error: Error) => settle(error);
+    // The client's side failed (reset, a request deadline that cut the socket): a client
+    // error, which nobody may be left to read, not a 500 in the log.
+    const onError = () => settle(new BodyLengthMismatchError());
     // A client gone before the end: nothing is answered, the budget comes back.
     const onClose = () => settle(new BodyLengthMismatchError());
 

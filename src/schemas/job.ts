@@ -49,16 +49,17 @@ export const JobSubmission = z
       .describe('host, host:port, [v6]:port, http://… or https://…; duplicates are kept in order.'),
     options: JobOptions.optional(),
   })
-  .meta({
-    id: 'JobSubmission',
-    examples: [
-      {
-        targets: ['127.0.0.1:8080', 'http://127.0.0.1:8080/hello', '127.0.0.1:9'],
-        options: { method: 'GET', timeoutMs: 5000 },
-      },
-    ],
-  });
+  .meta({ id: 'JobSubmission' });
 export type JobSubmission = z.infer<typeof JobSubmission>;
+
+/** Request bodies as the README sends them; the document carries them, and a test checks each. */
+export const jobSubmissionExamples = [
+  { targets: ['127.0.0.1:8080', 'http://127.0.0.1:8080/hello', '127.0.0.1:9'] },
+  {
+    targets: ['127.0.0.1:8080', 'http://127.0.0.1:8080/hello', '127.0.0.1:9'],
+    options: { method: 'GET', timeoutMs: 5000 },
+  },
+];
 
 export const JobProgress = z
   .object({
