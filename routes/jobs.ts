@@ -154,7 +154,14 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       const waitS = preferredWaitSeconds(request.headers.prefer, config.maxWaitMs / 1000);
       let current = job;
       if (waitS !== null) {
-        current = (await app.jobs.waitForEnd(job.id, waitS * 1000)) ?? job;
+        const waited = await app.jobs.waitForEnd(job.id, waitS * 1000);
+        // Deleted during the wait (by its owner, in another request): the job is gone, and
+        // answering with the record from before the wait would describe a job that is not.
+        if (waited === null) {
+          reply.removeHeader('Location');
+          throw new JobNotFoundError(job.id);
+        }
+        current = waited;
         reply.header('Preference-Applied', `wait=${waitS}`);
       }
       const finished = isFinished(current.status);

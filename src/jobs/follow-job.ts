@@ -26,7 +26,7 @@ export async function* followJob(
   // Subscribe before reading what is stored, so nothing lands in between unseen.
   const live: JobEvent[] = [];
   let wake: (() => void) | null = null;
-  const unsubscribe = store.subscribe(id, (event) => {
+  const unsubscribe = await store.subscribe(id, (event) => {
     live.push(event);
     wake?.();
   });

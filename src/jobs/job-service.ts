@@ -2,7 +2,7 @@
 // progress as targets end, cancel, delete, wait for the end, and close (drain).
 import { createHash, randomUUID } from 'node:crypto';
 import { ServiceError } from '../errors.js';
-import { Scheduler, type Task } from '../loop/index.js';
+import { Scheduler, SchedulerError, type Task } from '../loop/index.js';
 import type { AddressPolicy } from '../policy/address-policy.js';
 import { OverloadedError, TooManyQueuedTargetsError } from '../policy/caller-errors.js';
 import { checkHeaderBudget, type HeaderBudget } from '../policy/header-budget.js';
@@ -10,7 +10,7 @@ import { type DnsResolver, destinationOf, type ProbeLimits, probeTarget } from '
 import type { JobOptions, JobStatus, JobSubmission } from '../schemas/job.js';
 import { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
-import type { JobRecord, JobStore } from './job-store.js';
+import { IdempotencyKeyInUseError, type JobRecord, type JobStore } from './job-store.js';
 import { cancelledResult, failedResult, serializeResult } from './result-json.js';
 
 export interface JobServiceOptions {
@@ -118,8 +118,6 @@ export class JobService {
   readonly #maxQueuedPerCaller: number;
   readonly #observer: JobObserver | undefined;
   readonly #headerBudget: HeaderBudget | undefined;
-  /** Submissions in flight per Idempotency-Key, so two concurrent retries make one job. */
-  readonly #pendingKeys = new Map<string, Promise<{ job: JobRecord; created: boolean }>>();
   #closing: Promise<void> | null = null;
   #draining = false;
 
@@ -187,27 +185,18 @@ export class JobService {
   ): Promise<{ job: JobRecord; created: boolean }> {
     if (this.#draining) throw new ServiceClosingError();
     if (idempotencyKey === null) return this.#create(submission, null, submitter);
-    // Keys are per owner: another caller's key is another key.
-    const pendingKey = `${submitter.owner ?? ''}\n${idempotencyKey}`;
-    const pending = this.#pendingKeys.get(pendingKey);
-    if (pending !== undefined) return this.#replay(await pending, submission);
-    const attempt = this.#submitWithKey(submission, idempotencyKey, submitter);
-    this.#pendingKeys.set(pendingKey, attempt);
-    try {
-      return await attempt;
-    } finally {
-      this.#pendingKeys.delete(pendingKey);
-    }
-  }
-
-  async #submitWithKey(
-    submission: JobSubmission,
-    key: string,
-    submitter: Submitter,
-  ): Promise<{ job: JobRecord; created: boolean }> {
-    const existing = await this.#store.findByIdempotencyKey(submitter.owner, key);
+    const existing = await this.#store.findByIdempotencyKey(submitter.owner, idempotencyKey);
     if (existing !== null) return this.#replay({ job: existing, created: false }, submission);
-    return this.#create(submission, key, submitter);
+    try {
+      return await this.#create(submission, idempotencyKey, submitter);
+    } catch (error) {
+      // The store creates under a key only if absent: a concurrent retry (here or in another
+      // process) made the job first, and this submission is a replay of it.
+      if (error instanceof IdempotencyKeyInUseError) {
+        return this.#replay({ job: error.existing, created: false }, submission);
+      }
+      throw error;
+    }
   }
 
   #replay(
@@ -299,13 +288,17 @@ export class JobService {
         destinationConcurrency: concurrencyPerDestination,
         onTaskEnd: (task, result, error) => this.#record(active, task, result, error),
       });
-    } catch {
-      // Shutdown began while the job was being stored: it never runs, so end it now.
+    } catch (error) {
+      // The job never runs, so it ends now: cancelled if shutdown began while it was being
+      // stored, failed otherwise (an id the scheduler already runs is a bug, not a closing).
       this.#active.delete(job.id);
       this.#settleOutstanding(caller, -job.targets.length);
       endJob();
-      void this.#store.finish(job.id, 'cancelled', this.#now()).catch(() => {});
-      throw new ServiceClosingError();
+      const draining = error instanceof SchedulerError && error.code === 'SCHEDULER_DRAINING';
+      const status = draining ? 'cancelled' : 'failed';
+      void this.#store.finish(job.id, status, this.#now()).catch(() => {});
+      if (draining) throw new ServiceClosingError();
+      throw error;
     }
     // Not fire-and-forget: `ended` is awaited by cancel, delete, waits and close().
     void handle.done

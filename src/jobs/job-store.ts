@@ -63,6 +63,21 @@ export class JobStoreFullError extends ServiceError {
   }
 }
 
+/** create() under an (owner, Idempotency-Key) a live job already has: it carries that job. */
+export class IdempotencyKeyInUseError extends Error {
+  override name = 'IdempotencyKeyInUseError';
+  constructor(readonly existing: JobRecord) {
+    super(`idempotency key in use by job ${existing.id}`);
+  }
+}
+
+/** What appendResult did: stored it, or found a result for that index already (kept). */
+export interface AppendOutcome {
+  /** The stored result for the index: the new one, or the first one written. */
+  readonly result: StoredResult;
+  readonly appended: boolean;
+}
+
 export class InvalidCursorError extends ServiceError {
   constructor(message = 'the cursor is not one this server handed out') {
     super('invalid_cursor', 400, message);
@@ -70,7 +85,11 @@ export class InvalidCursorError extends ServiceError {
 }
 
 export interface JobStore {
-  /** Throws JobStoreFullError when no finished job can make room. */
+  /**
+   * Throws JobStoreFullError when no finished job can make room. With an idempotency key,
+   * create-if-absent: when a live job of the same owner has the key, nothing is created and
+   * IdempotencyKeyInUseError carries that job (atomic, so concurrent retries make one job).
+   */
   create(job: NewJob): Promise<JobRecord>;
   /** Null for unknown, deleted or expired jobs. */
   get(id: string): Promise<JobRecord | null>;
@@ -81,10 +100,11 @@ export interface JobStore {
   /** queued → running, once; later calls change nothing. */
   markStarted(id: string, at: number): Promise<void>;
   /**
-   * Records the result of input `index` (each index at most once) and tells subscribers.
-   * Returns the stored result with its completion sequence number.
+   * Records the result of input `index` and tells subscribers. The first write for an index
+   * wins: a second one (a re-run slice) changes nothing, tells nobody, and says so
+   * (`appended: false`, with the stored result).
    */
-  appendResult(id: string, index: number, ok: boolean, json: string): Promise<StoredResult>;
+  appendResult(id: string, index: number, ok: boolean, json: string): Promise<AppendOutcome>;
   /** Ends the job with a final status and tells subscribers (a `done` event). */
   finish(id: string, status: JobStatus, at: number): Promise<void>;
   /** Forgets the job and its results. False when it was not there. */
@@ -94,8 +114,8 @@ export interface JobStore {
   /** Results finished so far, in input order, at most `limit`. */
   resultsInInputOrder(id: string, limit: number): Promise<StoredResult[]>;
   /**
-   * Live events of one job from now on, until `done` (after which the subscription ends by
-   * itself) or until the returned function is called.
+   * Live events of one job from the moment it resolves (the subscription is live then), until
+   * `done` (after which it ends by itself) or until the function it resolves to is called.
    */
-  subscribe(id: string, listener: (event: JobEvent) => void): () => void;
+  subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void>;
 }

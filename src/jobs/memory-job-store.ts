@@ -3,6 +3,8 @@
 // 100,000 targets does not make V8 grow its heap (and the process's RSS) by hundreds of MB.
 import type { JobProgress, JobStatus } from '../schemas/job.js';
 import {
+  type AppendOutcome,
+  IdempotencyKeyInUseError,
   InvalidCursorError,
   type JobEvent,
   type JobListPage,
@@ -123,9 +125,9 @@ export class MemoryJobStore implements JobStore {
   async create(job: NewJob): Promise<JobRecord> {
     this.#sweepExpired();
     if (this.#live(job.id)) throw new Error(`job ${job.id} already exists`);
-    if (job.idempotencyKey !== null && this.#liveByKey(job.owner, job.idempotencyKey)) {
-      throw new Error('idempotency key already in use');
-    }
+    const holder =
+      job.idempotencyKey === null ? undefined : this.#liveByKey(job.owner, job.idempotencyKey);
+    if (holder !== undefined) throw new IdempotencyKeyInUseError(holder.record);
     this.#makeRoom();
 
     const total = job.targets.length;
@@ -201,15 +203,19 @@ export class MemoryJobStore implements JobStore {
     entry.record.startedAt = at;
   }
 
-  async appendResult(id: string, index: number, ok: boolean, json: string): Promise<StoredResult> {
+  async appendResult(id: string, index: number, ok: boolean, json: string): Promise<AppendOutcome> {
     const entry = this.#live(id);
     if (!entry) throw new Error(`job ${id} not found`);
     const { progress } = entry.record;
     if (!Number.isInteger(index) || index < 0 || index >= progress.total) {
       throw new RangeError(`result index ${index} outside 0..${progress.total - 1}`);
     }
-    if (entry.seqByIndex[index] !== 0) {
-      throw new Error(`job ${id} already has a result for index ${index}`);
+    const stored = entry.seqByIndex[index]!;
+    if (stored !== 0) {
+      return {
+        result: { seq: stored, index, json: entry.results.get(stored - 1) },
+        appended: false,
+      };
     }
 
     const seq = entry.results.append(json) + 1;
@@ -224,7 +230,7 @@ export class MemoryJobStore implements JobStore {
     if (entry.listeners && entry.listeners.size > 0) {
       emit(entry.listeners, { type: 'result', result, progress: { ...progress } });
     }
-    return result;
+    return { result, appended: true };
   }
 
   async finish(id: string, status: JobStatus, at: number): Promise<void> {
@@ -275,7 +281,7 @@ export class MemoryJobStore implements JobStore {
     return page;
   }
 
-  subscribe(id: string, listener: (event: JobEvent) => void): () => void {
+  async subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void> {
     const listeners = this.#live(id)?.listeners;
     if (!listeners) return noop;
     // Wrapped so the same function subscribed twice gets two independent subscriptions.

@@ -25,7 +25,7 @@ const OPERATIONS: Record<string, OperationDoc> = {
     operationId: 'getReadiness',
     description: '200 while new jobs are taken; 503 while shutting down or shedding load.',
   },
-  'post /v1/jobs': { operationId: 'submitJob', problems: [406, 415], never: [404] },
+  'post /v1/jobs': { operationId: 'submitJob', problems: [406, 415] },
   'get /v1/jobs': {
     operationId: 'listJobs',
     problems: [406],
@@ -65,7 +65,7 @@ const AUTH_PROBLEMS = [401, 429];
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'validation_failed, invalid_json, invalid_cursor, invalid_url or malformed_request',
   401: 'unauthorized: a valid API key is required',
-  404: 'job_not_found: no such job for this caller (or not_found: no such route)',
+  404: 'job_not_found: no such job for this caller, or (on submit) deleted during Prefer: wait',
   406: 'not_acceptable: the Accept header allows none of the media types served here',
   408: 'request_timeout: the request was not received within the deadline',
   413: 'body_too_large',

@@ -451,6 +451,36 @@ describe('cancel, delete, list, retention', () => {
     await request(app.server).post(`/v1/jobs/${job.body.id}/cancel`).expect(200);
   });
 
+  it('answers a Prefer: wait with the job as it ended when it is deleted meanwhile', async () => {
+    const app = await startApp();
+    const gated = await gatedTarget();
+    const waiting = submit(app, { targets: [gated.address] }, { Prefer: 'wait=10' });
+    await gated.arrived(1);
+    const [listed] = (await request(app.server).get('/v1/jobs').expect(200)).body.jobs;
+    // Deleting cancels first: the wait ends there, with the job cancelled.
+    await request(app.server).delete(`/v1/jobs/${listed.id}`).expect(204);
+    const answer = await waiting;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'cancelled', progress: { done: 1, failed: 1 } });
+    gated.release();
+  });
+
+  it('answers 404, not the record from before the wait, when the store no longer has the job', async () => {
+    const store = new MemoryJobStore({ maxJobs: 10, retentionMs: 60_000 });
+    const app = await startApp({}, { store });
+    const gated = await gatedTarget();
+    const waiting = submit(app, { targets: [gated.address] }, { Prefer: 'wait=1' });
+    await gated.arrived(1);
+    // Gone from the store while it runs (another process deleted it, say).
+    const [listed] = (await store.list({ limit: 1 })).jobs;
+    await store.delete(listed!.id);
+    const answer = await waiting;
+    expect(answer.status).toBe(404);
+    expect(answer.body).toMatchObject({ code: 'job_not_found' });
+    expect(answer.headers.location).toBeUndefined();
+    gated.release();
+  });
+
   it('deletes a job (cancelling it first), then 404s', async () => {
     const app = await startApp();
     const gated = await gatedTarget();

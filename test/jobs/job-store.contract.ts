@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  IdempotencyKeyInUseError,
   InvalidCursorError,
   type JobEvent,
   type JobRecord,
@@ -157,6 +158,23 @@ export function describeJobStoreContract(
         expect(await store.findByIdempotencyKey(null, 'other-key')).toBeNull();
       });
 
+      it('creates under an idempotency key only if absent, atomically, with a typed error', async () => {
+        const { store, newJob } = await open();
+        // Two retries at once: exactly one job, and the other learns which.
+        const attempts = await Promise.allSettled([
+          store.create(newJob({ owner: 'a', idempotencyKey: 'k', requestHash: 'h' })),
+          store.create(newJob({ owner: 'a', idempotencyKey: 'k', requestHash: 'h' })),
+        ]);
+        const created = attempts.filter((a) => a.status === 'fulfilled');
+        const refused = attempts.filter((a) => a.status === 'rejected');
+        expect([created.length, refused.length]).toEqual([1, 1]);
+        const error = (refused[0] as PromiseRejectedResult).reason as unknown;
+        expect(error).toBeInstanceOf(IdempotencyKeyInUseError);
+        const job = (created[0] as PromiseFulfilledResult<JobRecord>).value;
+        expect((error as IdempotencyKeyInUseError).existing.id).toBe(job.id);
+        expect((await store.list({ limit: 10 })).jobs).toHaveLength(1);
+      });
+
       it('keeps idempotency keys per owner: the same key names each owner’s own job', async () => {
         const { store, newJob } = await open();
         const a = await store.create(newJob({ owner: 'a', idempotencyKey: 'k', requestHash: 'x' }));
@@ -200,14 +218,12 @@ export function describeJobStoreContract(
         const job = await store.create(newJob());
 
         expect(await store.appendResult(job.id, 2, true, resultJson(2))).toEqual({
-          seq: 1,
-          index: 2,
-          json: resultJson(2),
+          result: { seq: 1, index: 2, json: resultJson(2) },
+          appended: true,
         });
         expect(await store.appendResult(job.id, 0, false, resultJson(0))).toEqual({
-          seq: 2,
-          index: 0,
-          json: resultJson(0),
+          result: { seq: 2, index: 0, json: resultJson(0) },
+          appended: true,
         });
 
         const record = await store.get(job.id);
@@ -224,12 +240,21 @@ export function describeJobStoreContract(
         expect((await store.resultsAfter(job.id, 0, 10))[0]?.json).toBe(json);
       });
 
-      it('rejects a second result for the same index and keeps the first', async () => {
+      it('keeps the first result for an index: a second write is a no-op that says so', async () => {
         const { store, newJob } = await open();
         const job = await store.create(newJob());
-        await store.appendResult(job.id, 1, true, resultJson(1));
+        const first = await store.appendResult(job.id, 1, true, resultJson(1));
+        expect(first).toEqual({
+          result: { seq: 1, index: 1, json: resultJson(1) },
+          appended: true,
+        });
+        const log = new EventLog();
+        await store.subscribe(job.id, log.listener);
 
-        await expect(store.appendResult(job.id, 1, false, '{"again":true}')).rejects.toThrow();
+        // A slice run again (a worker died after writing it) must neither duplicate nor fail.
+        const again = await store.appendResult(job.id, 1, false, '{"again":true}');
+        expect(again).toEqual({ result: first.result, appended: false });
+        expect(log.events).toEqual([]);
 
         expect((await store.get(job.id))?.progress).toEqual({
           total: 3,
@@ -322,7 +347,7 @@ export function describeJobStoreContract(
         const { store, newJob, clock } = await open();
         const job = await store.create(newJob());
         const log = new EventLog();
-        store.subscribe(job.id, log.listener);
+        await store.subscribe(job.id, log.listener);
 
         await store.appendResult(job.id, 2, true, resultJson(2));
         await store.appendResult(job.id, 0, false, resultJson(0));
@@ -349,8 +374,8 @@ export function describeJobStoreContract(
         const job = await store.create(newJob());
         const leaving = new EventLog();
         const staying = new EventLog();
-        const unsubscribe = store.subscribe(job.id, leaving.listener);
-        store.subscribe(job.id, staying.listener);
+        const unsubscribe = await store.subscribe(job.id, leaving.listener);
+        await store.subscribe(job.id, staying.listener);
 
         await store.appendResult(job.id, 0, true, resultJson(0));
         await leaving.until((events) => events.length === 1);
@@ -369,13 +394,13 @@ export function describeJobStoreContract(
         try {
           const { store, newJob, clock } = await open();
           const job = await store.create(newJob());
-          store.subscribe(job.id, () => {
+          await store.subscribe(job.id, () => {
             throw new Error('listener bug');
           });
           const log = new EventLog();
-          store.subscribe(job.id, log.listener);
+          await store.subscribe(job.id, log.listener);
 
-          const stored = await store.appendResult(job.id, 0, true, resultJson(0));
+          const { result: stored } = await store.appendResult(job.id, 0, true, resultJson(0));
           await store.finish(job.id, 'succeeded', clock.now());
           await log.untilDone();
 

@@ -2,7 +2,7 @@
 // promises: synchronous events, live records and its own input checks.
 import { describe, expect, it, vi } from 'vitest';
 import type { JobEvent, NewJob } from '../../src/jobs/job-store.js';
-import { InvalidCursorError } from '../../src/jobs/job-store.js';
+import { IdempotencyKeyInUseError, InvalidCursorError } from '../../src/jobs/job-store.js';
 import { MemoryJobStore } from '../../src/jobs/memory-job-store.js';
 import { JobOptions } from '../../src/schemas/job.js';
 import { describeJobStoreContract, fakeClock } from './job-store.contract.js';
@@ -37,7 +37,7 @@ describe('MemoryJobStore', () => {
     const { store, clock } = open();
     const job = await store.create(newJob());
     const events: JobEvent[] = [];
-    store.subscribe(job.id, (event) => events.push(event));
+    await store.subscribe(job.id, (event) => events.push(event));
 
     const appending = store.appendResult(job.id, 0, true, '{}');
     expect(events.map((event) => event.type)).toEqual(['result']);
@@ -51,7 +51,7 @@ describe('MemoryJobStore', () => {
     const { store, clock } = open();
     const job = await store.create(newJob());
     const events: JobEvent[] = [];
-    store.subscribe(job.id, (event) => events.push(event));
+    await store.subscribe(job.id, (event) => events.push(event));
 
     await store.finish(job.id, 'cancelled', clock.now());
     // Results of tasks that were already in flight may still land after a cancel.
@@ -67,8 +67,8 @@ describe('MemoryJobStore', () => {
     await store.finish(job.id, 'succeeded', clock.now());
     const listener = vi.fn();
 
-    const unsubscribeUnknown = store.subscribe('no-such-job', listener);
-    const unsubscribeFinished = store.subscribe(job.id, listener);
+    const unsubscribeUnknown = await store.subscribe('no-such-job', listener);
+    const unsubscribeFinished = await store.subscribe(job.id, listener);
     await store.appendResult(job.id, 0, true, '{}');
     unsubscribeUnknown();
     unsubscribeFinished();
@@ -81,7 +81,7 @@ describe('MemoryJobStore', () => {
     try {
       const { store } = open();
       const job = await store.create(newJob());
-      store.subscribe(job.id, () => {
+      await store.subscribe(job.id, () => {
         throw new Error('listener bug');
       });
 
@@ -122,7 +122,9 @@ describe('MemoryJobStore', () => {
     const job = await store.create(newJob({ idempotencyKey: 'k' }));
 
     await expect(store.create(newJob({ id: job.id }))).rejects.toThrow(/already exists/);
-    await expect(store.create(newJob({ idempotencyKey: 'k' }))).rejects.toThrow(/idempotency/);
+    await expect(store.create(newJob({ idempotencyKey: 'k' }))).rejects.toThrow(
+      IdempotencyKeyInUseError,
+    );
     await expect(store.finish(job.id, 'running', 0)).rejects.toThrow(RangeError);
     await expect(store.appendResult('no-such-job', 0, true, '{}')).rejects.toThrow(/not found/);
   });
@@ -158,7 +160,7 @@ describe('MemoryJobStore', () => {
     const { store } = open();
     const job = await store.create(newJob());
     const events: JobEvent[] = [];
-    store.subscribe(job.id, (event) => events.push(event));
+    await store.subscribe(job.id, (event) => events.push(event));
     const json = JSON.stringify({ index: 0, note: 'é😀' });
 
     await store.appendResult(job.id, 0, true, json);
