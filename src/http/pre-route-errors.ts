@@ -8,6 +8,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ProblemCode } from '../schemas/problem.js';
 
 export const PROBLEM_TYPE_BASE = 'https://headprobe.dev/problems/';
+/** How long a connection answered with a pre-route error may linger before it is closed. */
+const CLIENT_ERROR_LINGER_MS = 1_000;
 
 export function problemJson(status: number, code: ProblemCode, detail: string): string {
   return JSON.stringify({
@@ -48,11 +50,20 @@ function clientErrorProblem(code: string | undefined): [number, ProblemCode, str
 /** Fastify's `clientErrorHandler`: the socket's request never reached the router. */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable) {
-    const [status, code, detail] = clientErrorProblem(error.code);
-    socket.write(rawProblemResponse(status, code, detail));
+  if (!socket.writable) {
+    socket.destroy();
+    return;
   }
-  socket.destroy();
+  const [status, code, detail] = clientErrorProblem(error.code);
+  // Answer and half-close, reading (and dropping) what the client still sends: closing at
+  // once with its bytes unread would reset the connection, and a client still writing its
+  // oversized head would lose the answer. A second at most, then the socket goes.
+  socket.on('error', () => {});
+  socket.resume();
+  socket.end(rawProblemResponse(status, code, detail));
+  const cut = setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS);
+  cut.unref();
+  socket.once('close', () => clearTimeout(cut));
 }
 
 /** Fastify's `frameworkErrors`: the router could not take the URL apart. */

@@ -99,6 +99,12 @@ export class ResponseHeadReader {
       const lineLength = lf + 1 - pos;
       this.bytesRead += lineLength;
       if (this.bytesRead > this.limits.maxHeaderBytes) return this.overflowBytes();
+      if (lf === pos && this.expect === EXPECT_STATUS_LINE && this.status === null) {
+        // An empty line of a bare LF before the first status line: llhttp skips it too (as
+        // it does CRLF ones, below), so the differential test agrees; bytesRead bounds them.
+        pos = lf + 1;
+        continue;
+      }
       if (lf === pos || text.charCodeAt(lf - 1) !== CR) {
         return this.fail('protocol_error', 'bare LF in head');
       }

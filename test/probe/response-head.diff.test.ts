@@ -239,6 +239,15 @@ describe('response head reader vs llhttp (node:http)', () => {
     await fc.assert(fc.asyncProperty(randomBytes, cuts, assertAgreement), { numRuns: 300 });
   });
 
+  it('agrees on a head after a bare-LF empty line (a counterexample fast-check found)', async () => {
+    const head = Buffer.from(
+      '\nHTTP/1.1 200 OK\r\nServer: nginx\r\nVary: A\r\n\r\nhello',
+      'latin1',
+    );
+    await assertAgreement(head, []);
+    await assertAgreement(head, [1, 5]);
+  });
+
   it.each([
     ['HTTP/2.0 status line', 'HTTP/2.0 200 OK\r\n\r\n'],
     ['HTTP/0.9 status line', 'HTTP/0.9 200 OK\r\n\r\n'],
