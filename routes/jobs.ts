@@ -6,11 +6,10 @@ import { z } from 'zod';
 import type { Config } from '../src/config.js';
 import { acceptsAny, NotAcceptableError } from '../src/http/accept.js';
 import { onResponseDone } from '../src/http/response-done.js';
-import { type FollowEvent, followJob } from '../src/jobs/follow-job.js';
+import { followJob } from '../src/jobs/follow-job.js';
 import { isFinished, JobNotFoundError } from '../src/jobs/job-service.js';
 import { InvalidCursorError, type JobRecord } from '../src/jobs/job-store.js';
 import { jobSummary, jobView } from '../src/jobs/job-view.js';
-import { TargetRateLimit } from '../src/policy/target-rate-limit.js';
 import {
   Job,
   JobIdParams,
@@ -23,6 +22,12 @@ import {
 } from '../src/schemas/job.js';
 import { Problem } from '../src/schemas/problem.js';
 import { CoalescingStream } from '../src/streams/coalescing-stream.js';
+import {
+  closedSignal,
+  ndjsonLines,
+  resultPageJson,
+  sseMessages,
+} from '../src/streams/job-streams.js';
 
 export interface JobRoutesOptions {
   readonly config: Config;
@@ -97,14 +102,14 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     if (!acceptsAny(request.headers.accept, produces)) throw new NotAcceptableError(produces);
   });
   const inlineCap = config.inlineResults;
-  const targetRateLimit = new TargetRateLimit(config.rateLimitTargetsPerMin);
+  const targetRateLimit = app.targetRateLimit;
   const streams = app.streams;
 
   /** A stream slot for this request's caller, given back when the response closes. */
   function takeStreamSlot(request: FastifyRequest, reply: FastifyReply): void {
     onResponseDone(reply.raw, streams.take(request.caller));
   }
-  const store = app.jobs.store;
+  const store = app.jobStore;
 
   /** The job, if this caller may see it: another key's job is as absent as an unknown one. */
   async function requireJob(id: string, request: FastifyRequest): Promise<JobRecord> {
@@ -253,9 +258,9 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       const lastSeq = page.at(-1)?.seq ?? afterSeq;
       const allRead = isFinished(job.status) && lastSeq >= job.progress.done;
       const nextCursor = allRead ? null : String(lastSeq);
-      // Stored results are JSON already: splice them in rather than parse and re-serialise.
-      const body = `{"results":[${page.map((r) => r.json).join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}`;
-      return reply.type('application/json; charset=utf-8').send(body as never);
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(resultPageJson(page, nextCursor) as never);
     },
   );
 
@@ -329,41 +334,5 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     },
   );
 };
-
-/** Aborts when the response is over or the client is gone: streams stop following then. */
-function closedSignal(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  onResponseDone(reply.raw, () => controller.abort());
-  return controller.signal;
-}
-
-async function* ndjsonLines(batches: AsyncIterable<FollowEvent[]>): AsyncGenerator<string> {
-  for await (const batch of batches) {
-    let chunk = '';
-    for (const event of batch) if (event.type === 'result') chunk += `${event.result.json}\n`;
-    if (chunk !== '') yield chunk;
-  }
-}
-
-async function* sseMessages(batches: AsyncIterable<FollowEvent[]>, afterSeq: number) {
-  // Every message carries the last result's sequence number, so Last-Event-ID always resumes right.
-  let lastSeq = afterSeq;
-  for await (const batch of batches) {
-    for (const event of batch) {
-      if (event.type === 'result') {
-        lastSeq = event.result.seq;
-        yield { id: String(lastSeq), event: 'result', data: event.result.json };
-      } else if (event.type === 'progress') {
-        yield { id: String(lastSeq), event: 'progress', data: event.progress };
-      } else {
-        yield {
-          id: String(lastSeq),
-          event: 'done',
-          data: { status: event.status, progress: event.progress },
-        };
-      }
-    }
-  }
-}
 
 export default jobRoutes;

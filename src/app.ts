@@ -26,6 +26,7 @@ import jsonBodies from './plugins/json-bodies.js';
 import metrics from './plugins/metrics.js';
 import openApi from './plugins/openapi.js';
 import problemDetails from './plugins/problem-details.js';
+import rateLimits from './plugins/rate-limits.js';
 import requestLog from './plugins/request-log.js';
 import { StreamSlots } from './policy/stream-slots.js';
 import type { DnsResolver, ProbeLimits } from './probe/index.js';
@@ -121,6 +122,7 @@ export async function buildApp(
     limits: overrides.limits,
     store: overrides.store,
   });
+  await app.register(rateLimits, { config });
   await app.register(healthRoutes);
   await app.register(jobRoutes, { config });
   await app.register(loopRoutes);

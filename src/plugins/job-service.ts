@@ -13,6 +13,8 @@ import { createDnsResolver, type DnsResolver, type ProbeLimits } from '../probe/
 declare module 'fastify' {
   interface FastifyInstance {
     jobs: JobService;
+    /** Where jobs and their results are kept: routes read through this, not through `jobs`. */
+    jobStore: JobStore;
   }
 }
 
@@ -76,6 +78,7 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
     }),
   });
   app.decorate('jobs', service);
+  app.decorate('jobStore', service.store);
   // Before the server stops: cancelled jobs end, so their open streams end and the close completes.
   app.addHook('preClose', () => service.close());
   // An injected resolver belongs to whoever made it; ours goes with the app.
