@@ -61,36 +61,64 @@ export function targetMetrics(registry: Registry) {
   return { targets, probeDuration, targetEnded };
 }
 
+type Labelled = Array<[Record<string, string>, number]>;
+
+/** A gauge set from `read` at each scrape; left as it was when `read` has no figure. */
+function scrapedGauge(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => number | undefined,
+): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const value = read();
+      if (value !== undefined) this.set(value);
+    },
+  });
+}
+
+/** A count kept where it happens: each scrape copies it (a counter reset and set to it). */
+function scrapedCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => Labelled | undefined,
+): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      const counts = read();
+      if (counts === undefined) return;
+      this.reset();
+      for (const [labels, value] of counts) this.inc(labels, value);
+    },
+  });
+}
+
 /** The resolver's figures, read at scrape time; absent for the system resolver. */
 function dnsMetrics(registry: Registry, stats: () => DnsStats | undefined): void {
-  // The resolver keeps the counts; a scrape copies them (a counter reset and set to them).
   const counter = (
     name: string,
     help: string,
     labelNames: string[],
-    read: (figures: DnsStats) => Array<[Record<string, string>, number]>,
+    read: (figures: DnsStats) => Labelled,
   ) =>
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        const figures = stats();
-        if (figures === undefined) return;
-        this.reset();
-        for (const [labels, value] of read(figures)) this.inc(labels, value);
-      },
+    scrapedCounter(registry, name, help, labelNames, () => {
+      const figures = stats();
+      return figures === undefined ? undefined : read(figures);
     });
   const gauge = (name: string, help: string, read: (figures: DnsStats) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const figures = stats();
-        if (figures !== undefined) this.set(read(figures));
-      },
+    scrapedGauge(registry, name, help, () => {
+      const figures = stats();
+      return figures === undefined ? undefined : read(figures);
     });
   counter(
     'headprobe_dns_queries_total',
@@ -133,27 +161,10 @@ function dnsMetrics(registry: Registry, stats: () => DnsStats | undefined): void
 
 /** What the service's own HTTP side holds and refuses: connections, bodies, streams, load. */
 function protectionMetrics(registry: Registry, app: FastifyInstance): void {
-  const gauge = (name: string, help: string, read: () => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read());
-      },
-    });
-  // Counted where they happen; a scrape copies the count.
   const counter = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  gauge(
+    scrapedCounter(registry, name, help, [], () => [[{}, read()]]);
+  scrapedGauge(
+    registry,
     'headprobe_http_connections_open',
     'Connections to the service.',
     () => app.connections.open,
@@ -163,12 +174,14 @@ function protectionMetrics(registry: Registry, app: FastifyInstance): void {
     'Connections refused over HEADPROBE_MAX_CONNECTIONS or _PER_CLIENT.',
     () => app.connections.refused,
   );
-  gauge(
+  scrapedGauge(
+    registry,
     'headprobe_http_pending_body_bytes',
     'Bytes held by request bodies still being read (capped by HEADPROBE_MAX_PENDING_BODY_MB).',
     () => app.pendingBodies.reserved,
   );
-  gauge(
+  scrapedGauge(
+    registry,
     'headprobe_result_streams_open',
     'Open NDJSON and SSE result streams.',
     () => app.streams.open,
@@ -178,7 +191,8 @@ function protectionMetrics(registry: Registry, app: FastifyInstance): void {
     'Times a resource (file descriptors) ran out; each sheds new jobs for a few seconds.',
     () => app.load.exhaustions,
   );
-  gauge(
+  scrapedGauge(
+    registry,
     'headprobe_shedding_load',
     '1 while new jobs are refused for load (memory, event-loop delay, descriptors), else 0.',
     () => (app.load.pressure() === null ? 0 : 1),
@@ -212,38 +226,30 @@ async function metricsPlugin(app: FastifyInstance) {
   });
   const { targetEnded } = targetMetrics(registry);
   const scheduler = () => app.jobs.scheduler.counts();
-  new Gauge({
-    name: 'headprobe_targets_queued',
-    help: 'Targets waiting for a slot on the shared loop.',
-    registers: [registry],
-    collect() {
-      this.set(scheduler().queued);
-    },
-  });
-  new Gauge({
-    name: 'headprobe_targets_running',
-    help: 'Targets in flight.',
-    registers: [registry],
-    collect() {
-      this.set(scheduler().running);
-    },
-  });
-  new Gauge({
-    name: 'headprobe_targets_waiting_for_destination',
-    help: 'Queued targets whose host:port is at its per-destination cap.',
-    registers: [registry],
-    collect() {
-      this.set(scheduler().waitingForDestination);
-    },
-  });
-  new Gauge({
-    name: 'headprobe_jobs_active',
-    help: 'Jobs with targets queued or running.',
-    registers: [registry],
-    collect() {
-      this.set(scheduler().jobs);
-    },
-  });
+  scrapedGauge(
+    registry,
+    'headprobe_targets_queued',
+    'Targets waiting for a slot on the shared loop.',
+    () => scheduler().queued,
+  );
+  scrapedGauge(
+    registry,
+    'headprobe_targets_running',
+    'Targets in flight.',
+    () => scheduler().running,
+  );
+  scrapedGauge(
+    registry,
+    'headprobe_targets_waiting_for_destination',
+    'Queued targets whose host:port is at its per-destination cap.',
+    () => scheduler().waitingForDestination,
+  );
+  scrapedGauge(
+    registry,
+    'headprobe_jobs_active',
+    'Jobs with targets queued or running.',
+    () => scheduler().jobs,
+  );
   dnsMetrics(registry, () => app.jobs.resolver.stats?.());
   protectionMetrics(registry, app);
   let lastUtilization = performance.eventLoopUtilization();
