@@ -9,6 +9,7 @@ import {
   type ServerHandle,
   startTcpServer,
 } from '../support/servers.js';
+import { listeningPort } from '../support/service-process.js';
 
 let child: ChildProcess;
 let base = '';
@@ -31,21 +32,7 @@ beforeAll(async () => {
     detached: true,
   });
   // Fastify logs "Server listening at http://127.0.0.1:PORT" once it accepts connections.
-  base = await new Promise<string>((resolve, reject) => {
-    let pending = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        logLines.push(line);
-        const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-        if (match) resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}`)));
-  });
+  base = `http://127.0.0.1:${await listeningPort(child, logLines, 'npm start')}`;
 }, 120_000);
 
 afterAll(async () => {

@@ -26,6 +26,28 @@ export interface ServiceProcessOptions {
   readonly inspectHeap?: boolean;
 }
 
+/**
+ * The port the service logs "Server listening at http://127.0.0.1:PORT" for; every stdout
+ * line goes to `logs` as it comes, before and after. Rejects if the process exits first.
+ */
+export function listeningPort(child: ChildProcess, logs: string[], what: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let pending = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        logs.push(line);
+        const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+        if (match) resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code} at start`)));
+  });
+}
+
 export async function startServiceProcess(
   options: ServiceProcessOptions = {},
 ): Promise<ServiceProcess> {
@@ -49,21 +71,7 @@ export async function startServiceProcess(
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const logs: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    let pending = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        logs.push(line);
-        const match = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-        if (match) resolve(Number(match[1]));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the service exited with ${code} at start`)));
-  });
+  const port = await listeningPort(child, logs, 'the service');
 
   return {
     child,
