@@ -86,7 +86,8 @@ export class ConnectionGuard {
       ),
     );
     // No listener may be missing on a socket we hand back to nobody: a reset while we write
-    // would otherwise be an uncaught 'error'.
+    // would otherwise be an uncaught 'error'. Closed as soon as the answer is written, not
+    // after the linger of answerClientError: in a flood the descriptor must come back at once.
     socket.on('error', () => {});
     socket.write(
       rawProblemResponse(
