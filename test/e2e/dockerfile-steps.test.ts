@@ -1,7 +1,7 @@
 // No Docker engine runs here, so this replays the Dockerfile's own steps outside it: each
 // stage in a temp folder (WORKDIR), its COPY, ENV and RUN lines in order, then the runtime
 // stage's CMD, probed with its HEALTHCHECK command. A step the image would fail on fails here.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,11 +63,15 @@ describe('the Dockerfile, replayed outside Docker', () => {
           cpSync(path.join(base, relative), target, { recursive: true });
         }
       } else if (op === 'RUN') {
-        execFileSync('bash', ['-c', args], {
+        // Awaited, not run synchronously: `npm ci` of the build stage can take over a minute,
+        // and a worker blocked that long misses vitest's own RPC deadline (60 s).
+        const step = spawn('bash', ['-c', args], {
           cwd: stage.dir,
           env: { ...process.env, ...stage.env },
           stdio: 'ignore',
         });
+        const [code] = (await once(step, 'exit')) as [number | null];
+        if (code !== 0) throw new Error(`RUN ${args} exited with ${code}`);
       } else if (op === 'CMD') {
         cmd = JSON.parse(args);
       } else if (op === 'HEALTHCHECK') {
