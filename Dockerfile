@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript with dev dependencies. Run: production dependencies only,
-# non-root, Node 24 LTS, signals straight to node (no shell wrapper).
+# Build: compile src and routes only (tsconfig.build.json: no bench, no tests) with dev
+# dependencies. Run: production dependencies only, non-root, Node 24 LTS, signals straight to
+# node (no shell wrapper).
 FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -8,7 +9,6 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY routes ./routes
-COPY bench ./bench
 RUN npm run build
 
 FROM node:24-slim AS runtime

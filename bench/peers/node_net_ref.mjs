@@ -1,7 +1,7 @@
 // Reference, not a user tool: the tutorial algorithm on bare node:net (connect, write
 // `GET / HTTP/1.0`, buffer until CRLFCRLF, destroy), C workers pulling from the list.
 // It shows what one Node event loop does with no HTTP-client machinery: the floor cost
-// of the service. Adapted from /work/shared/peers/peers/node_net.mjs (same contract).
+// of the service. Adapted from the shared peer harness's node_net.mjs (same contract).
 //   node node_net_ref.mjs URLS_FILE CONCURRENCY [--waits OUT]
 // Last stdout line: RESULT ok=<n> fail=<n> headers=<n> elapsed=<s> errors=<k:v,...>
 // --waits writes one wait (ms, write() returned → first byte) per ok target, as the engine does.

@@ -3,7 +3,7 @@
 
 open_connection, write `GET / HTTP/1.0` + Host, readline() until the blank line
 that ends the head, close + wait_closed; one Semaphore(C) and one gather() over
-all hosts. Adapted from /work/shared/peers/peers/py_asyncio_wget.py (same
+all hosts. Adapted from the shared peer harness's py_asyncio_wget.py (same
 algorithm and output contract, so figures compare with that harness).
 
 usage: py_asyncio_wget.py URLS_FILE CONCURRENCY [--uvloop] [--timeout S]

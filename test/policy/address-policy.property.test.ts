@@ -2,8 +2,8 @@
 // same verdicts, reasons, canonical spellings and embedded IPv4, for any allow list.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import * as previous from '../../bench/reference/blocklist-address-policy.js';
 import * as current from '../../src/policy/address-policy.js';
+import * as previous from '../support/reference/blocklist-address-policy.js';
 
 const octet = fc.integer({ min: 0, max: 255 });
 const word = fc.integer({ min: 0, max: 0xffff });

@@ -4,21 +4,23 @@
 // in memory, a connection flood at a low open-file limit, another caller's small job behind a
 // slow one, and what one request may make the service send.
 //
-//   npm run build && node dist/bench/hostile-callers.js [--baseline /tmp/hp-old] [--slow N]
+//   npm run bench:hostile -- [--baseline DIR] [--slow N] [--trickle-s S] [--flood N]
 import { once } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ChildSet } from './bench-processes.js';
+import { findRoot } from '../shared/bench-env.js';
+import { ChildSet } from '../shared/bench-processes.js';
 import {
   peakRssKb,
   type ServiceProcess,
   serviceEnvironment,
   startService,
   stopService,
-} from './service-process.js';
+} from '../shared/service-process.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,10 +28,18 @@ const { values: args } = parseArgs({
     slow: { type: 'string', default: '2000' },
     'trickle-s': { type: 'string', default: '10' },
     flood: { type: 'string', default: '2100' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (args.help) {
+  process.stdout.write(
+    'usage: npm run bench:hostile -- [--baseline DIR] [--slow N] [--trickle-s S] [--flood N]\n' +
+      'DIR: a checkout of another revision with its production build (dist/src/server.js).\n',
+  );
+  process.exit(0);
+}
 
-const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
+const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
 const RESULTS = path.join(
   ROOT,
   'bench',
@@ -377,7 +387,6 @@ async function main(): Promise<void> {
   }
   for (const server of silent.servers) server.close();
   answering.close();
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(path.join(RESULTS, 'report.md'), out.join('\n'));
   console.log(`results: ${path.relative(ROOT, RESULTS)}`);
 }

@@ -8,7 +8,16 @@ import {
   machineBusySeconds,
   processCpuSeconds,
   type TargetServer,
-} from './bench-processes.js';
+} from '../shared/bench-processes.js';
+import {
+  peakRssKb,
+  resetPeakRss,
+  type ServiceProcess,
+  serviceEnvironment,
+  startService,
+  stopService,
+} from '../shared/service-process.js';
+import { maxHosts } from '../shared/url-lists.js';
 import {
   emptyTally,
   errorText,
@@ -18,15 +27,6 @@ import {
   ServiceClient,
 } from './service-client.js';
 import type { ServiceBenchOptions } from './service-options.js';
-import {
-  peakRssKb,
-  resetPeakRss,
-  type ServiceProcess,
-  serviceEnvironment,
-  startService,
-  stopService,
-} from './service-process.js';
-import { maxHosts } from './url-lists.js';
 
 export const delayedTargetMs = 50;
 /** The per-target deadline every bench job asks for. */

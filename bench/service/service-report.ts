@@ -1,11 +1,12 @@
 // Turns the service benchmark's runs into markdown: the throughput table beside the engine and
 // the peers with its ratio lines, the scenario table, timing accuracy, API overhead, the names
 // scenario, and the project's targets marked met or missed.
-import type { ContenderName } from './bench-options.js';
-import { median, percentile, type RunRecord } from './bench-report.js';
-import { curlParallelCap } from './contenders.js';
+
+import { median, percentile, type RunRecord } from '../shared/bench-report.js';
+import type { ContenderName } from '../shared/contenders.js';
+import { curlParallelCap } from '../shared/contenders.js';
+import type { EngineWaits } from '../shared/peer-runs.js';
 import type { DnsWindow } from './dns-server-process.js';
-import type { EngineWaits } from './peer-runs.js';
 import type { ApiRun } from './service-api.js';
 import {
   type NamesLoad,

@@ -3,23 +3,30 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { findRoot, log, machineLine, openFileLimit } from './bench-env.js';
-import { runInBenchNamespace } from './bench-netns.js';
+import {
+  builtBenchScript,
+  findRoot,
+  log,
+  machineLine,
+  openFileLimit,
+} from '../shared/bench-env.js';
 import {
   describeTarget,
   startDelayedTarget,
   startTargetServer,
   superviseChildren,
-} from './bench-processes.js';
-import type { RunRecord } from './bench-report.js';
-import { describeDnsServer } from './dns-server-process.js';
+} from '../shared/bench-processes.js';
+import type { RunRecord } from '../shared/bench-report.js';
 import {
   type EngineWaits,
   type PeerContext,
   preparePeers,
   runEngineWaits,
   runPeer,
-} from './peer-runs.js';
+} from '../shared/peer-runs.js';
+import { serviceNodeFlags } from '../shared/service-process.js';
+import { runInBenchNamespace } from './bench-netns.js';
+import { describeDnsServer } from './dns-server-process.js';
 import { type ApiRun, refusedTarget, runApiRep } from './service-api.js';
 import {
   type NamesPeerRun,
@@ -28,7 +35,6 @@ import {
   runNamesRep,
 } from './service-names.js';
 import { parseServiceBenchOptions, type ServiceBenchOptions } from './service-options.js';
-import { serviceNodeFlags } from './service-process.js';
 import {
   type AccuracyLine,
   accuracyRowsFromEngine,
@@ -319,13 +325,18 @@ async function main(): Promise<void> {
     });
   }
   const root = findRoot(path.dirname(fileURLToPath(import.meta.url)));
-  for (const built of [
-    'dist/src/server.js',
-    'dist/bench/target-server.js',
-    'dist/bench/run-engine.js',
-  ]) {
-    if (!existsSync(path.join(root, built)))
-      throw new Error(`${built} missing: run \`npm run build\``);
+  // The service from the production build, as `npm start` runs it; the rest from the bench build.
+  const targetScript = builtBenchScript(root, 'shared/target-server.js');
+  const engineScript = builtBenchScript(root, 'engine/run-engine.js');
+  const needs: Array<[file: string, command: string]> = [
+    [path.join(root, 'dist', 'src', 'server.js'), 'npm run build'],
+    [targetScript, 'npm run build:bench'],
+    [engineScript, 'npm run build:bench'],
+  ];
+  for (const [built, command] of needs) {
+    if (!existsSync(built)) {
+      throw new Error(`${path.relative(root, built)} missing: run \`${command}\``);
+    }
   }
   const needed = options.c + options.apiConnections + 256;
   if (openFileLimit() < needed) {
@@ -370,7 +381,6 @@ async function main(): Promise<void> {
     ...(namesSkipped === undefined ? [] : [`**${namesSkipped}**`, '']),
   ];
   try {
-    const targetScript = path.join(root, 'dist', 'bench', 'target-server.js');
     const serverMaxS = options.benchMaxS + 30;
     const fast = await startTargetServer(children, targetScript, 0, serverMaxS);
     const delayed = await startDelayedTarget(children, root, stateDir, delayedTargetMs, serverMaxS);
@@ -384,8 +394,8 @@ async function main(): Promise<void> {
       stateDir,
       logsDir,
       python: options.python,
-      wrapper: path.join(root, 'bench', 'rusage.py'),
-      engineScript: path.join(root, 'dist', 'bench', 'run-engine.js'),
+      wrapper: path.join(root, 'bench', 'shared', 'rusage.py'),
+      engineScript,
       runMaxS: options.runMaxS,
       log,
     };

@@ -3,18 +3,30 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { findRoot, log, machineLine, openFileLimit } from './bench-env.js';
-import { type BenchOptions, type ContenderName, parseBenchOptions } from './bench-options.js';
+import {
+  builtBenchScript,
+  findRoot,
+  log,
+  machineLine,
+  openFileLimit,
+} from '../shared/bench-env.js';
 import {
   type ChildSet,
   startDelayedTarget,
   startTargetServer,
   superviseChildren,
   type TargetServer,
-} from './bench-processes.js';
-import { type RunRecord, renderRatios, renderTable, tsvHeader, tsvRow } from './bench-report.js';
-import { curlParallelCap } from './contenders.js';
-import { type PeerContext, preparePeers, runPeer } from './peer-runs.js';
+} from '../shared/bench-processes.js';
+import {
+  type RunRecord,
+  renderRatios,
+  renderTable,
+  tsvHeader,
+  tsvRow,
+} from '../shared/bench-report.js';
+import { type ContenderName, curlParallelCap } from '../shared/contenders.js';
+import { type PeerContext, preparePeers, runPeer } from '../shared/peer-runs.js';
+import { type BenchOptions, parseBenchOptions } from './engine-options.js';
 import { runTimingAccuracy } from './timing-accuracy.js';
 
 const delayedTargetMs = 50;
@@ -125,12 +137,12 @@ async function main(): Promise<void> {
     resultsDir,
     stateDir: path.join(resultsDir, 'state'),
     logsDir: path.join(resultsDir, 'logs'),
-    wrapper: path.join(root, 'bench', 'rusage.py'),
-    targetScript: path.join(root, 'dist', 'bench', 'target-server.js'),
+    wrapper: path.join(root, 'bench', 'shared', 'rusage.py'),
+    targetScript: builtBenchScript(root, 'shared/target-server.js'),
     engineScript: path.resolve(root, options.engineScript),
   };
   if (!existsSync(layout.targetScript)) {
-    throw new Error(`${layout.targetScript} missing: run \`npm run build\` first`);
+    throw new Error(`${layout.targetScript} missing: run \`npm run build:bench\` first`);
   }
   const needed = Math.max(options.c, 500) + 64;
   if (openFileLimit() < needed) {

@@ -1,4 +1,4 @@
-// The accuracy section's target: the same canned answer as target-server.ts, held back
+// The delayed target of both benches' accuracy figures: the same canned answer as target-server.ts, held back
 // exactly --delay-ms after the request head arrived. A Node target at 500 connections reads
 // requests and fires timers milliseconds late, which would be charged to the client under
 // test; this one is epoll + one timerfd, costs a few microseconds per connection, and says

@@ -1,8 +1,8 @@
 // Loopback DNS server for the names scenario, a stand-in for a slow recursive resolver: the
-// Node twin of bench/peers/delayed_dns.c (same answers, same control lines), used when there
+// Node twin of bench/service/delayed_dns.c (same answers, same control lines), used when there
 // is no C compiler. It costs ~18 us of CPU per query, ~3.5x the C server, on the cores the
 // service and the target share.
-//   node dist/bench/dns-server.js [--host H] [--port P] [--delay-ms D] [--ttl S] [--max-seconds S]
+//   node dist-bench/bench/service/dns-server.js [--host H] [--port P] [--delay-ms D] [--ttl S] [--max-seconds S]
 // `hN.example` and `wN.example` (N < 64,516) have one A record, 127.0.A.B as in url-lists.ts,
 // so each name is its own destination; their AAAA (or any other type) is NODATA and any other
 // name NXDOMAIN, both with an SOA whose minimum gives negative answers the same TTL. Every
@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import * as packet from 'dns-packet';
-import { hostAddress, maxHosts } from './url-lists.js';
+import { hostAddress, maxHosts } from '../shared/url-lists.js';
 
 const zone = 'example';
 const knownName = /^[hw](\d+)\.example$/;

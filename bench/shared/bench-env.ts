@@ -11,16 +11,22 @@ export function log(line: string): void {
 }
 
 /**
- * The repo root holds bench/rusage.py; found by walking up, so this works from bench/ and from
- * dist/bench/ (dist/ may hold its own package.json, copied there by resolveJsonModule).
+ * The repo root holds bench/shared/rusage.py; found by walking up, so this works from the
+ * sources and from the bench build (which may hold its own package.json, copied there by
+ * resolveJsonModule).
  */
 export function findRoot(start: string): string {
   let dir = start;
   for (let depth = 0; depth < 8; depth++) {
-    if (existsSync(path.join(dir, 'bench', 'rusage.py'))) return dir;
+    if (existsSync(path.join(dir, 'bench', 'shared', 'rusage.py'))) return dir;
     dir = path.dirname(dir);
   }
-  throw new Error(`no bench/rusage.py above ${start}`);
+  throw new Error(`no bench/shared/rusage.py above ${start}`);
+}
+
+/** bench/FILE.ts as `npm run build:bench` (tsconfig.bench.json) emits it: dist-bench/bench/FILE.js. */
+export function builtBenchScript(root: string, file: string): string {
+  return path.join(root, 'dist-bench', 'bench', file);
 }
 
 /** The first line a command prints (stdout, then stderr), e.g. its version. */

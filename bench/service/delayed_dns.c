@@ -1,12 +1,12 @@
 // The names scenario's DNS server: a stand-in for a slow recursive resolver, answering every
 // query exactly --delay-ms after it arrived. The same behaviour and control protocol as
-// bench/dns-server.ts, which costs ~18 us of CPU per query on the cores the service and the
+// bench/service/dns-server.ts, which costs ~18 us of CPU per query on the cores the service and the
 // target share; this one is epoll + one timerfd (every answer waits the same delay, so a FIFO
 // ring of due times suffices) and costs a few microseconds.
 //   cc -O2 -o delayed_dns delayed_dns.c
 //   delayed_dns [--host H] [--port P] [--delay-ms D] [--ttl S] [--max-seconds S]
 // hN.example and wN.example (N < 64516) have one A record, 127.0.A.B with A = 1 + N / 254 and
-// B = 1 + N % 254 (bench/url-lists.ts); their other types are NODATA and every other name is
+// B = 1 + N % 254 (bench/shared/url-lists.ts); their other types are NODATA and every other name is
 // NXDOMAIN, both with an SOA whose minimum is the TTL, so negative answers can be cached too.
 // Prints "ready PORT"; each "counts" line on stdin is answered with one line
 // "counts {JSON}" (queries so far by type and by name, and the namespace's UDP receive-buffer

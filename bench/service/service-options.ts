@@ -2,9 +2,9 @@
 // once by zod into a frozen object. The only service-bench file that reads process.env.
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { rawOptions } from './bench-env.js';
-import { type ContenderName, contenderNames } from './bench-options.js';
-import { maxHosts } from './url-lists.js';
+import { rawOptions } from '../shared/bench-env.js';
+import { type ContenderName, contenderNames } from '../shared/contenders.js';
+import { maxHosts } from '../shared/url-lists.js';
 
 export const scenarioNames = ['throughput', 'multi', 'latency', 'api', 'big', 'names'] as const;
 export type ScenarioName = (typeof scenarioNames)[number];
@@ -101,7 +101,7 @@ const sources = {
   python: ['python', 'PYTHON'],
 } as const satisfies Record<keyof z.infer<typeof ServiceBenchOptions>, readonly [string, string]>;
 
-export const serviceUsage = `usage: node dist/bench/service.js [--n N] [--c C] [--reps R]
+export const serviceUsage = `usage: npm run bench:service -- [--n N] [--c C] [--reps R]
        [--scenarios ${scenarioNames.join(',')}] [--peers a,b|none]
        [--multi-jobs J] [--multi-size S] [--delay-n N] [--big-n N] [--warmup N]
        [--names-reps R] [--dns-delay-ms D] [--names-spread K]

@@ -2,7 +2,6 @@
 // rusage.py) against the same target, plus the engine alone with --waits as context for the
 // service's timing accuracy.
 import * as path from 'node:path';
-import type { ContenderName } from './bench-options.js';
 import {
   type ChildSet,
   machineBusySeconds,
@@ -12,6 +11,7 @@ import {
   type TargetServer,
 } from './bench-processes.js';
 import type { RunRecord } from './bench-report.js';
+import type { ContenderName } from './contenders.js';
 import { type Contender, contenders, type RunInputs, tallyResultLine } from './contenders.js';
 import { hostUrls, writeCurlConfigs, writeUrlList } from './url-lists.js';
 

@@ -1,6 +1,6 @@
-// Turns per-run measurements into the printed markdown: medians per contender (as
-// /work/shared/peers/summarize.py does), the FEWER THAN N flags and the ratio line.
-import type { ContenderName } from './bench-options.js';
+// Turns per-run measurements into the printed markdown: medians per contender (as the shared
+// peer harness's summary does), the FEWER THAN N flags and the ratio line.
+import type { ContenderName } from './contenders.js';
 
 export interface RunRecord {
   contender: ContenderName;

@@ -1,8 +1,8 @@
-// Loopback target for the engine benchmark: answers every connection with one canned
-// HTTP/1.1 200 (17 headers, 211-byte body, same as /work/shared/peers targets) and closes.
+// Loopback target of both benchmarks: answers every connection with one canned
+// HTTP/1.1 200 (17 headers, 211-byte body, same as the shared peer harness's targets) and closes.
 // Plain node:net, so the target costs far less per connection than the clients under test.
-//   node dist/bench/target-server.js [--port P] [--delay-ms D] [--max-seconds S] [--watch-stdin]
-//                                    [--holds FILE]
+//   node dist-bench/bench/shared/target-server.js [--port P] [--delay-ms D] [--max-seconds S]
+//                                                 [--watch-stdin] [--holds FILE]
 // Prints `ready PORT` once listening on 0.0.0.0 (every 127.A.B.C reaches it); exits by itself
 // after --max-seconds, on SIGTERM/SIGINT, and with --watch-stdin when stdin closes.
 import { randomBytes } from 'node:crypto';

@@ -2,16 +2,8 @@
 // once by zod into a frozen object. The only bench file that reads process.env.
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { rawOptions } from './bench-env.js';
-
-export const contenderNames = [
-  'headprobe-engine',
-  'curl-chunked',
-  'py-asyncio-wget',
-  'py-asyncio-wget+uvloop',
-  'node-net-ref',
-] as const;
-export type ContenderName = (typeof contenderNames)[number];
+import { rawOptions } from '../shared/bench-env.js';
+import { contenderNames } from '../shared/contenders.js';
 
 const ContenderList = z
   .string()
@@ -36,7 +28,7 @@ const BenchOptions = z.object({
   benchMaxS: z.coerce.number().positive().max(7200).default(900),
   curlChunk: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** Another build of the engine runner, e.g. to compare a branch; relative to the repo root. */
-  engineScript: z.string().min(1).default('dist/bench/run-engine.js'),
+  engineScript: z.string().min(1).default('dist-bench/bench/engine/run-engine.js'),
   python: z
     .string()
     .min(1)
@@ -60,7 +52,7 @@ const sources = {
   python: ['python', 'PYTHON'],
 } as const satisfies Record<keyof z.infer<typeof BenchOptions>, readonly [string, string]>;
 
-export const usage = `usage: node dist/bench/engine.js [--n N] [--c C] [--reps R] [--peers a,b]
+export const usage = `usage: npm run bench -- [--n N] [--c C] [--reps R] [--peers a,b]
        [--kind fast|delay50] [--accuracy | --no-accuracy] [--settle-s S] [--run-max-s S]
        [--bench-max-s S] [--curl-chunk K] [--engine-script PATH] [--python PATH]
 Each option can also come from the environment: N C REPS PEERS KIND ACCURACY(on|only|off)

@@ -1,5 +1,5 @@
 // Target lists for the bench: N distinct loopback addresses 127.0.A.B (A = 1.., B = 1..254),
-// one port, as in /work/shared/peers/gen_targets.py. Distinct addresses keep ephemeral ports
+// one port, as in the shared peer harness's target lists. Distinct addresses keep ephemeral ports
 // and TIME_WAIT from becoming the limit; the target listens on 0.0.0.0 so all of them reach it.
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';

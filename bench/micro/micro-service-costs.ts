@@ -1,17 +1,18 @@
 // Micro-benchmarks of what the service spends per finished target on top of the probe engine:
 // the metrics observer, the result's JSON and the address policy. Each pits the code as it
-// was (a copy below; bench/reference/ for the policy) against the alternatives, alternating in
-// one process; medians of ROUNDS.
-// Run: npx tsx bench/micro-service-costs.ts   (about 12 s on one core)
+// was (a copy below; for the policy, the property test's oracle in test/support/reference/,
+// used rather than a second copy of it) against the alternatives, alternating in one process;
+// medians of ROUNDS.
+// Run: npm run bench:micro   (about 12 s on one core)
 import fastJson from 'fast-json-stringify';
 import { type Counter, Registry } from 'prom-client';
 import { z } from 'zod';
-import { serializeResult } from '../src/jobs/result-json.js';
-import { PHASES, targetMetrics } from '../src/plugins/metrics.js';
-import { createAddressPolicy } from '../src/policy/address-policy.js';
-import { JobResult } from '../src/schemas/job.js';
-import type { ProbeResult } from '../src/schemas/probe-result.js';
-import { createAddressPolicy as createBlockListPolicy } from './reference/blocklist-address-policy.js';
+import { serializeResult } from '../../src/jobs/result-json.js';
+import { PHASES, targetMetrics } from '../../src/plugins/metrics.js';
+import { createAddressPolicy } from '../../src/policy/address-policy.js';
+import { JobResult } from '../../src/schemas/job.js';
+import type { ProbeResult } from '../../src/schemas/probe-result.js';
+import { createAddressPolicy as createBlockListPolicy } from '../../test/support/reference/blocklist-address-policy.js';
 
 const ROUNDS = 9;
 

@@ -1,10 +1,10 @@
 // The address policy as it was before range checks moved from node's BlockList to ipaddr.js,
 // kept verbatim (less the parts that did not change): the oracle that
 // test/policy/address-policy.property.test.ts compares the current policy with, and the
-// "before" of bench/micro-service-costs.ts.
+// "before" of bench/micro/micro-service-costs.ts.
 import { BlockList, isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import type { AddressPolicy } from '../../src/policy/address-policy.js';
+import type { AddressPolicy } from '../../../src/policy/address-policy.js';
 
 const DENIED_IPV4 = [
   ['0.0.0.0', 8, 'unspecified'],

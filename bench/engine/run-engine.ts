@@ -1,12 +1,12 @@
 // The headprobe engine as a bench contender: probe every URL of a list through the
 // shared Scheduler, exactly as the service will, and print one RESULT line.
-//   node dist/bench/run-engine.js --urls FILE --concurrency C [--method GET|HEAD] [--waits OUT]
+//   node dist-bench/bench/engine/run-engine.js --urls FILE --concurrency C [--method GET|HEAD] [--waits OUT]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Scheduler } from '../src/loop/index.js';
-import { createDnsResolver, probeTarget } from '../src/probe/index.js';
-import { ProbeOptions } from '../src/schemas/probe-options.js';
-import type { ProbeResult } from '../src/schemas/probe-result.js';
+import { Scheduler } from '../../src/loop/index.js';
+import { createDnsResolver, probeTarget } from '../../src/probe/index.js';
+import { ProbeOptions } from '../../src/schemas/probe-options.js';
+import type { ProbeResult } from '../../src/schemas/probe-result.js';
 
 const { values } = parseArgs({
   options: {

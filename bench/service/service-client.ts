@@ -3,7 +3,7 @@
 // so that not even a 100,000-target job is held in memory.
 import * as http from 'node:http';
 import { z } from 'zod';
-import { hostUrl } from './url-lists.js';
+import { hostUrl } from '../shared/url-lists.js';
 
 /** `127.0.A.B:PORT`, the address scheme of url-lists.ts without the scheme and path. */
 export function hostTarget(index: number, port: number): string {

@@ -1,12 +1,17 @@
-// The names scenario's DNS server as a bench process: bench/peers/delayed_dns.c compiled with
-// the machine's cc (bench/dns-server.ts when there is none), started through ChildSet on
+// The names scenario's DNS server as a bench process: bench/service/delayed_dns.c compiled
+// with the machine's cc (bench/service/dns-server.ts when there is none), started through ChildSet on
 // 127.0.0.1:53 of the bench's network namespace, asked for its query counts over stdin before
 // and after each run, and measured from /proc like the targets.
 import type { ChildProcess } from 'node:child_process';
-import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { type ChildSet, compilePeer, processCpuSeconds, readyPort } from './bench-processes.js';
+import { builtBenchScript } from '../shared/bench-env.js';
+import {
+  type ChildSet,
+  compileCProgram,
+  processCpuSeconds,
+  readyPort,
+} from '../shared/bench-processes.js';
 
 const countsWithinMs = 5_000;
 /** Both servers count every name outside hN/wN.example under this key. */
@@ -60,7 +65,7 @@ function difference(
 export class DnsServer {
   readonly pid: number;
   readonly delayMs: number;
-  /** `c` (bench/peers/delayed_dns.c) or `node` (bench/dns-server.ts). */
+  /** `c` (bench/service/delayed_dns.c) or `node` (bench/service/dns-server.ts). */
   readonly kind: 'c' | 'node';
   readonly #child: ChildProcess;
   readonly #waiting: ((line: string) => void)[] = [];
@@ -145,10 +150,10 @@ export async function startDnsServer(
     '--max-seconds',
     String(maxSeconds),
   ];
-  const binary = compilePeer(root, stateDir, 'delayed_dns');
+  const binary = compileCProgram(root, stateDir, 'service/delayed_dns.c');
   const [command, argv]: [string, string[]] =
     binary === undefined
-      ? [process.execPath, [path.join(root, 'dist', 'bench', 'dns-server.js'), ...args]]
+      ? [process.execPath, [builtBenchScript(root, 'service/dns-server.js'), ...args]]
       : [binary, args];
   const child = children.spawn(command, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
   await readyPort(child, 'DNS server');
@@ -159,7 +164,7 @@ export async function startDnsServer(
 /** What the names tables say about the DNS server they were measured against. */
 export function describeDnsServer(dns: DnsServer): string {
   return dns.kind === 'c'
-    ? `DNS server: bench/peers/delayed_dns.c (epoll + timerfd), answers after ${dns.delayMs} ms`
+    ? `DNS server: bench/service/delayed_dns.c (epoll + timerfd), answers after ${dns.delayMs} ms`
     : `**DNS server: the Node dns-server.ts (no C compiler found), answers after ${dns.delayMs} ` +
         'ms; its ~18 µs of CPU per query shares the two cores with the clients**';
 }

@@ -13,10 +13,10 @@ import {
   processCpuSeconds,
   readNumbers,
   type TargetServer,
-} from './bench-processes.js';
-import { median, percentile } from './bench-report.js';
-import { curlParallelCap, tallyResultLine } from './contenders.js';
-import { hostUrls, writeCurlConfigs, writeUrlList } from './url-lists.js';
+} from '../shared/bench-processes.js';
+import { median, percentile } from '../shared/bench-report.js';
+import { curlParallelCap, tallyResultLine } from '../shared/contenders.js';
+import { hostUrls, writeCurlConfigs, writeUrlList } from '../shared/url-lists.js';
 
 interface Load {
   readonly label: 'low' | 'loaded';

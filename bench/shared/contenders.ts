@@ -1,10 +1,19 @@
 // What each contender runs and how its successes are counted. A success is a 200 status
-// line with its header block, counted the way /work/shared/peers/run.sh counts it.
+// line with its header block, counted the way the shared peer harness counts it.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ContenderName } from './bench-options.js';
+
+/** Every contender both benches know, in table order. */
+export const contenderNames = [
+  'headprobe-engine',
+  'curl-chunked',
+  'py-asyncio-wget',
+  'py-asyncio-wget+uvloop',
+  'node-net-ref',
+] as const;
+export type ContenderName = (typeof contenderNames)[number];
 
 /** curl 7.88 silently clamps --parallel-max to this (curl/curl#8930). */
 export const curlParallelCap = 300;
@@ -108,11 +117,11 @@ function pyWget(name: ContenderName, extraArgs: string[], requirement: string): 
 export const contenders: readonly Contender[] = [
   {
     name: 'headprobe-engine',
-    what: 'the headprobe probe engine driven by bench/run-engine.ts',
+    what: 'the headprobe probe engine driven by bench/engine/run-engine.ts',
     unavailable: ({ engineScript }) =>
       existsSync(engineScript)
         ? undefined
-        : `${engineScript} not found (is bench/run-engine.ts written and built?)`,
+        : `${engineScript} not found (run \`npm run build:bench\`)`,
     commands: (inputs) => [
       [
         process.execPath,

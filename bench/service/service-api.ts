@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { processCpuSeconds } from './bench-processes.js';
+import { processCpuSeconds } from '../shared/bench-processes.js';
 import { emptyTally } from './service-client.js';
 import {
   jobOptions,

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Run one benchmark contender and report its cost, like `/usr/bin/time -v`
-(which the reference harness in /work/shared/peers uses) but needing only python3.
+(which the shared peer harness uses) but needing only python3.
 
 usage: rusage.py SPEC_JSON
 SPEC: {"cmds": [[argv...], ...], "cwd": dir, "stdout": path, "stderr": path,

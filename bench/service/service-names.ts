@@ -3,9 +3,9 @@
 // DNS server that answers after --dns-delay-ms. Two loads: N distinct names, and N URLs over
 // a few names; in the same namespace and rep, the IP-literal job for the ratio, and the peers
 // on the same name lists. Every run records what the DNS server saw while it ran.
-import type { ContenderName } from './bench-options.js';
-import { median, percentile, type RunRecord } from './bench-report.js';
-import { type DnsServer, type DnsWindow, startDnsServer } from './dns-server-process.js';
+
+import { median, percentile, type RunRecord } from '../shared/bench-report.js';
+import type { ContenderName } from '../shared/contenders.js';
 import {
   type PeerContext,
   type PeerInputs,
@@ -13,7 +13,8 @@ import {
   runPeer,
   selectPeers,
   writePeerInputs,
-} from './peer-runs.js';
+} from '../shared/peer-runs.js';
+import { type DnsServer, type DnsWindow, startDnsServer } from './dns-server-process.js';
 import { emptyTally } from './service-client.js';
 import {
   type ServiceBenchContext,

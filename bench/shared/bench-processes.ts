@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { builtBenchScript } from './bench-env.js';
 
 const killGraceMs = 3000;
 
@@ -58,11 +59,11 @@ export interface TargetServer {
   readonly port: number;
   readonly pid: number;
   readonly delayMs: number;
-  /** `node` (bench/target-server.ts) or `c` (bench/peers/precise_target.c). */
+  /** `node` (bench/shared/target-server.ts) or `c` (bench/shared/precise_target.c). */
   readonly kind: 'node' | 'c';
 }
 
-/** Starts bench/target-server as its own process and resolves once it prints `ready PORT`. */
+/** Starts bench/shared/target-server as its own process and resolves once it prints `ready PORT`. */
 export function startTargetServer(
   children: ChildSet,
   script: string,
@@ -79,7 +80,7 @@ export function startTargetServer(
 }
 
 /**
- * The delayed target for wait accuracy: bench/peers/precise_target.c, compiled into
+ * The delayed target for wait accuracy: bench/shared/precise_target.c, compiled into
  * `stateDir` with the machine's `cc`. At 500 connections the Node target reads requests and
  * fires its timers milliseconds late, and that lateness would be charged to the client under
  * test. Without a C compiler the Node target stands in, and the caller says so.
@@ -91,9 +92,9 @@ export async function startDelayedTarget(
   delayMs: number,
   maxSeconds: number,
 ): Promise<TargetServer> {
-  const binary = compilePeer(root, stateDir, 'precise_target');
+  const binary = compileCProgram(root, stateDir, 'shared/precise_target.c');
   if (binary === undefined) {
-    const script = path.join(root, 'dist', 'bench', 'target-server.js');
+    const script = builtBenchScript(root, 'shared/target-server.js');
     return startTargetServer(children, script, delayMs, maxSeconds);
   }
   return startTarget(
@@ -106,20 +107,24 @@ export async function startDelayedTarget(
 }
 
 /**
- * Compiles bench/peers/NAME.c into `stateDir` with the machine's `cc -O2`; the binary's path,
- * or undefined when there is no compiler (the caller falls back to its Node twin).
+ * Compiles bench/SOURCE (a `.c` file) into `stateDir` with the machine's `cc -O2`; the binary's
+ * path, or undefined when there is no compiler (the caller falls back to its Node twin).
  */
-export function compilePeer(root: string, stateDir: string, name: string): string | undefined {
-  const binary = path.join(stateDir, name);
-  const source = path.join(root, 'bench', 'peers', `${name}.c`);
-  const compiled = spawnSync('cc', ['-O2', '-o', binary, source], { stdio: 'inherit' });
+export function compileCProgram(
+  root: string,
+  stateDir: string,
+  source: string,
+): string | undefined {
+  const binary = path.join(stateDir, path.basename(source, '.c'));
+  const sourcePath = path.join(root, 'bench', source);
+  const compiled = spawnSync('cc', ['-O2', '-o', binary, sourcePath], { stdio: 'inherit' });
   return compiled.status === 0 ? binary : undefined;
 }
 
 /** What the accuracy tables say about the target they were measured against. */
 export function describeTarget(target: TargetServer): string {
   return target.kind === 'c'
-    ? 'Target: bench/peers/precise_target.c (epoll + timerfd, compiled with cc)'
+    ? 'Target: bench/shared/precise_target.c (epoll + timerfd, compiled with cc)'
     : '**Target: the Node target-server (no C compiler found); its own lateness at 500 ' +
         'connections is part of these figures**';
 }
