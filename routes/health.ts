@@ -20,7 +20,7 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (_request, reply) => {
-      if (app.jobs.draining) {
+      if (app.jobSubmissions.draining) {
         reply.header('Retry-After', '5');
         return reply.code(503).send({ status: 'draining' });
       }

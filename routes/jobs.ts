@@ -7,10 +7,12 @@ import type { Config } from '../src/config.js';
 import { acceptsAny, NotAcceptableError } from '../src/http/accept.js';
 import { onResponseDone } from '../src/http/response-done.js';
 import { followJob } from '../src/jobs/follow-job.js';
-import { isFinished, JobNotFoundError } from '../src/jobs/job-service.js';
+import { JobNotFoundError } from '../src/jobs/job-errors.js';
 import { InvalidCursorError, type JobRecord } from '../src/jobs/job-store.js';
+import type { Submitted } from '../src/jobs/job-submissions.js';
 import { jobSummary, jobView } from '../src/jobs/job-view.js';
 import {
+  isFinished,
   Job,
   JobIdParams,
   JobList,
@@ -142,9 +144,9 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       await targetRateLimit.take(request.caller, targets);
       // Only work accepted is charged: a refusal (full, overloaded, over a cap) or a replay of
       // an earlier submission gives the targets back.
-      let submitted: Awaited<ReturnType<typeof app.jobs.submit>>;
+      let submitted: Submitted;
       try {
-        submitted = await app.jobs.submit(request.body, key, {
+        submitted = await app.jobSubmissions.submit(request.body, key, {
           caller: request.caller,
           owner: request.owner,
         });
@@ -159,7 +161,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       const waitS = preferredWaitSeconds(request.headers.prefer, config.maxWaitMs / 1000);
       let current = job;
       if (waitS !== null) {
-        const waited = await app.jobs.waitForEnd(job.id, waitS * 1000);
+        const waited = await app.jobControl.waitForEnd(job.id, waitS * 1000);
         // Deleted during the wait (by its owner, in another request): the job is gone, and
         // answering with the record from before the wait would describe a job that is not.
         if (waited === null) {
@@ -308,7 +310,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     async (request) => {
       request.jobId = request.params.id;
       await requireJob(request.params.id, request);
-      const job = await app.jobs.cancel(request.params.id);
+      const job = await app.jobControl.cancel(request.params.id);
       if (job === null) throw new JobNotFoundError(request.params.id);
       return jobView(job, store, inlineCap);
     },
@@ -327,7 +329,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     async (request, reply) => {
       request.jobId = request.params.id;
       await requireJob(request.params.id, request);
-      if (!(await app.jobs.delete(request.params.id)))
+      if (!(await app.jobControl.delete(request.params.id)))
         throw new JobNotFoundError(request.params.id);
       // No body and so no Content-Type: send() with nothing (the schema documents 204 as empty).
       return reply.code(204).send(undefined as never);

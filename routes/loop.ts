@@ -22,14 +22,13 @@ const loopRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     (request) => {
-      const dns = app.jobs.resolver.stats?.();
-      const snapshot = app.jobs.scheduler.snapshot();
-      const visible = (jobId: string) =>
-        request.seesEveryJob || app.jobs.ownerOfActive(jobId) === request.owner;
-      const others = snapshot.jobs.filter((job) => !visible(job.jobId));
+      const dns = app.jobRunner.dnsStats();
+      const { jobs, ...loop } = app.jobRunner.snapshot();
+      const visible = (owner: string | null) => request.seesEveryJob || owner === request.owner;
+      const others = jobs.filter((job) => !visible(job.owner));
       return {
-        ...snapshot,
-        jobs: snapshot.jobs.filter((job) => visible(job.jobId)),
+        ...loop,
+        jobs: jobs.filter((job) => visible(job.owner)).map(({ owner, ...job }) => job),
         otherCallersJobs: {
           jobs: others.length,
           running: others.reduce((sum, job) => sum + job.running, 0),

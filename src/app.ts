@@ -21,7 +21,7 @@ import { answerClientError, answerFrameworkError } from './http/pre-route-errors
 import type { JobStore } from './jobs/job-store.js';
 import apiKeys from './plugins/api-keys.js';
 import backPressure from './plugins/back-pressure.js';
-import jobService from './plugins/job-service.js';
+import jobs from './plugins/jobs.js';
 import jsonBodies from './plugins/json-bodies.js';
 import metrics from './plugins/metrics.js';
 import openApi from './plugins/openapi.js';
@@ -116,7 +116,7 @@ export async function buildApp(
   await app.register(ssePlugin, { heartbeatInterval: overrides.sseHeartbeatMs ?? 15_000 });
   app.decorate('streams', new StreamSlots(config.maxStreams, config.maxStreamsPerCaller));
   await app.register(metrics);
-  await app.register(jobService, {
+  await app.register(jobs, {
     config,
     resolver: overrides.resolver,
     limits: overrides.limits,

@@ -29,8 +29,8 @@ async function main(): Promise<void> {
     async ({ signal, err }) => {
       if (err) app.log.error({ err }, 'closing after an uncaught error');
       else app.log.info({ signal, graceMs: config.shutdownGraceMs }, 'closing');
-      app.jobs.beginDrain();
-      await app.jobs.waitForIdle(err ? 0 : config.shutdownGraceMs);
+      app.jobSubmissions.beginDrain();
+      await app.jobRunner.waitForIdle(err ? 0 : config.shutdownGraceMs);
       await closeApp(app);
       app.log.info('closed');
     },
@@ -44,7 +44,8 @@ async function main(): Promise<void> {
  * hold the process past its grace. The log names what was cut.
  */
 async function closeApp(app: FastifyInstance): Promise<void> {
-  await app.jobs.close();
+  app.jobSubmissions.beginDrain();
+  await app.jobRunner.close();
   const closed = app.close();
   const cut = setTimeout(() => {
     const unfinished = app.openRequests.list();

@@ -4,7 +4,7 @@ import { ServiceError } from '../errors.js';
 
 export class NotAcceptableError extends ServiceError {
   constructor(produces: readonly string[]) {
-    super('not_acceptable', 406, `this resource is served as ${produces.join(' or ')}`);
+    super('not_acceptable', `this resource is served as ${produces.join(' or ')}`);
   }
 }
 

@@ -12,24 +12,21 @@ const FIRST_CHUNK_BYTES = 4096;
 
 export class BodyTooLargeError extends ServiceError {
   constructor(limit: number) {
-    super('body_too_large', 413, `the request body is larger than ${limit} bytes`);
+    super('body_too_large', `the request body is larger than ${limit} bytes`);
   }
 }
 
 export class BodyLengthMismatchError extends ServiceError {
   constructor() {
-    super('malformed_request', 400, 'the request body does not match its Content-Length');
+    super('malformed_request', 'the request body does not match its Content-Length');
   }
 }
 
 export class PendingBodiesFullError extends ServiceError {
   constructor() {
-    super(
-      'overloaded',
-      503,
-      'the service is reading too many request bodies at once; retry shortly',
-      1,
-    );
+    super('overloaded', 'the service is reading too many request bodies at once; retry shortly', {
+      retryAfterS: 1,
+    });
   }
 }
 

@@ -91,7 +91,6 @@ export class ConnectionGuard {
     socket.on('error', () => {});
     socket.write(
       rawProblemResponse(
-        503,
         'too_many_connections',
         `too many connections ${scope}; retry later`,
         'Retry-After: 1\r\n',

@@ -5,16 +5,21 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { ProblemCode } from '../schemas/problem.js';
+import { type ProblemCode, problemDefinition } from '../errors.js';
 
 export const PROBLEM_TYPE_BASE = 'https://headprobe.dev/problems/';
 /** How long a connection answered with a pre-route error may linger before it is closed. */
 const CLIENT_ERROR_LINGER_MS = 1_000;
 
-export function problemJson(status: number, code: ProblemCode, detail: string): string {
+/** The problem's JSON; `status` only for a code the catalog sends with more than one. */
+export function problemJson(
+  code: ProblemCode,
+  detail: string,
+  status = problemDefinition(code).status,
+): string {
   return JSON.stringify({
     type: `${PROBLEM_TYPE_BASE}${code}`,
-    title: STATUS_CODES[status] ?? 'Error',
+    title: problemDefinition(code).title,
     status,
     detail,
     code,
@@ -22,13 +27,9 @@ export function problemJson(status: number, code: ProblemCode, detail: string): 
 }
 
 /** A whole HTTP/1.1 response, for sockets no request object exists for. */
-export function rawProblemResponse(
-  status: number,
-  code: ProblemCode,
-  detail: string,
-  extraHeaders = '',
-): string {
-  const body = problemJson(status, code, detail);
+export function rawProblemResponse(code: ProblemCode, detail: string, extraHeaders = ''): string {
+  const { status } = problemDefinition(code);
+  const body = problemJson(code, detail);
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
     'Content-Type: application/problem+json\r\n' +
@@ -37,14 +38,14 @@ export function rawProblemResponse(
   );
 }
 
-function clientErrorProblem(code: string | undefined): [number, ProblemCode, string] {
+function clientErrorProblem(code: string | undefined): [ProblemCode, string] {
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return [408, 'request_timeout', 'the request was not received in time'];
+    return ['request_timeout', 'the request was not received in time'];
   }
   if (code === 'HPE_HEADER_OVERFLOW') {
-    return [431, 'headers_too_large', 'the request line and headers are over the size limit'];
+    return ['headers_too_large', 'the request line and headers are over the size limit'];
   }
-  return [400, 'malformed_request', 'the request is not valid HTTP/1.1'];
+  return ['malformed_request', 'the request is not valid HTTP/1.1'];
 }
 
 /** Fastify's `clientErrorHandler`: the socket's request never reached the router. */
@@ -54,13 +55,13 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
     socket.destroy();
     return;
   }
-  const [status, code, detail] = clientErrorProblem(error.code);
+  const [code, detail] = clientErrorProblem(error.code);
   // Answer and half-close, reading (and dropping) what the client still sends: closing at
   // once with its bytes unread would reset the connection, and a client still writing its
   // oversized head would lose the answer. A second at most, then the socket goes.
   socket.on('error', () => {});
   socket.resume();
-  socket.end(rawProblemResponse(status, code, detail));
+  socket.end(rawProblemResponse(code, detail));
   const cut = setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS);
   cut.unref();
   socket.once('close', () => clearTimeout(cut));
@@ -72,14 +73,14 @@ export function answerFrameworkError(
   _request: FastifyRequest,
   reply: FastifyReply,
 ): void {
-  const [status, code, detail]: [number, ProblemCode, string] =
+  const [code, detail]: [ProblemCode, string] =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? [414, 'uri_too_long', 'a path segment is longer than 100 characters']
+      ? ['uri_too_long', 'a path segment is longer than 100 characters']
       : error.code === 'FST_ERR_BAD_URL'
-        ? [400, 'invalid_url', 'the path is not valid percent-encoded UTF-8']
-        : [400, 'malformed_request', 'the request cannot be routed'];
+        ? ['invalid_url', 'the path is not valid percent-encoded UTF-8']
+        : ['malformed_request', 'the request cannot be routed'];
   reply
-    .code(status)
+    .code(problemDefinition(code).status)
     .type('application/problem+json')
-    .send(problemJson(status, code, detail));
+    .send(problemJson(code, detail));
 }

@@ -1,8 +1,7 @@
 // Follows one job's results as they land: first what is stored after a given sequence
 // number, then live events, each result exactly once, until the job ends. Streams (NDJSON,
 // SSE) are built on it; a resuming client passes the last sequence number it saw.
-import type { JobProgress, JobStatus } from '../schemas/job.js';
-import { isFinished } from './job-service.js';
+import { isFinished, type JobProgress, type JobStatus } from '../schemas/job.js';
 import type { JobEvent, JobStore, StoredResult } from './job-store.js';
 
 const REPLAY_PAGE = 1000;

@@ -13,6 +13,13 @@ export interface JobRecord {
   readonly options: JobOptions;
   readonly targets: readonly string[];
   readonly progress: JobProgress;
+  /**
+   * Set once someone asked to cancel the job while it had targets without a result: the
+   * runner that finishes it reads this to end it `cancelled`.
+   */
+  cancelRequested: boolean;
+  /** Who submitted it (`key:<hash prefix>`, `ip:<address>`): admission caps count per caller. */
+  readonly caller: string;
   /** Who may see the job: the SHA-256 (hex) of the API key that created it; null when open. */
   readonly owner: string | null;
   /** Set when the job was submitted with an Idempotency-Key (unique per owner). */
@@ -26,9 +33,23 @@ export interface NewJob {
   readonly createdAt: number;
   readonly options: JobOptions;
   readonly targets: readonly string[];
+  readonly caller: string;
   readonly owner: string | null;
   readonly idempotencyKey: string | null;
   readonly requestHash: string | null;
+}
+
+/** Targets of unfinished jobs that have no result yet: what the admission caps count. */
+export interface QueuedTargets {
+  readonly total: number;
+  readonly caller: number;
+}
+
+/** What requestCancel did: the job as it is now, and whether the request was recorded. */
+export interface CancelOutcome {
+  readonly job: JobRecord | null;
+  /** False for an unknown job, a finished one, or one whose targets all have results. */
+  readonly requested: boolean;
 }
 
 /** One stored result: `seq` is its 1-based place in completion order, `json` a ProbeResult. */
@@ -59,7 +80,7 @@ export interface JobListPage {
 
 export class JobStoreFullError extends ServiceError {
   constructor(message = 'too many jobs are active; retry when some have finished') {
-    super('too_many_jobs', 503, message, 5);
+    super('too_many_jobs', message);
   }
 }
 
@@ -80,7 +101,7 @@ export interface AppendOutcome {
 
 export class InvalidCursorError extends ServiceError {
   constructor(message = 'the cursor is not one this server handed out') {
-    super('invalid_cursor', 400, message);
+    super('invalid_cursor', message);
   }
 }
 
@@ -118,4 +139,20 @@ export interface JobStore {
    * `done` (after which it ends by itself) or until the function it resolves to is called.
    */
   subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void>;
+  /**
+   * Records that the job is to be cancelled (once; idempotent) and tells every cancellation
+   * watcher, in this process or another. Only a job with targets still without a result can
+   * be cancelled: one whose results are all in is finishing, not cancelled.
+   */
+  requestCancel(id: string): Promise<CancelOutcome>;
+  /**
+   * Hears every recorded cancellation request, of any job, from the moment it resolves
+   * until the function it resolves to is called. Runners use it to stop their tasks.
+   */
+  watchCancellations(listener: (id: string) => void): Promise<() => void>;
+  /**
+   * Targets without a result in unfinished jobs, overall and of one caller. A job's count
+   * falls by one per result appended and to zero when it finishes or is deleted.
+   */
+  queuedTargets(caller: string): Promise<QueuedTargets>;
 }

@@ -1,9 +1,10 @@
 // The JobStore of a single process: jobs, results and live listeners in memory, bounded in
 // count and retention. Result JSON is kept as UTF-8 bytes off the V8 heap, so a job of
 // 100,000 targets does not make V8 grow its heap (and the process's RSS) by hundreds of MB.
-import type { JobProgress, JobStatus } from '../schemas/job.js';
+import { isFinished, type JobProgress, type JobStatus } from '../schemas/job.js';
 import {
   type AppendOutcome,
+  type CancelOutcome,
   IdempotencyKeyInUseError,
   InvalidCursorError,
   type JobEvent,
@@ -13,6 +14,7 @@ import {
   type JobStore,
   JobStoreFullError,
   type NewJob,
+  type QueuedTargets,
   type StoredResult,
 } from './job-store.js';
 import { Utf8SlabLog } from './utf8-slab-log.js';
@@ -64,12 +66,8 @@ function decodeCursor(cursor: string, lastCreateSeq: number): number {
   return createSeq;
 }
 
-function isFinalStatus(status: JobStatus): boolean {
-  return status !== 'queued' && status !== 'running';
-}
-
 /** Listeners are other people's code: one that throws must not stop the store or the rest. */
-function emit(listeners: Iterable<Listener>, event: JobEvent): void {
+function emit<E>(listeners: Iterable<(event: E) => void>, event: E): void {
   for (const listener of listeners) {
     try {
       listener(event);
@@ -108,6 +106,10 @@ export class MemoryJobStore implements JobStore {
   readonly #idByIdempotencyKey = new Map<string, string>();
   /** Finished job ids in finish order: the expiry sweep and eviction both start at the front. */
   readonly #finished = new Set<string>();
+  readonly #cancellationWatchers = new Set<(id: string) => void>();
+  /** Targets without a result in unfinished jobs: all of them, and per caller. */
+  #queuedTotal = 0;
+  readonly #queuedByCaller = new Map<string, number>();
   #lastCreateSeq = 0;
 
   constructor(options: MemoryJobStoreOptions) {
@@ -141,6 +143,8 @@ export class MemoryJobStore implements JobStore {
         options: job.options,
         targets: job.targets,
         progress: { total, done: 0, ok: 0, failed: 0 },
+        cancelRequested: false,
+        caller: job.caller,
         owner: job.owner,
         idempotencyKey: job.idempotencyKey,
         requestHash: job.requestHash,
@@ -152,6 +156,7 @@ export class MemoryJobStore implements JobStore {
       listeners: new Set(),
     };
     this.#jobs.set(job.id, entry);
+    this.#countQueued(job.caller, total);
     if (job.idempotencyKey !== null) {
       this.#idByIdempotencyKey.set(ownedKey(job.owner, job.idempotencyKey), job.id);
     }
@@ -224,6 +229,7 @@ export class MemoryJobStore implements JobStore {
     progress.done++;
     if (ok) progress.ok++;
     else progress.failed++;
+    if (entry.record.finishedAt === null) this.#countQueued(entry.record.caller, -1);
 
     // Listeners get the string as given: no decoding on the path every result takes.
     const result: StoredResult = { seq, index, json };
@@ -234,12 +240,16 @@ export class MemoryJobStore implements JobStore {
   }
 
   async finish(id: string, status: JobStatus, at: number): Promise<void> {
-    if (!isFinalStatus(status)) throw new RangeError(`${status} is not a final status`);
+    if (!isFinished(status)) throw new RangeError(`${status} is not a final status`);
     const entry = this.#live(id);
     if (!entry || entry.record.finishedAt !== null) return;
     entry.record.status = status;
     entry.record.finishedAt = at;
     this.#finished.add(id);
+    this.#countQueued(
+      entry.record.caller,
+      entry.record.progress.done - entry.record.progress.total,
+    );
 
     const { listeners } = entry;
     entry.listeners = null;
@@ -290,6 +300,39 @@ export class MemoryJobStore implements JobStore {
     return () => {
       listeners.delete(subscription);
     };
+  }
+
+  async requestCancel(id: string): Promise<CancelOutcome> {
+    const entry = this.#live(id);
+    if (!entry) return { job: null, requested: false };
+    const { record } = entry;
+    if (record.finishedAt !== null || record.progress.done === record.progress.total) {
+      return { job: record, requested: false };
+    }
+    if (!record.cancelRequested) {
+      record.cancelRequested = true;
+      emit(this.#cancellationWatchers, id);
+    }
+    return { job: record, requested: true };
+  }
+
+  async watchCancellations(listener: (id: string) => void): Promise<() => void> {
+    const watcher = (id: string): void => listener(id);
+    this.#cancellationWatchers.add(watcher);
+    return () => {
+      this.#cancellationWatchers.delete(watcher);
+    };
+  }
+
+  async queuedTargets(caller: string): Promise<QueuedTargets> {
+    return { total: this.#queuedTotal, caller: this.#queuedByCaller.get(caller) ?? 0 };
+  }
+
+  #countQueued(caller: string, change: number): void {
+    this.#queuedTotal += change;
+    const left = (this.#queuedByCaller.get(caller) ?? 0) + change;
+    if (left <= 0) this.#queuedByCaller.delete(caller);
+    else this.#queuedByCaller.set(caller, left);
   }
 
   /** The entry, unless unknown or expired (an expired one is dropped on the way). */
@@ -344,8 +387,9 @@ export class MemoryJobStore implements JobStore {
 
   /** The job's result slabs go with the entry: nothing else refers to them. */
   #remove(entry: Entry): void {
-    const { id, owner, idempotencyKey } = entry.record;
+    const { id, owner, idempotencyKey, finishedAt, caller, progress } = entry.record;
     this.#jobs.delete(id);
+    if (finishedAt === null) this.#countQueued(caller, progress.done - progress.total);
     this.#finished.delete(id);
     if (idempotencyKey !== null) {
       const key = ownedKey(owner, idempotencyKey);

@@ -10,9 +10,26 @@ export interface EventLoopStats {
 
 const NS_PER_MS = 1e6;
 
+/**
+ * Event-loop utilisation over windows: each read covers the time since this window's previous
+ * read. The one place it is measured; /v1/loop (through EventLoopMonitor) and /metrics each
+ * keep a window of their own, so one reader never shortens the other's.
+ */
+export class UtilizationWindow {
+  #last = performance.eventLoopUtilization();
+
+  /** Share of the window the loop spent running code rather than waiting, 0..1. */
+  read(): number {
+    const now = performance.eventLoopUtilization();
+    const window = performance.eventLoopUtilization(now, this.#last);
+    this.#last = now;
+    return window.utilization;
+  }
+}
+
 export class EventLoopMonitor {
   readonly #histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
-  #lastUtilization = performance.eventLoopUtilization();
+  readonly #utilization = new UtilizationWindow();
 
   start(): void {
     this.#histogram.enable();
@@ -36,9 +53,6 @@ export class EventLoopMonitor {
             mean: histogram.mean / NS_PER_MS,
           };
     histogram.reset();
-    const now = performance.eventLoopUtilization();
-    const window = performance.eventLoopUtilization(now, this.#lastUtilization);
-    this.#lastUtilization = now;
-    return { delayMs, utilization: window.utilization };
+    return { delayMs, utilization: this.#utilization.read() };
   }
 }

@@ -60,7 +60,8 @@ export interface SchedulerOptions<I, R> {
   groupConcurrency?: number;
 }
 
-export interface JobSubmission<I, R> {
+/** A job as the scheduler is handed it: its inputs, caps and the callback for each end. */
+export interface ScheduledJobSpec<I, R> {
   jobId: string;
   /**
    * Jobs of one group share its cap and take turns within its turn; by default a job is a
@@ -84,7 +85,8 @@ export interface JobSubmission<I, R> {
   onTaskEnd: (task: Task<I>, result: R | undefined, error?: unknown) => void;
 }
 
-export interface JobSummary {
+/** What a scheduled job came to, once its last task ended (the job store's record is elsewhere). */
+export interface ScheduledJobOutcome {
   jobId: string;
   total: number;
   done: number;
@@ -98,7 +100,7 @@ export interface JobSummary {
 export interface JobHandle {
   readonly jobId: string;
   /** Resolves once every task of the job has ended; never rejects. */
-  readonly done: Promise<JobSummary>;
+  readonly done: Promise<ScheduledJobOutcome>;
 }
 
 export interface JobSnapshot {
@@ -146,15 +148,15 @@ export interface DrainOptions {
   reason?: unknown;
 }
 
-type Parked<I, R> = ParkedInput<JobRecord<I, R>>;
-type ParkedQueue<I, R> = JobParkedQueue<JobRecord<I, R>>;
-type Destination<I, R> = DestinationSlots<JobRecord<I, R>>;
+type Parked<I, R> = ParkedInput<ScheduledJob<I, R>>;
+type ParkedQueue<I, R> = JobParkedQueue<ScheduledJob<I, R>>;
+type Destination<I, R> = DestinationSlots<ScheduledJob<I, R>>;
 
 /** The jobs of one group, their turn order, and the group's count of running tasks. */
 class GroupRecord<I, R> implements RotationNode<GroupRecord<I, R>> {
-  readonly jobs = new Rotation<JobRecord<I, R>>();
+  readonly jobs = new Rotation<ScheduledJob<I, R>>();
   /** Its jobs with inputs parked at a destination, to wake when the group has room again. */
-  readonly parkedJobs = new Set<JobRecord<I, R>>();
+  readonly parkedJobs = new Set<ScheduledJob<I, R>>();
   /** Its active jobs: the group is forgotten when the last one completes. */
   activeJobs = 0;
   running = 0;
@@ -179,7 +181,8 @@ class GroupRecord<I, R> implements RotationNode<GroupRecord<I, R>> {
   }
 }
 
-class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
+/** The scheduler's own state of one active job (not the stored JobRecord of src/jobs). */
+class ScheduledJob<I, R> implements RotationNode<ScheduledJob<I, R>>, ParkingJob {
   readonly jobId: string;
   readonly group: GroupRecord<I, R>;
   readonly inputs: readonly I[];
@@ -188,9 +191,9 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
   /** Infinity when no cap applies. */
   readonly destinationConcurrency: number;
   readonly submittedAt: number;
-  readonly onTaskEnd: JobSubmission<I, R>['onTaskEnd'];
-  readonly done: Promise<JobSummary>;
-  readonly resolveDone: (summary: JobSummary) => void;
+  readonly onTaskEnd: ScheduledJobSpec<I, R>['onTaskEnd'];
+  readonly done: Promise<ScheduledJobOutcome>;
+  readonly resolveDone: (summary: ScheduledJobOutcome) => void;
   /**
    * Inputs below this index have started, been cancelled or parked; the rest are queued and
    * not yet scanned for their destination.
@@ -211,12 +214,12 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
   cancelRequested = false;
   cancelReason: unknown = undefined;
   runningHead: ScheduledTask<I> | null = null;
-  rotationPrev: JobRecord<I, R> | null = null;
-  rotationNext: JobRecord<I, R> | null = null;
+  rotationPrev: ScheduledJob<I, R> | null = null;
+  rotationNext: ScheduledJob<I, R> | null = null;
   inRotation = false;
 
   constructor(
-    submission: JobSubmission<I, R>,
+    submission: ScheduledJobSpec<I, R>,
     group: GroupRecord<I, R>,
     concurrency: number,
     destinationConcurrency: number,
@@ -230,7 +233,7 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
     this.destinationConcurrency = destinationConcurrency;
     this.submittedAt = submittedAt;
     this.onTaskEnd = submission.onTaskEnd;
-    let resolveDone!: (summary: JobSummary) => void;
+    let resolveDone!: (summary: ScheduledJobOutcome) => void;
     this.done = new Promise((resolve) => {
       resolveDone = resolve;
     });
@@ -332,7 +335,7 @@ class JobRecord<I, R> implements RotationNode<JobRecord<I, R>>, ParkingJob {
     this.running--;
   }
 
-  summary(endedAt: number): JobSummary {
+  summary(endedAt: number): ScheduledJobOutcome {
     return {
       jobId: this.jobId,
       total: this.total,
@@ -361,7 +364,7 @@ export class Scheduler<I, R> {
   readonly #destinationConcurrency: number;
   /** Only destinations with something running, reserved or parked. */
   readonly #destinations = new Map<string, Destination<I, R>>();
-  readonly #jobs = new Map<string, JobRecord<I, R>>();
+  readonly #jobs = new Map<string, ScheduledJob<I, R>>();
   readonly #groups = new Map<string, GroupRecord<I, R>>();
   /** Groups with a job that can start a task, and room under the group cap. */
   readonly #rotation = new Rotation<GroupRecord<I, R>>();
@@ -400,7 +403,7 @@ export class Scheduler<I, R> {
   }
 
   /** Queues every input of a job. Throws while draining or when `jobId` is still active. */
-  submit(job: JobSubmission<I, R>): JobHandle {
+  submit(job: ScheduledJobSpec<I, R>): JobHandle {
     if (this.#draining) {
       throw new SchedulerError('SCHEDULER_DRAINING', 'scheduler is draining; no new jobs');
     }
@@ -420,7 +423,7 @@ export class Scheduler<I, R> {
       group = new GroupRecord<I, R>(groupKey, this.#groupConcurrency);
       this.#groups.set(groupKey, group);
     }
-    const record = new JobRecord(job, group, cap, destinationCap, now);
+    const record = new ScheduledJob(job, group, cap, destinationCap, now);
     if (record.total === 0) {
       if (group.activeJobs === 0) this.#groups.delete(groupKey);
       record.resolveDone(record.summary(now));
@@ -548,7 +551,7 @@ export class Scheduler<I, R> {
     this.#pumping = true;
     let steps = 0;
     let sliceEnd = 0;
-    let turn: JobRecord<I, R> | null = null;
+    let turn: ScheduledJob<I, R> | null = null;
     try {
       while (this.#running < this.#concurrency) {
         if (steps === STARTS_BEFORE_CLOCK) sliceEnd = performance.now() + PUMP_SLICE_MS;
@@ -589,7 +592,7 @@ export class Scheduler<I, R> {
    * The job whose turn it is: the next group's next job. Both leave their rotations; the
    * turn's end puts them back. A group at its cap is passed by, to rejoin when a task of it ends.
    */
-  #takeTurn(): JobRecord<I, R> | null {
+  #takeTurn(): ScheduledJob<I, R> | null {
     for (let group = this.#rotation.shift(); group !== null; group = this.#rotation.shift()) {
       if (group.running >= this.#groupConcurrency) continue;
       const job = group.jobs.shift();
@@ -599,13 +602,13 @@ export class Scheduler<I, R> {
   }
 
   /** A job that can start a task joins its group's turns, and the group the scheduler's. */
-  #enqueue(job: JobRecord<I, R>): void {
+  #enqueue(job: ScheduledJob<I, R>): void {
     if (!job.canStart()) return;
     job.group.jobs.push(job);
     this.#requeueGroup(job.group);
   }
 
-  #dequeue(job: JobRecord<I, R>): void {
+  #dequeue(job: ScheduledJob<I, R>): void {
     const group = job.group;
     group.jobs.remove(job);
     if (group.jobs.empty) this.#rotation.remove(group);
@@ -629,7 +632,7 @@ export class Scheduler<I, R> {
    * Starts the job's oldest woken input, else scans its next input: starts it, or parks it
    * when its destination is full. True when a task started.
    */
-  #startNext(job: JobRecord<I, R>): boolean {
+  #startNext(job: ScheduledJob<I, R>): boolean {
     const woken = job.shiftWoken();
     if (woken !== null) {
       const destination = woken.destination;
@@ -677,7 +680,7 @@ export class Scheduler<I, R> {
   }
 
   /** `destination` already counts the task as running. */
-  #start(job: JobRecord<I, R>, index: number, destination: Destination<I, R> | null): void {
+  #start(job: ScheduledJob<I, R>, index: number, destination: Destination<I, R> | null): void {
     const input = job.inputs[index] as I;
     const task = new ScheduledTask(job.jobId, index, input, job.submittedAt, 'running');
     task.startedAt = performance.now();
@@ -698,7 +701,7 @@ export class Scheduler<I, R> {
   }
 
   #settle(
-    job: JobRecord<I, R>,
+    job: ScheduledJob<I, R>,
     task: ScheduledTask<I>,
     destination: Destination<I, R> | null,
     result: R | undefined,
@@ -756,7 +759,7 @@ export class Scheduler<I, R> {
    * other parked input that fits was woken already, or was passed by for its own job's cap.
    * Only the job's destinations are looked at, and only when its own cap had held it.
    */
-  #wakeJob(job: JobRecord<I, R>): void {
+  #wakeJob(job: ScheduledJob<I, R>): void {
     while (job.canTakeWoken()) {
       let pick: ParkedQueue<I, R> | null = null;
       for (let queue = job.parkedHead; queue !== null; queue = queue.jobNext) {
@@ -789,7 +792,7 @@ export class Scheduler<I, R> {
     if (destination.idle) this.#destinations.delete(destination.key);
   }
 
-  #endQueued(job: JobRecord<I, R>, index: number): void {
+  #endQueued(job: ScheduledJob<I, R>, index: number): void {
     const input = job.inputs[index] as I;
     const task = new ScheduledTask(job.jobId, index, input, job.submittedAt, 'cancelled');
     task.endedAt = performance.now();
@@ -797,7 +800,12 @@ export class Scheduler<I, R> {
     this.#end(job, task, undefined, undefined);
   }
 
-  #end(job: JobRecord<I, R>, task: ScheduledTask<I>, result: R | undefined, error: unknown): void {
+  #end(
+    job: ScheduledJob<I, R>,
+    task: ScheduledTask<I>,
+    result: R | undefined,
+    error: unknown,
+  ): void {
     if (task.state === 'done') job.doneCount++;
     else if (task.state === 'failed') job.failedCount++;
     else job.cancelledCount++;
@@ -809,7 +817,7 @@ export class Scheduler<I, R> {
     if (job.ended === job.total) this.#complete(job, task.endedAt ?? performance.now());
   }
 
-  #complete(job: JobRecord<I, R>, endedAt: number): void {
+  #complete(job: ScheduledJob<I, R>, endedAt: number): void {
     // An onTaskEnd that cancels its own job completes it from inside cancelJob; the outer
     // #end then sees every input ended again.
     if (this.#jobs.get(job.jobId) !== job) return;

@@ -2,18 +2,11 @@
 // into their job's input array (a parked one, an index in a small record at its destination);
 // a Task object exists once an input starts or is cancelled.
 
-export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+import type { CancellationSignal } from '../cancellation.js';
 
-/**
- * The part of AbortSignal a runner needs to hear about cancellation. AbortSignal fits it, and
- * so does every Task: runners on the hot path listen on the task itself, because an
- * AbortController per task (an EventTarget) costs ~20 µs of CPU at 10k tasks/s.
- */
-export interface CancellationSignal {
-  readonly aborted: boolean;
-  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
-}
+export type { CancellationSignal };
+
+export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface Task<I> extends CancellationSignal {
   /** `${jobId}:${index}` */

@@ -1,24 +1,33 @@
-// Decorates the app with the JobService (the process's one Scheduler, its DNS resolver and
-// the job store) and closes it with the app, so every target ends with a result.
+// Decorates the app with the job core: the store, submissions (admission, idempotency, the
+// dispatcher), control of stored jobs (wait, cancel, delete) and this process's runner (its
+// one Scheduler and DNS resolver). The runner closes with the app, so every target ends
+// with a result.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config, DnsConfig } from '../config.js';
-import { JobService } from '../jobs/job-service.js';
+import { JobAdmission } from '../jobs/job-admission.js';
+import { JobControl } from '../jobs/job-control.js';
+import { InProcessDispatcher } from '../jobs/job-dispatcher.js';
+import { JobRunner } from '../jobs/job-runner.js';
 import type { JobStore } from '../jobs/job-store.js';
+import { JobSubmissions } from '../jobs/job-submissions.js';
 import { MemoryJobStore } from '../jobs/memory-job-store.js';
 import { createAddressPolicy } from '../policy/address-policy.js';
 import { createDnsResolver, type DnsResolver, type ProbeLimits } from '../probe/index.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    jobs: JobService;
-    /** Where jobs and their results are kept: routes read through this, not through `jobs`. */
+    /** Where jobs and their results are kept. */
     jobStore: JobStore;
+    jobSubmissions: JobSubmissions;
+    jobControl: JobControl;
+    /** Runs targets on this process's shared loop; /v1/loop and /metrics read its state. */
+    jobRunner: JobRunner;
   }
 }
 
-export interface JobServicePluginOptions {
+export interface JobsPluginOptions {
   readonly config: Config;
   /** Tests inject a resolver pointed at a loopback DNS server, or tighter limits. */
   readonly resolver?: DnsResolver;
@@ -45,7 +54,7 @@ function isAddressInfo(value: string | AddressInfo): value is AddressInfo {
   return typeof value !== 'string';
 }
 
-async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginOptions) {
+async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
   const { config } = options;
   // Read once when the server starts listening: asking the socket per target costs a syscall.
   let self: AddressInfo[] = [];
@@ -53,21 +62,14 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
     self = app.addresses().filter(isAddressInfo);
   });
   const resolver = options.resolver ?? resolverFromConfig(config.dns);
-  const service = new JobService({
-    store:
-      options.store ??
-      new MemoryJobStore({ maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs }),
+  const store =
+    options.store ??
+    new MemoryJobStore({ maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs });
+  const runner = new JobRunner({
+    store,
     resolver,
     concurrency: config.concurrency,
     concurrencyPerCaller: config.concurrencyPerCaller,
-    concurrencyPerDestination: config.concurrencyPerDestination,
-    maxConcurrencyPerDestination: config.maxConcurrencyPerDestination,
-    maxQueuedTargets: config.maxQueuedTargets,
-    maxQueuedTargetsPerCaller: config.maxQueuedTargetsPerKey,
-    headerBudget: {
-      maxHeaderBytes: config.maxHeaderBytes,
-      maxJobHeaderBytes: config.maxJobHeaderBytes,
-    },
     observer: app.metrics.jobObserver,
     limits: options.limits,
     policy: createAddressPolicy({
@@ -77,12 +79,33 @@ async function jobServicePlugin(app: FastifyInstance, options: JobServicePluginO
       selfEndpoints: () => self,
     }),
   });
-  app.decorate('jobs', service);
-  app.decorate('jobStore', service.store);
+  await runner.start();
+  const submissions = new JobSubmissions({
+    store,
+    admission: new JobAdmission(store, {
+      maxQueuedTargets: config.maxQueuedTargets,
+      maxQueuedTargetsPerCaller: config.maxQueuedTargetsPerKey,
+    }),
+    dispatcher: new InProcessDispatcher(runner),
+    concurrencyPerCaller: config.concurrencyPerCaller,
+    concurrencyPerDestination: config.concurrencyPerDestination,
+    maxConcurrencyPerDestination: config.maxConcurrencyPerDestination,
+    headerBudget: {
+      maxHeaderBytes: config.maxHeaderBytes,
+      maxJobHeaderBytes: config.maxJobHeaderBytes,
+    },
+  });
+  app.decorate('jobStore', store);
+  app.decorate('jobSubmissions', submissions);
+  app.decorate('jobControl', new JobControl(store));
+  app.decorate('jobRunner', runner);
   // Before the server stops: cancelled jobs end, so their open streams end and the close completes.
-  app.addHook('preClose', () => service.close());
+  app.addHook('preClose', async () => {
+    submissions.beginDrain();
+    await runner.close();
+  });
   // An injected resolver belongs to whoever made it; ours goes with the app.
   if (options.resolver === undefined) app.addHook('onClose', async () => resolver.close?.());
 }
 
-export default fp(jobServicePlugin, { name: 'job-service', dependencies: ['metrics'] });
+export default fp(jobsPlugin, { name: 'jobs', dependencies: ['metrics'] });

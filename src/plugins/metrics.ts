@@ -2,11 +2,12 @@
 // probe phase durations like blackbox_exporter's probe_http_duration_seconds; the scheduler's
 // queue; the resolver's queries and cache; event-loop delay and utilisation; default process
 // metrics.
-import { performance } from 'node:perf_hooks';
+
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { JobObserver } from '../jobs/job-service.js';
+import type { JobObserver } from '../jobs/job-runner.js';
+import { UtilizationWindow } from '../loop/event-loop-stats.js';
 import type { DnsStats } from '../probe/index.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
 
@@ -27,7 +28,7 @@ function happened(phase: (typeof PHASES)[number], result: ProbeResult): boolean 
 
 /**
  * Targets by outcome and probe phase durations, and the observer every ended target goes
- * through (bench/micro-service-costs.ts measures this very function).
+ * through (bench/micro/micro-service-costs.ts measures this very function).
  */
 export function targetMetrics(registry: Registry) {
   const targets = new Counter({
@@ -225,7 +226,7 @@ async function metricsPlugin(app: FastifyInstance) {
     registers: [registry],
   });
   const { targetEnded } = targetMetrics(registry);
-  const scheduler = () => app.jobs.scheduler.counts();
+  const scheduler = () => app.jobRunner.counts();
   scrapedGauge(
     registry,
     'headprobe_targets_queued',
@@ -250,19 +251,15 @@ async function metricsPlugin(app: FastifyInstance) {
     'Jobs with targets queued or running.',
     () => scheduler().jobs,
   );
-  dnsMetrics(registry, () => app.jobs.resolver.stats?.());
+  dnsMetrics(registry, () => app.jobRunner.dnsStats());
   protectionMetrics(registry, app);
-  let lastUtilization = performance.eventLoopUtilization();
-  new Gauge({
-    name: 'headprobe_event_loop_utilization_ratio',
-    help: 'Share of time the event loop ran code since the previous scrape, 0..1.',
-    registers: [registry],
-    collect() {
-      const now = performance.eventLoopUtilization();
-      this.set(performance.eventLoopUtilization(now, lastUtilization).utilization);
-      lastUtilization = now;
-    },
-  });
+  const utilization = new UtilizationWindow();
+  scrapedGauge(
+    registry,
+    'headprobe_event_loop_utilization_ratio',
+    'Share of time the event loop ran code since the previous scrape, 0..1.',
+    () => utilization.read(),
+  );
 
   const jobObserver: JobObserver = {
     targetEnded,

@@ -1,26 +1,23 @@
 // The one error handler: every error leaves as RFC 9457 application/problem+json with a
 // stable `code`. Validation failures name their fields; a 5xx never carries internals.
-import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ServiceError } from '../errors.js';
+import { type ProblemCode, problemDefinition, ServiceError } from '../errors.js';
 import { PROBLEM_TYPE_BASE, problemJson } from '../http/pre-route-errors.js';
-import type { Problem, ProblemCode } from '../schemas/problem.js';
+import type { Problem } from '../schemas/problem.js';
 
 /** Fastify's own 4xx errors, under the catalog's codes (its `FST_ERR_*` names are internal). */
 // Details are ours too: Fastify's messages may quote what the client sent.
-const FASTIFY_CODES: Record<string, [number, ProblemCode, string]> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json', 'the body is not valid JSON'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid_json', 'the body is empty'],
-  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'body_too_large', 'the request body is too large'],
+const FASTIFY_CODES: Record<string, [ProblemCode, string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json', 'the body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_json', 'the body is empty'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['body_too_large', 'the request body is too large'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: [
-    415,
     'unsupported_media_type',
     'send the body as Content-Type: application/json',
   ],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [
-    400,
     'malformed_request',
     'the request body does not match its Content-Length',
   ],
@@ -32,11 +29,23 @@ function quotedPath(url: string): string {
   return path.length <= 100 ? path : `(a path of ${path.length} characters)`;
 }
 
-export function sendProblem(reply: FastifyReply, problem: Omit<Problem, 'type'>): FastifyReply {
+/** Sends the catalog's problem for `code`; `status` only for one of the code's other statuses. */
+export function sendProblem(
+  reply: FastifyReply,
+  code: ProblemCode,
+  fields: Pick<Problem, 'detail' | 'errors'> & { readonly status?: number } = {},
+): FastifyReply {
+  const { status = problemDefinition(code).status, ...rest } = fields;
   return reply
-    .code(problem.status)
+    .code(status)
     .type('application/problem+json')
-    .send({ type: `${PROBLEM_TYPE_BASE}${problem.code}`, ...problem });
+    .send({
+      type: `${PROBLEM_TYPE_BASE}${code}`,
+      title: problemDefinition(code).title,
+      status,
+      code,
+      ...rest,
+    });
 }
 
 /** Codes for error bodies that plugins write in Fastify's own shape, by status. */
@@ -64,15 +73,13 @@ async function problemDetailsPlugin(app: FastifyInstance) {
       reply.statusCode >= 500 ? 'internal_error' : 'malformed_request',
       'the request cannot be handled',
     ];
-    reply.type('application/problem+json');
-    return problemJson(reply.statusCode, code, detail);
+    // The catalog's status for the code: a problem's status and its code always agree.
+    reply.code(problemDefinition(code).status).type('application/problem+json');
+    return problemJson(code, detail);
   });
 
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, {
-      status: 404,
-      title: 'Not Found',
-      code: 'not_found',
+    sendProblem(reply, 'not_found', {
       detail: `No route for ${request.method} ${quotedPath(request.url)}`,
     }),
   );
@@ -80,18 +87,10 @@ async function problemDetailsPlugin(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ServiceError) {
       if (error.retryAfterS !== undefined) reply.header('Retry-After', String(error.retryAfterS));
-      return sendProblem(reply, {
-        status: error.statusCode,
-        title: STATUS_CODES[error.statusCode] ?? 'Error',
-        code: error.code,
-        detail: error.message,
-      });
+      return sendProblem(reply, error.code, { status: error.statusCode, detail: error.message });
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
-      return sendProblem(reply, {
-        status: 400,
-        title: 'Bad Request',
-        code: 'validation_failed',
+      return sendProblem(reply, 'validation_failed', {
         detail: 'The request does not match the schema.',
         errors: error.validation.map((issue) => ({
           // instancePath is "/options/timeoutMs"; report it as "body.options.timeoutMs".
@@ -105,24 +104,14 @@ async function problemDetailsPlugin(app: FastifyInstance) {
     const status = error.statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'unhandled error');
-      return sendProblem(reply, {
-        status: 500,
-        title: 'Internal Server Error',
-        code: 'internal_error',
-      });
+      return sendProblem(reply, 'internal_error');
     }
     // Fastify's own 4xx errors (bad JSON, body too large, wrong media type), in the catalog.
-    const [mappedStatus, code, detail] = FASTIFY_CODES[error.code] ?? [
-      status,
+    const [code, detail] = FASTIFY_CODES[error.code] ?? [
       'malformed_request',
       'the request cannot be handled',
     ];
-    return sendProblem(reply, {
-      status: mappedStatus,
-      title: STATUS_CODES[mappedStatus] ?? 'Error',
-      code,
-      detail,
-    });
+    return sendProblem(reply, code, { detail });
   });
 }
 

@@ -13,7 +13,7 @@ export interface HeaderBudget {
 
 export class HeaderBudgetError extends ServiceError {
   constructor(message: string) {
-    super('header_budget_exceeded', 422, message);
+    super('header_budget_exceeded', message);
   }
 }
 

@@ -6,11 +6,10 @@ export class TooManyStreamsError extends ServiceError {
   constructor(scope: 'caller' | 'total', limit: number) {
     super(
       'too_many_streams',
-      scope === 'caller' ? 429 : 503,
       scope === 'caller'
         ? `this caller already has ${limit} result streams open; close one or poll instead`
         : 'the service has too many result streams open; retry shortly or poll instead',
-      scope === 'caller' ? 1 : 5,
+      scope === 'caller' ? { status: 429, retryAfterS: 1 } : { status: 503, retryAfterS: 5 },
     );
   }
 }

@@ -1,8 +1,10 @@
 // One target → one ProbeResult: resolve, connect, TLS, send one request, read the
 // response head, destroy the socket. Errors are data; the promise never rejects.
 // Milestones are stamped from socket events with performance.now() (monotonic, µs).
+
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import type { CancellationSignal } from '../cancellation.js';
 import type { AddressPolicy } from '../policy/address-policy.js';
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type {
@@ -25,18 +27,11 @@ import { type ParsedTarget, parseTarget } from './target.js';
 import { buildTiming, type Milestones, ms } from './timing.js';
 import { describeTlsSession } from './tls-details.js';
 
-/** Cancellation as the probe hears it: an AbortSignal fits, and so does a scheduler Task. */
-export interface ProbeCancellation {
-  readonly aborted: boolean;
-  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
-}
-
 export interface ProbeContext {
   readonly resolver: DnsResolver;
   readonly limits?: ProbeLimits;
   /** Aborting ends the probe at once with `cancelled`. */
-  readonly signal?: ProbeCancellation;
+  readonly signal?: CancellationSignal;
   readonly userAgent?: string;
   /** Trust roots for https targets (e.g. an internal CA); Node's bundled roots by default. */
   readonly secureContext?: tls.SecureContext;

@@ -14,6 +14,11 @@ export const JobStatus = z
   );
 export type JobStatus = z.infer<typeof JobStatus>;
 
+/** A final status: the job has ended and nothing about it changes any more. */
+export function isFinished(status: JobStatus): boolean {
+  return status === 'succeeded' || status === 'cancelled' || status === 'failed';
+}
+
 export const JobOptions = ProbeOptions.extend({
   concurrency: z
     .int()

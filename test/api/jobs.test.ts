@@ -445,7 +445,7 @@ describe('cancel, delete, list, retention', () => {
     expect(codes.filter((e: { phase: string }) => e.phase === 'headers')).toHaveLength(2);
     expect(codes.filter((e: { phase: string }) => e.phase === 'queued')).toHaveLength(3);
     expect(codes.every((e: { code: string }) => e.code === 'cancelled')).toBe(true);
-    expect(app.jobs.scheduler.snapshot()).toMatchObject({ running: 0, queued: 0 });
+    expect(app.jobRunner.snapshot()).toMatchObject({ running: 0, queued: 0 });
     gated.release();
     // Cancelling again is harmless.
     await request(app.server).post(`/v1/jobs/${job.body.id}/cancel`).expect(200);
@@ -490,7 +490,7 @@ describe('cancel, delete, list, retention', () => {
     const gone = await request(app.server).get(`/v1/jobs/${job.body.id}`).expect(404);
     expect(gone.body).toMatchObject({ code: 'job_not_found', status: 404 });
     await request(app.server).delete(`/v1/jobs/${job.body.id}`).expect(404);
-    expect(app.jobs.scheduler.snapshot().running).toBe(0);
+    expect(app.jobRunner.snapshot().running).toBe(0);
     gated.release();
   });
 

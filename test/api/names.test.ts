@@ -79,7 +79,7 @@ async function countingTarget() {
 }
 
 async function waitForJob(app: Awaited<ReturnType<typeof startApp>>, id: string) {
-  await app.jobs.waitForEnd(id, 10_000);
+  await app.jobControl.waitForEnd(id, 10_000);
   return (await request(app.server).get(`/v1/jobs/${id}`).expect(200)).body;
 }
 

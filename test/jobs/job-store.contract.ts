@@ -94,6 +94,7 @@ export function describeJobStoreContract(
         createdAt: clock.now(),
         options: defaultOptions,
         targets: ['a.example', 'b.example:8443', 'https://c.example/'],
+        caller: 'caller-a',
         owner: null,
         idempotencyKey: null,
         requestHash: null,
@@ -133,6 +134,8 @@ export function describeJobStoreContract(
           options,
           targets: ['a.example', 'a.example', '[2001:db8::1]:443'],
           progress: { total: 3, done: 0, ok: 0, failed: 0 },
+          cancelRequested: false,
+          caller: 'caller-a',
           owner: 'owner-hash',
           idempotencyKey: 'key-1',
           requestHash: 'hash-1',
@@ -577,6 +580,58 @@ export function describeJobStoreContract(
         const next = await store.create(newJob());
         expect(await store.get(next.id)).not.toBeNull();
         expect(await store.get(jobs[0]!.id)).toBeNull();
+      });
+    });
+
+    describe('cancellation', () => {
+      it('records a request once, as a stored fact, and tells every watcher', async () => {
+        const { store, newJob } = await open();
+        const job = await store.create(newJob());
+        const heard: string[] = [];
+        const stop = await store.watchCancellations((id) => heard.push(id));
+
+        const first = await store.requestCancel(job.id);
+        const second = await store.requestCancel(job.id);
+
+        expect([first.requested, second.requested]).toEqual([true, true]);
+        expect((await store.get(job.id))?.cancelRequested).toBe(true);
+        expect(heard).toEqual([job.id]);
+        stop();
+        await store.requestCancel((await store.create(newJob())).id);
+        expect(heard).toEqual([job.id]);
+      });
+
+      it('refuses it for unknown and finished jobs, and for one whose results are all in', async () => {
+        const { store, newJob, clock } = await open();
+        const finished = await store.create(newJob());
+        await store.finish(finished.id, 'succeeded', clock.now());
+        const complete = await store.create(newJob({ targets: ['a.example'] }));
+        await store.appendResult(complete.id, 0, true, resultJson(0));
+
+        expect(await store.requestCancel('no-such-job')).toEqual({ job: null, requested: false });
+        expect((await store.requestCancel(finished.id)).requested).toBe(false);
+        expect((await store.requestCancel(complete.id)).requested).toBe(false);
+        expect((await store.get(complete.id))?.cancelRequested).toBe(false);
+      });
+    });
+
+    describe('queuedTargets', () => {
+      it('counts targets without a result in unfinished jobs, overall and per caller', async () => {
+        const { store, newJob, clock } = await open();
+        const a = await store.create(newJob({ caller: 'a' }));
+        const b = await store.create(newJob({ caller: 'b', targets: ['x.example'] }));
+        expect(await store.queuedTargets('a')).toEqual({ total: 4, caller: 3 });
+
+        await store.appendResult(a.id, 1, true, resultJson(1));
+        await store.appendResult(a.id, 1, true, resultJson(1));
+        expect(await store.queuedTargets('a')).toEqual({ total: 3, caller: 2 });
+
+        await store.finish(a.id, 'cancelled', clock.now());
+        expect(await store.queuedTargets('a')).toEqual({ total: 1, caller: 0 });
+        await store.delete(b.id);
+        expect(await store.queuedTargets('b')).toEqual({ total: 0, caller: 0 });
+        await store.delete(a.id);
+        expect(await store.queuedTargets('a')).toEqual({ total: 0, caller: 0 });
       });
     });
 

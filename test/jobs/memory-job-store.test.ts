@@ -19,6 +19,7 @@ function newJob(overrides: Partial<NewJob> = {}): NewJob {
     createdAt: 0,
     options: JobOptions.parse({}),
     targets: ['a.example', 'b.example'],
+    caller: 'caller-a',
     owner: null,
     idempotencyKey: null,
     requestHash: null,

@@ -1,7 +1,7 @@
 // The per-destination cap: counted across jobs, parked inputs hold no slot and wake oldest
 // first through their job's turn, cancel and drain see them as queued.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type JobHandle, type JobSubmission, Scheduler } from '../../src/loop/index.js';
+import { type JobHandle, type ScheduledJobSpec, Scheduler } from '../../src/loop/index.js';
 import { cleanUp, type Harness, runToEnd, setup } from './scheduler-harness.js';
 
 afterEach(cleanUp);
@@ -34,8 +34,8 @@ function jobOf(
   harness: Harness,
   jobId: string,
   inputs: number[],
-  extra: Partial<JobSubmission<number, string>> = {},
-): JobSubmission<number, string> {
+  extra: Partial<ScheduledJobSpec<number, string>> = {},
+): ScheduledJobSpec<number, string> {
   return { jobId, inputs, onTaskEnd: harness.onTaskEnd, ...extra };
 }
 

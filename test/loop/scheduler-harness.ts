@@ -1,7 +1,7 @@
 // The scheduler's tests drive its injected runner by hand: every started task waits on a
 // deferred the test settles, and every start and end wakes whoever awaits a condition.
 import type { Task, TaskState } from '../../src/loop/index.js';
-import { type JobSubmission, Scheduler, type SchedulerOptions } from '../../src/loop/index.js';
+import { type ScheduledJobSpec, Scheduler, type SchedulerOptions } from '../../src/loop/index.js';
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -111,7 +111,7 @@ export class Harness {
     this.#notify();
   };
 
-  job(jobId: string, count: number, concurrency?: number): JobSubmission<number, string> {
+  job(jobId: string, count: number, concurrency?: number): ScheduledJobSpec<number, string> {
     const inputs = Array.from({ length: count }, (_, i) => i);
     return { jobId, inputs, onTaskEnd: this.onTaskEnd, ...(concurrency ? { concurrency } : {}) };
   }

@@ -1,0 +1,268 @@
+// Runs jobs' targets on this process's one Scheduler and writes each result to the store as
+// it lands: what a worker process needs on its own. It hears cancellations from the store
+// (any process may ask), so a job stops wherever it runs; and it finishes a job once every
+// one of its targets has a result, reading from the store whether it was cancelled.
+import {
+  type JobHandle,
+  Scheduler,
+  type SchedulerCounts,
+  SchedulerError,
+  type SchedulerSnapshot,
+  type Task,
+} from '../loop/index.js';
+import type { AddressPolicy } from '../policy/address-policy.js';
+import {
+  type DnsResolver,
+  type DnsStats,
+  destinationOf,
+  type ProbeLimits,
+  probeTarget,
+} from '../probe/index.js';
+import type { JobStatus } from '../schemas/job.js';
+import type { ProbeOptions } from '../schemas/probe-options.js';
+import type { ProbeResult } from '../schemas/probe-result.js';
+import { ServiceClosingError } from './job-errors.js';
+import type { JobRecord, JobStore } from './job-store.js';
+import { cancelledResult, failedResult, serializeResult } from './result-json.js';
+
+export interface JobRunnerOptions {
+  readonly store: JobStore;
+  readonly resolver: DnsResolver;
+  /** Global cap on targets in flight in this process (HEADPROBE_CONCURRENCY). */
+  readonly concurrency: number;
+  /** Cap on one caller's targets in flight across its jobs; the global cap when unset. */
+  readonly concurrencyPerCaller?: number;
+  readonly limits?: ProbeLimits;
+  /** Which addresses targets may reach; none means every address (tests of the engine only). */
+  readonly policy?: AddressPolicy;
+  readonly observer?: JobObserver;
+  readonly now?: () => number;
+}
+
+/** Hears every target and job that ends (metrics). Must not throw. */
+export interface JobObserver {
+  targetEnded(result: ProbeResult): void;
+  jobEnded(status: JobStatus): void;
+}
+
+/** The jobs /v1/loop shows, each with who may see it. */
+export type RunnerSnapshot = Omit<SchedulerSnapshot, 'jobs'> & {
+  readonly jobs: ReadonlyArray<SchedulerSnapshot['jobs'][number] & { owner: string | null }>;
+};
+
+/** A job (or a slice of it) this process is running. */
+interface Run {
+  readonly job: JobRecord;
+  readonly options: ProbeOptions;
+  /** The job's input index of each scheduler input: the slice. */
+  readonly indices: readonly number[] | null;
+  started: boolean;
+  /** Cancelled before it reached this runner: its targets end without a probe. */
+  readonly cancelledBefore: boolean;
+  /** Store writes in completion order; awaited before the job is finished. */
+  writes: Promise<unknown>;
+  writeError: unknown;
+  /** Settles once the run's targets all have results and, if it completed the job, the end. */
+  readonly ended: Promise<void>;
+}
+
+export class JobRunner {
+  readonly #scheduler: Scheduler<string, ProbeResult>;
+  readonly #store: JobStore;
+  readonly #resolver: DnsResolver;
+  readonly #limits: ProbeLimits | undefined;
+  readonly #policy: AddressPolicy | undefined;
+  readonly #observer: JobObserver | undefined;
+  readonly #now: () => number;
+  readonly #runs = new Map<string, Run>();
+  #stopWatching: Promise<() => void> | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: JobRunnerOptions) {
+    this.#store = options.store;
+    this.#resolver = options.resolver;
+    this.#limits = options.limits;
+    this.#policy = options.policy;
+    this.#observer = options.observer;
+    this.#now = options.now ?? Date.now;
+    this.#scheduler = new Scheduler<string, ProbeResult>({
+      concurrency: options.concurrency,
+      groupConcurrency: Math.min(
+        options.concurrencyPerCaller ?? options.concurrency,
+        options.concurrency,
+      ),
+      runTask: (task) => this.#runTask(task),
+      isFailure: (result) => !result.ok,
+      destinationOf,
+    });
+  }
+
+  /** Starts hearing the store's cancellations; resolves once that is live. Idempotent. */
+  async start(): Promise<void> {
+    this.#stopWatching ??= this.#store.watchCancellations((id) => this.#cancelRun(id));
+    await this.#stopWatching;
+  }
+
+  /**
+   * Runs a job's targets, or only those at `indices`, and resolves once each has a result
+   * in the store (and the job has ended, if that completed it). One run per job at a time in
+   * a process. Throws ServiceClosingError once the runner is closing.
+   */
+  run(job: JobRecord, indices: readonly number[] | null = null): Promise<void> {
+    const { concurrency, concurrencyPerDestination, ...options } = job.options;
+    let endRun!: () => void;
+    const run: Run = {
+      job,
+      options,
+      indices,
+      started: false,
+      cancelledBefore: job.cancelRequested,
+      writes: Promise.resolve(),
+      writeError: null,
+      ended: new Promise<void>((resolve) => {
+        endRun = resolve;
+      }),
+    };
+    // Registered first: the scheduler starts the first tasks inside submit().
+    this.#runs.set(job.id, run);
+    let handle: JobHandle;
+    try {
+      handle = this.#scheduler.submit({
+        jobId: job.id,
+        group: job.caller,
+        inputs: indices === null ? job.targets : indices.map((index) => job.targets[index]!),
+        concurrency,
+        destinationConcurrency: concurrencyPerDestination,
+        onTaskEnd: (task, result, error) => this.#record(run, task, result, error),
+      });
+    } catch (error) {
+      this.#runs.delete(job.id);
+      endRun();
+      // Mapped by code: only a draining scheduler means the service is closing.
+      if (error instanceof SchedulerError && error.code === 'SCHEDULER_DRAINING') {
+        throw new ServiceClosingError();
+      }
+      throw error;
+    }
+    // A job cancelled before this process heard of it runs no target: the tasks the scheduler
+    // started inside submit() ended without a probe, and the rest are cancelled here.
+    if (run.cancelledBefore) this.#cancelRun(job.id);
+    // Not fire-and-forget: `ended` is awaited by run's callers, waitForIdle and close().
+    void handle.done
+      .then(() => this.#endRun(run))
+      .finally(() => {
+        this.#runs.delete(job.id);
+        endRun();
+      });
+    return run.ended;
+  }
+
+  #runTask(task: Task<string>): Promise<ProbeResult> {
+    const run = this.#runs.get(task.jobId)!;
+    if (run.cancelledBefore) return Promise.resolve(cancelledResult(task.input));
+    if (!run.started) {
+      run.started = true;
+      this.#write(run, () => this.#store.markStarted(task.jobId, this.#now()));
+    }
+    // The task is its own cancellation signal: no AbortController per target.
+    return probeTarget(task.input, run.options, {
+      resolver: this.#resolver,
+      limits: this.#limits,
+      policy: this.#policy,
+      signal: task,
+    });
+  }
+
+  #record(run: Run, task: Task<string>, result: ProbeResult | undefined, error: unknown): void {
+    const final =
+      result ??
+      (task.state === 'cancelled'
+        ? cancelledResult(task.input)
+        : failedResult(task.input, `probe failed: ${String(error)}`));
+    const index = run.indices === null ? task.index : run.indices[task.index]!;
+    const json = serializeResult(index, final);
+    this.#write(run, async () => {
+      // First write wins: a target another run already reported is counted once, there.
+      const { appended } = await this.#store.appendResult(task.jobId, index, final.ok, json);
+      if (appended) this.#observer?.targetEnded(final);
+    });
+  }
+
+  /** Chains a store write behind the run's earlier ones; the first failure fails the job. */
+  #write(run: Run, write: () => Promise<unknown>): void {
+    run.writes = run.writes.then(write).catch((error: unknown) => {
+      run.writeError ??= error;
+    });
+  }
+
+  /** Ends the job when this run gave it its last result, or when a write failed. */
+  async #endRun(run: Run): Promise<void> {
+    await run.writes;
+    try {
+      const job = await this.#store.get(run.job.id);
+      if (job === null || job.finishedAt !== null) return;
+      let status: JobStatus;
+      if (run.writeError !== null) status = 'failed';
+      else if (job.progress.done < job.progress.total) return;
+      else status = job.cancelRequested ? 'cancelled' : 'succeeded';
+      this.#observer?.jobEnded(status);
+      await this.#store.finish(run.job.id, status, this.#now());
+    } catch {
+      // The store is gone (deleted job, or a backend failure); nothing left to record.
+    }
+  }
+
+  #cancelRun(id: string, reason: unknown = new Error('job cancelled')): void {
+    if (this.#runs.has(id)) this.#scheduler.cancelJob(id, reason);
+  }
+
+  /** The owner of a job this process runs; undefined when it runs no such job. */
+  ownerOf(id: string): string | null | undefined {
+    return this.#runs.get(id)?.job.owner;
+  }
+
+  /** The shared loop as /v1/loop shows it, each job with its owner. */
+  snapshot(): RunnerSnapshot {
+    const snapshot = this.#scheduler.snapshot();
+    return {
+      ...snapshot,
+      jobs: snapshot.jobs.map((job) => ({ ...job, owner: this.ownerOf(job.jobId) ?? null })),
+    };
+  }
+
+  counts(): SchedulerCounts {
+    return this.#scheduler.counts();
+  }
+
+  /** The resolver's figures; undefined for one that keeps none (getaddrinfo). */
+  dnsStats(): DnsStats | undefined {
+    return this.#resolver.stats?.();
+  }
+
+  /** Resolves when this process runs no job, or after `timeoutMs`, whichever comes first. */
+  async waitForIdle(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.all([...this.#runs.values()].map((run) => run.ended)), timeout]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Drains: the jobs running here are cancelled (a stored request, so they end `cancelled`)
+   * and every target still ends with a result. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const ended = [...this.#runs.values()].map((run) => run.ended);
+      await Promise.all([...this.#runs.keys()].map((id) => this.#store.requestCancel(id)));
+      const reason = new Error('service closing');
+      await this.#scheduler.drain({ cancel: true, reason });
+      await Promise.all(ended);
+      const stopWatching = await this.#stopWatching;
+      stopWatching?.();
+    })();
+    return this.#closing;
+  }
+}
