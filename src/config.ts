@@ -129,83 +129,90 @@ const EnvSchema = z
       path: ['HEADPROBE_CONCURRENCY_PER_DESTINATION'],
       message: 'must not be above HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION',
     },
+  )
+  // The Config the service reads: named for the code, not the environment, and frozen.
+  .transform((env) =>
+    Object.freeze({
+      port: env.PORT,
+      host: env.HOST,
+      logLevel: env.LOG_LEVEL,
+      /** Global cap on targets in flight across all jobs. */
+      concurrency: env.HEADPROBE_CONCURRENCY,
+      dns: Object.freeze({
+        /** builtin: the async stub resolver (hosts file, resolv.conf); system: getaddrinfo. */
+        mode: env.HEADPROBE_DNS,
+        /** `host[:port]` DNS servers asked instead of resolv.conf's; empty means resolv.conf's. */
+        servers: Object.freeze(env.HEADPROBE_DNS_SERVERS),
+        /** Per query try; 0 means resolv.conf's `timeout`, else 2 s. */
+        queryTimeoutMs: env.HEADPROBE_DNS_TIMEOUT_MS,
+        /** Queries on the wire at once; more wait for a slot (never timed while they wait). */
+        maxQueriesInFlight: env.HEADPROBE_DNS_MAX_QUERIES,
+        cacheEntries: env.HEADPROBE_DNS_CACHE_ENTRIES,
+        cacheMinTtlS: env.HEADPROBE_DNS_CACHE_MIN_TTL_S,
+        cacheMaxTtlS: env.HEADPROBE_DNS_CACHE_MAX_TTL_S,
+        negativeTtlS: env.HEADPROBE_DNS_NEGATIVE_TTL_S,
+      }),
+      // A tenth of the slots stays free for other callers while one has work enough for all.
+      concurrencyPerCaller:
+        env.HEADPROBE_CONCURRENCY_PER_CALLER === 0
+          ? Math.max(1, Math.floor(env.HEADPROBE_CONCURRENCY * 0.9))
+          : Math.min(env.HEADPROBE_CONCURRENCY_PER_CALLER, env.HEADPROBE_CONCURRENCY),
+      /** SHA-256 hashes (hex) of keys that see and manage every caller's jobs. */
+      operatorKeyHashes: Object.freeze(env.HEADPROBE_OPERATOR_KEYS.map(hashApiKey)),
+      /** The whole request, head and body, must arrive within this. */
+      requestTimeoutMs: env.HEADPROBE_REQUEST_TIMEOUT_S * 1000,
+      headersTimeoutMs: env.HEADPROBE_HEADERS_TIMEOUT_S * 1000,
+      /** Bytes held by request bodies still being read, across all requests. */
+      maxPendingBodyBytes: env.HEADPROBE_MAX_PENDING_BODY_MB * 1024 * 1024,
+      /** Connections to the service at once; 0 means derived from the open-file limit. */
+      maxConnections: env.HEADPROBE_MAX_CONNECTIONS,
+      maxConnectionsPerClient: env.HEADPROBE_MAX_CONNECTIONS_PER_CLIENT,
+      /** Open NDJSON/SSE result streams, in total and per caller. */
+      maxStreams: env.HEADPROBE_MAX_STREAMS,
+      maxStreamsPerCaller: env.HEADPROBE_MAX_STREAMS_PER_CALLER,
+      /** Bytes of caller headers (name, value, separators) in one request to a target. */
+      maxHeaderBytes: env.HEADPROBE_MAX_HEADER_BYTES,
+      /** Caller-header bytes one job may send in all: targets × requests each × header bytes. */
+      maxJobHeaderBytes: env.HEADPROBE_MAX_JOB_HEADER_MB * 1024 * 1024,
+      /** Targets in flight per destination (host:port) for a job that does not say. */
+      concurrencyPerDestination: env.HEADPROBE_CONCURRENCY_PER_DESTINATION,
+      /** Most a job may ask for. */
+      maxConcurrencyPerDestination: env.HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION,
+      /** Ranges opted back in to the deny-by-default address policy. */
+      allowCidrs: Object.freeze(env.HEADPROBE_ALLOW_CIDRS),
+      /** Ports targets may use; empty means any. */
+      allowPorts: Object.freeze(env.HEADPROBE_ALLOW_PORTS),
+      /** SHA-256 hashes (hex) of the accepted API keys; empty means the API is open. */
+      apiKeyHashes: Object.freeze(env.HEADPROBE_API_KEYS.map(hashApiKey)),
+      /** Targets each caller may submit per minute; 0 means no limit. */
+      rateLimitTargetsPerMin: env.HEADPROBE_RATE_LIMIT_TARGETS_PER_MIN,
+      /** Failed authentications tolerated per client address per minute. */
+      authFailuresPerMin: env.HEADPROBE_AUTH_FAILURES_PER_MIN,
+      /** Targets queued or running across all jobs, and per caller. */
+      maxQueuedTargets: env.HEADPROBE_MAX_QUEUED_TARGETS,
+      maxQueuedTargetsPerKey: env.HEADPROBE_MAX_QUEUED_TARGETS_PER_KEY,
+      /** Back-pressure thresholds for new jobs; 0 turns one off. */
+      maxEventLoopDelayMs: env.HEADPROBE_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: env.HEADPROBE_MAX_HEAP_USED_MB * 1024 * 1024,
+      maxRssBytes: env.HEADPROBE_MAX_RSS_MB * 1024 * 1024,
+      /** Most targets one job may have. */
+      maxTargets: env.HEADPROBE_MAX_TARGETS,
+      /** Most jobs kept (finished ones are evicted oldest first to make room). */
+      maxJobs: env.HEADPROBE_MAX_JOBS,
+      /** How long a finished job and its results are kept. */
+      jobRetentionMs: env.HEADPROBE_JOB_RETENTION_S * 1000,
+      /** Most results inlined in GET /v1/jobs/{id}. */
+      inlineResults: env.HEADPROBE_INLINE_RESULTS,
+      /** Longest `Prefer: wait=N` honoured. */
+      maxWaitMs: env.HEADPROBE_MAX_WAIT_S * 1000,
+      /** On SIGTERM/SIGINT, how long running jobs may go on before they are cancelled. */
+      shutdownGraceMs: env.HEADPROBE_SHUTDOWN_GRACE_S * 1000,
+    }),
   );
 
-export interface DnsConfig {
-  /** builtin: the async stub resolver (hosts file, resolv.conf); system: getaddrinfo. */
-  readonly mode: 'builtin' | 'system';
-  /** `host[:port]` DNS servers asked instead of resolv.conf's; empty means resolv.conf's. */
-  readonly servers: readonly string[];
-  /** Per query try; 0 means resolv.conf's `timeout`, else 2 s. */
-  readonly queryTimeoutMs: number;
-  /** Queries on the wire at once; more wait for a slot (never timed while they wait). */
-  readonly maxQueriesInFlight: number;
-  readonly cacheEntries: number;
-  readonly cacheMinTtlS: number;
-  readonly cacheMaxTtlS: number;
-  readonly negativeTtlS: number;
-}
-
-export interface Config {
-  readonly port: number;
-  readonly host: string;
-  readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
-  /** Global cap on targets in flight across all jobs. */
-  readonly concurrency: number;
-  readonly dns: DnsConfig;
-  /** Most targets in flight for one caller, across its jobs (and so a job's default cap). */
-  readonly concurrencyPerCaller: number;
-  /** SHA-256 hashes (hex) of keys that see and manage every caller's jobs. */
-  readonly operatorKeyHashes: readonly string[];
-  /** The whole request, head and body, must arrive within this. */
-  readonly requestTimeoutMs: number;
-  readonly headersTimeoutMs: number;
-  /** Bytes held by request bodies still being read, across all requests. */
-  readonly maxPendingBodyBytes: number;
-  /** Connections to the service at once; 0 means derived from the open-file limit. */
-  readonly maxConnections: number;
-  readonly maxConnectionsPerClient: number;
-  /** Open NDJSON/SSE result streams, in total and per caller. */
-  readonly maxStreams: number;
-  readonly maxStreamsPerCaller: number;
-  /** Bytes of caller headers (name, value, separators) in one request to a target. */
-  readonly maxHeaderBytes: number;
-  /** Caller-header bytes one job may send in all: targets × requests each × header bytes. */
-  readonly maxJobHeaderBytes: number;
-  /** Targets in flight per destination (host:port) for a job that does not say. */
-  readonly concurrencyPerDestination: number;
-  /** Most a job may ask for. */
-  readonly maxConcurrencyPerDestination: number;
-  /** Ranges opted back in to the deny-by-default address policy. */
-  readonly allowCidrs: readonly string[];
-  /** Ports targets may use; empty means any. */
-  readonly allowPorts: readonly number[];
-  /** SHA-256 hashes (hex) of the accepted API keys; empty means the API is open. */
-  readonly apiKeyHashes: readonly string[];
-  /** Targets each caller may submit per minute; 0 means no limit. */
-  readonly rateLimitTargetsPerMin: number;
-  /** Failed authentications tolerated per client address per minute. */
-  readonly authFailuresPerMin: number;
-  /** Targets queued or running across all jobs, and per caller. */
-  readonly maxQueuedTargets: number;
-  readonly maxQueuedTargetsPerKey: number;
-  /** Back-pressure thresholds for new jobs; 0 turns one off. */
-  readonly maxEventLoopDelayMs: number;
-  readonly maxHeapUsedBytes: number;
-  readonly maxRssBytes: number;
-  /** Most targets one job may have. */
-  readonly maxTargets: number;
-  /** Most jobs kept (finished ones are evicted oldest first to make room). */
-  readonly maxJobs: number;
-  /** How long a finished job and its results are kept. */
-  readonly jobRetentionMs: number;
-  /** Most results inlined in GET /v1/jobs/{id}. */
-  readonly inlineResults: number;
-  /** Longest `Prefer: wait=N` honoured. */
-  readonly maxWaitMs: number;
-  /** On SIGTERM/SIGINT, how long running jobs may go on before they are cancelled. */
-  readonly shutdownGraceMs: number;
-}
+/** What the service runs with, parsed once from the environment. */
+export type Config = z.output<typeof EnvSchema>;
+export type DnsConfig = Config['dns'];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -219,54 +226,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
     throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
   }
-  const env_ = parsed.data;
-  return Object.freeze({
-    port: env_.PORT,
-    host: env_.HOST,
-    logLevel: env_.LOG_LEVEL,
-    concurrency: env_.HEADPROBE_CONCURRENCY,
-    dns: Object.freeze({
-      mode: env_.HEADPROBE_DNS,
-      servers: Object.freeze(env_.HEADPROBE_DNS_SERVERS),
-      queryTimeoutMs: env_.HEADPROBE_DNS_TIMEOUT_MS,
-      maxQueriesInFlight: env_.HEADPROBE_DNS_MAX_QUERIES,
-      cacheEntries: env_.HEADPROBE_DNS_CACHE_ENTRIES,
-      cacheMinTtlS: env_.HEADPROBE_DNS_CACHE_MIN_TTL_S,
-      cacheMaxTtlS: env_.HEADPROBE_DNS_CACHE_MAX_TTL_S,
-      negativeTtlS: env_.HEADPROBE_DNS_NEGATIVE_TTL_S,
-    }),
-    // A tenth of the slots stays free for other callers while one has work enough for all.
-    concurrencyPerCaller:
-      env_.HEADPROBE_CONCURRENCY_PER_CALLER === 0
-        ? Math.max(1, Math.floor(env_.HEADPROBE_CONCURRENCY * 0.9))
-        : Math.min(env_.HEADPROBE_CONCURRENCY_PER_CALLER, env_.HEADPROBE_CONCURRENCY),
-    operatorKeyHashes: Object.freeze(env_.HEADPROBE_OPERATOR_KEYS.map(hashApiKey)),
-    requestTimeoutMs: env_.HEADPROBE_REQUEST_TIMEOUT_S * 1000,
-    headersTimeoutMs: env_.HEADPROBE_HEADERS_TIMEOUT_S * 1000,
-    maxPendingBodyBytes: env_.HEADPROBE_MAX_PENDING_BODY_MB * 1024 * 1024,
-    maxConnections: env_.HEADPROBE_MAX_CONNECTIONS,
-    maxConnectionsPerClient: env_.HEADPROBE_MAX_CONNECTIONS_PER_CLIENT,
-    maxStreams: env_.HEADPROBE_MAX_STREAMS,
-    maxStreamsPerCaller: env_.HEADPROBE_MAX_STREAMS_PER_CALLER,
-    maxHeaderBytes: env_.HEADPROBE_MAX_HEADER_BYTES,
-    maxJobHeaderBytes: env_.HEADPROBE_MAX_JOB_HEADER_MB * 1024 * 1024,
-    concurrencyPerDestination: env_.HEADPROBE_CONCURRENCY_PER_DESTINATION,
-    maxConcurrencyPerDestination: env_.HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION,
-    allowCidrs: Object.freeze(env_.HEADPROBE_ALLOW_CIDRS),
-    allowPorts: Object.freeze(env_.HEADPROBE_ALLOW_PORTS),
-    apiKeyHashes: Object.freeze(env_.HEADPROBE_API_KEYS.map(hashApiKey)),
-    rateLimitTargetsPerMin: env_.HEADPROBE_RATE_LIMIT_TARGETS_PER_MIN,
-    authFailuresPerMin: env_.HEADPROBE_AUTH_FAILURES_PER_MIN,
-    maxQueuedTargets: env_.HEADPROBE_MAX_QUEUED_TARGETS,
-    maxQueuedTargetsPerKey: env_.HEADPROBE_MAX_QUEUED_TARGETS_PER_KEY,
-    maxEventLoopDelayMs: env_.HEADPROBE_MAX_EVENT_LOOP_DELAY_MS,
-    maxHeapUsedBytes: env_.HEADPROBE_MAX_HEAP_USED_MB * 1024 * 1024,
-    maxRssBytes: env_.HEADPROBE_MAX_RSS_MB * 1024 * 1024,
-    maxTargets: env_.HEADPROBE_MAX_TARGETS,
-    maxJobs: env_.HEADPROBE_MAX_JOBS,
-    jobRetentionMs: env_.HEADPROBE_JOB_RETENTION_S * 1000,
-    inlineResults: env_.HEADPROBE_INLINE_RESULTS,
-    maxWaitMs: env_.HEADPROBE_MAX_WAIT_S * 1000,
-    shutdownGraceMs: env_.HEADPROBE_SHUTDOWN_GRACE_S * 1000,
-  });
+  return parsed.data;
 }
