@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { CancellationSignal } from '../cancellation.js';
 import type { AddressPolicy } from '../policy/address-policy.js';
-import type { ProbeOptions } from '../schemas/probe-options.js';
+import { ProbeOptions } from '../schemas/probe-options.js';
 import type {
   ConnectAttempt,
   DnsFacts,
@@ -92,6 +92,14 @@ type TimeoutCode = Extract<
 const plainReadOptions = { buffer: sharedReadBuffer, callback: onSocketRead };
 
 /** A probe is its own Milestones record: one object less per target. */
+/** What an unprobed result is built with: nothing of either is ever used. */
+const UNPROBED_OPTIONS = ProbeOptions.parse({});
+const UNPROBED_CONTEXT: ProbeContext = {
+  resolver: {
+    resolve: () => Promise.reject(new Error('an unprobed target resolves no name')),
+  },
+};
+
 class TargetProbe implements Milestones, Settleable {
   readonly startAt: number;
   resolvedAt: number | null = null;
@@ -143,6 +151,19 @@ class TargetProbe implements Milestones, Settleable {
     this.promise = new Promise((resolve) => {
       this.resolvePromise = resolve;
     });
+  }
+
+  /**
+   * The result of a target that was never probed (its job was cancelled while it queued, or
+   * its probe broke): the same shape from the same place as every other result.
+   */
+  static unprobed(input: string, code: ProbeErrorCode, message: string): ProbeResult {
+    const probe = new TargetProbe(input, UNPROBED_OPTIONS, UNPROBED_CONTEXT);
+    probe.phase = 'queued';
+    probe.errorCode = code;
+    probe.errorMessage = message;
+    probe.endAt = probe.startAt;
+    return probe.result();
   }
 
   run(): Promise<ProbeResult> {
@@ -573,6 +594,11 @@ function interleaveFamilies(addresses: readonly ResolvedAddress[]): ResolvedAddr
 }
 
 /** One request to one target, no redirects followed. Never throws or rejects. */
+/** See TargetProbe.unprobed. */
+export function unprobedResult(input: string, code: ProbeErrorCode, message: string): ProbeResult {
+  return TargetProbe.unprobed(input, code, message);
+}
+
 export function probeOnce(
   target: string,
   options: ProbeOptions,
