@@ -3,7 +3,7 @@
 // here; the one error handler (src/plugins/problem-details.ts) and the answers written before
 // any route runs (src/http/) turn them into RFC 9457 problems. The README's table says the same.
 
-interface ProblemDefinition {
+export interface ProblemDefinition {
   /** The status the code is sent with. */
   readonly status: number;
   /** Other statuses the same code may be sent with (a cap per caller, and in all). */

@@ -4,6 +4,8 @@
 // HTTP server itself may answer before a route runs), the NDJSON and SSE forms of the result
 // streams, and no component that nothing refers to.
 
+import { PROBLEMS, type ProblemCode, type ProblemDefinition } from '../errors.js';
+
 type Json = Record<string, unknown>;
 
 interface OperationDoc {
@@ -62,20 +64,20 @@ const SERVER_PROBLEMS = [400, 408, 431, 503];
 /** Answered under /v1 when API keys are on. */
 const AUTH_PROBLEMS = [401, 429];
 
-const PROBLEM_DESCRIPTIONS: Record<number, string> = {
-  400: 'validation_failed, invalid_json, invalid_cursor, invalid_url or malformed_request',
-  401: 'unauthorized: a valid API key is required',
-  404: 'job_not_found: no such job for this caller, or (on submit) deleted during Prefer: wait',
-  406: 'not_acceptable: the Accept header allows none of the media types served here',
-  408: 'request_timeout: the request was not received within the deadline',
-  413: 'body_too_large',
-  414: 'uri_too_long: the job id is over 100 characters',
-  415: 'unsupported_media_type: send application/json',
-  422: 'idempotency_key_reused or header_budget_exceeded',
-  429: 'rate_limited, too_many_queued_targets, too_many_streams or too_many_auth_failures',
-  431: 'headers_too_large',
-  503: 'overloaded, too_many_jobs, too_many_connections, too_many_streams or shutting_down',
+/** What the catalog's codes cannot say about a status on an operation. */
+const PROBLEM_NOTES: Record<number, string> = {
+  404: 'on submit, also a job deleted during Prefer: wait',
 };
+
+/** The catalog's codes sent with `status`, and their titles: the catalog is the one list. */
+function problemDescription(status: number): string {
+  const codes = Object.entries(PROBLEMS as Record<ProblemCode, ProblemDefinition>)
+    .filter(([, problem]) => problem.status === status || problem.otherStatuses?.includes(status))
+    .map(([code, problem]) => `${code} (${problem.title})`);
+  if (codes.length === 0) return 'A problem.';
+  const note = PROBLEM_NOTES[status];
+  return `${codes.join(', ')}${note === undefined ? '' : `; ${note}`}`;
+}
 
 const SUCCESS_DESCRIPTIONS: Record<string, string> = {
   'post /v1/jobs 200': 'The job ended within Prefer: wait.',
@@ -151,7 +153,7 @@ function sseEvents(): Json {
 
 function problemResponse(status: number): Json {
   return {
-    description: PROBLEM_DESCRIPTIONS[status] ?? 'A problem.',
+    description: problemDescription(status),
     ...(status === 401
       ? { headers: { 'WWW-Authenticate': header('Bearer realm="headprobe"') } }
       : {}),
