@@ -44,7 +44,6 @@ async function main(): Promise<void> {
  * hold the process past its grace. The log names what was cut.
  */
 async function closeApp(app: FastifyInstance): Promise<void> {
-  app.jobSubmissions.beginDrain();
   await app.jobRunner.close();
   const closed = app.close();
   const cut = setTimeout(() => {

@@ -3,6 +3,7 @@
 // hear), so any API process can answer for any job.
 import { isFinished } from '../schemas/job.js';
 import type { JobRecord, JobStore } from './job-store.js';
+import { settleWithin } from './settle-within.js';
 
 /** How long cancel and delete wait for a cancelled job's running targets to end. */
 const CANCEL_WAIT_MS = 30_000;
@@ -23,19 +24,12 @@ export class JobControl {
     const unsubscribe = await this.store.subscribe(id, (event) => {
       if (event.type === 'done') ended();
     });
-    let timer: NodeJS.Timeout | undefined;
     try {
       const job = await this.store.get(id);
       if (job === null || isFinished(job.status) || timeoutMs <= 0) return job;
-      await Promise.race([
-        done,
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeoutMs);
-        }),
-      ]);
+      await settleWithin(done, timeoutMs);
       return await this.store.get(id);
     } finally {
-      clearTimeout(timer);
       unsubscribe();
     }
   }

@@ -24,6 +24,7 @@ import type { ProbeResult } from '../schemas/probe-result.js';
 import { ServiceClosingError } from './job-errors.js';
 import type { JobRecord, JobStore } from './job-store.js';
 import { cancelledResult, failedResult, serializeResult } from './result-json.js';
+import { settleWithin } from './settle-within.js';
 
 export interface JobRunnerOptions {
   readonly store: JobStore;
@@ -241,12 +242,7 @@ export class JobRunner {
 
   /** Resolves when this process runs no job, or after `timeoutMs`, whichever comes first. */
   async waitForIdle(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    await Promise.race([Promise.all([...this.#runs.values()].map((run) => run.ended)), timeout]);
-    clearTimeout(timer);
+    await settleWithin(Promise.all([...this.#runs.values()].map((run) => run.ended)), timeoutMs);
   }
 
   /**
