@@ -64,15 +64,24 @@ function difference(
 
 export class DnsServer {
   readonly pid: number;
+  /** The UDP port it answers on, on 127.0.0.1. */
+  readonly port: number;
   readonly delayMs: number;
   /** `c` (bench/service/delayed_dns.c) or `node` (bench/service/dns-server.ts). */
   readonly kind: 'c' | 'node';
   readonly #child: ChildProcess;
   readonly #waiting: ((line: string) => void)[] = [];
 
-  constructor(child: ChildProcess, pid: number, delayMs: number, kind: DnsServer['kind']) {
+  constructor(
+    child: ChildProcess,
+    pid: number,
+    port: number,
+    delayMs: number,
+    kind: DnsServer['kind'],
+  ) {
     this.#child = child;
     this.pid = pid;
+    this.port = port;
     this.delayMs = delayMs;
     this.kind = kind;
     if (child.stdout) {
@@ -132,19 +141,23 @@ export class DnsServer {
   }
 }
 
-/** Starts the DNS server on 127.0.0.1:53 (the namespace's resolv.conf points there). */
+/**
+ * Starts the DNS server on 127.0.0.1, port 53 by default (the names scenario's namespace has
+ * its resolv.conf point there); 0 picks a free port.
+ */
 export async function startDnsServer(
   children: ChildSet,
   root: string,
   stateDir: string,
   delayMs: number,
   maxSeconds: number,
+  port = 53,
 ): Promise<DnsServer> {
   const args = [
     '--host',
     '127.0.0.1',
     '--port',
-    '53',
+    String(port),
     '--delay-ms',
     String(delayMs),
     '--max-seconds',
@@ -156,9 +169,9 @@ export async function startDnsServer(
       ? [process.execPath, [builtBenchScript(root, 'service/dns-server.js'), ...args]]
       : [binary, args];
   const child = children.spawn(command, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
-  await readyPort(child, 'DNS server');
+  const listening = await readyPort(child, 'DNS server');
   if (child.pid === undefined) throw new Error('DNS server has no pid');
-  return new DnsServer(child, child.pid, delayMs, binary === undefined ? 'node' : 'c');
+  return new DnsServer(child, child.pid, listening, delayMs, binary === undefined ? 'node' : 'c');
 }
 
 /** What the names tables say about the DNS server they were measured against. */

@@ -18,6 +18,7 @@ import {
   type ProbeLimits,
   probeTarget,
 } from '../probe/index.js';
+import { NameLookahead } from '../probe/name-lookahead.js';
 import type { JobStatus } from '../schemas/job.js';
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
@@ -51,6 +52,9 @@ export type RunnerSnapshot = Omit<SchedulerSnapshot, 'jobs'> & {
   readonly jobs: ReadonlyArray<SchedulerSnapshot['jobs'][number] & { owner: string | null }>;
 };
 
+/** Targets whose names are resolved ahead, at the least, however few slots a job has. */
+const MIN_LOOKAHEAD = 16;
+
 /** A job (or a slice of it) this process is running. */
 interface Run {
   readonly job: JobRecord;
@@ -60,6 +64,8 @@ interface Run {
   started: boolean;
   /** Cancelled before it reached this runner: its targets end without a probe. */
   readonly cancelledBefore: boolean;
+  /** Resolves the names of the run's next targets; null where that gains nothing. */
+  readonly lookahead: NameLookahead | null;
   /** Store writes in completion order; awaited before the job is finished. */
   writes: Promise<unknown>;
   writeError: unknown;
@@ -75,6 +81,7 @@ export class JobRunner {
   readonly #policy: AddressPolicy | undefined;
   readonly #observer: JobObserver | undefined;
   readonly #now: () => number;
+  readonly #concurrency: number;
   readonly #runs = new Map<string, Run>();
   #stopWatching: Promise<() => void> | null = null;
   #closing: Promise<void> | null = null;
@@ -86,6 +93,7 @@ export class JobRunner {
     this.#policy = options.policy;
     this.#observer = options.observer;
     this.#now = options.now ?? Date.now;
+    this.#concurrency = options.concurrency;
     this.#scheduler = new Scheduler<string, ProbeResult>({
       concurrency: options.concurrency,
       groupConcurrency: Math.min(
@@ -111,6 +119,11 @@ export class JobRunner {
    */
   run(job: JobRecord, indices: readonly number[] | null = null): Promise<void> {
     const { concurrency, concurrencyPerDestination, ...options } = job.options;
+    const inputs = indices === null ? job.targets : indices.map((index) => job.targets[index]!);
+    // The next generation of targets, resolved while this one runs; at least a few, so a job
+    // of few slots whose targets end faster than the nameserver answers still stays ahead.
+    const slots = Math.min(concurrency ?? this.#concurrency, this.#concurrency);
+    const window = Math.max(slots, MIN_LOOKAHEAD);
     let endRun!: () => void;
     const run: Run = {
       job,
@@ -118,6 +131,10 @@ export class JobRunner {
       indices,
       started: false,
       cancelledBefore: job.cancelRequested,
+      lookahead:
+        job.cancelRequested || !NameLookahead.helps(options, this.#resolver)
+          ? null
+          : new NameLookahead(inputs, options, this.#resolver, window),
       writes: Promise.resolve(),
       writeError: null,
       ended: new Promise<void>((resolve) => {
@@ -131,7 +148,7 @@ export class JobRunner {
       handle = this.#scheduler.submit({
         jobId: job.id,
         group: job.caller,
-        inputs: indices === null ? job.targets : indices.map((index) => job.targets[index]!),
+        inputs,
         concurrency,
         destinationConcurrency: concurrencyPerDestination,
         onTaskEnd: (task, result, error) => this.#record(run, task, result, error),
@@ -150,7 +167,10 @@ export class JobRunner {
     if (run.cancelledBefore) this.#cancelRun(job.id);
     // Not fire-and-forget: `ended` is awaited by run's callers, waitForIdle and close().
     void handle.done
-      .then(() => this.#endRun(run))
+      .then(() => {
+        run.lookahead?.abandon();
+        return this.#endRun(run);
+      })
       .finally(() => {
         this.#runs.delete(job.id);
         endRun();
@@ -165,6 +185,7 @@ export class JobRunner {
       run.started = true;
       this.#write(run, () => this.#store.markStarted(task.jobId, this.#now()));
     }
+    run.lookahead?.started(task.index);
     // The task is its own cancellation signal: no AbortController per target.
     return probeTarget(task.input, run.options, {
       resolver: this.#resolver,
@@ -214,7 +235,10 @@ export class JobRunner {
   }
 
   #cancelRun(id: string, reason: unknown = new Error('job cancelled')): void {
-    if (this.#runs.has(id)) this.#scheduler.cancelJob(id, reason);
+    const run = this.#runs.get(id);
+    if (run === undefined) return;
+    run.lookahead?.abandon();
+    this.#scheduler.cancelJob(id, reason);
   }
 
   /** The owner of a job this process runs; undefined when it runs no such job. */

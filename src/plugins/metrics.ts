@@ -151,6 +151,12 @@ function dnsMetrics(registry: Registry, stats: () => DnsStats | undefined): void
       [{ result: 'miss' }, f.cacheMisses],
     ],
   );
+  counter(
+    'headprobe_dns_lookaheads_total',
+    'Names resolved ahead, into the shared cache, for targets still waiting for a slot.',
+    [],
+    (f) => [[{}, f.lookaheads]],
+  );
   gauge('headprobe_dns_queries_in_flight', 'DNS queries on the wire.', (f) => f.queriesInFlight);
   gauge(
     'headprobe_dns_queries_waiting',

@@ -102,7 +102,8 @@ export const DnsFacts = z
       .enum(dnsSources)
       .describe(
         'dns: a nameserver answered for this lookup (perhaps a query already on the wire ' +
-          'for another target); cache: every answer came from the shared cache; hosts: the ' +
+          'for another target, or for the look-ahead); cache: every answer came from the ' +
+          'shared cache (perhaps filled by the look-ahead while the target queued); hosts: the ' +
           'hosts file; system: getaddrinfo (HEADPROBE_DNS=system); pinned: options.resolve.',
       ),
     name: z

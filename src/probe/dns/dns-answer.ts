@@ -45,6 +45,8 @@ export interface DnsStats {
   /** Truncated UDP answers asked again over TCP. */
   readonly tcpFallbacks: number;
   readonly cacheHits: number;
+  /** Names resolved ahead for targets still queued (NameLookahead). */
+  readonly lookaheads: number;
   readonly cacheMisses: number;
   readonly cacheEntries: number;
 }
@@ -52,6 +54,14 @@ export interface DnsStats {
 export interface DnsResolver {
   /** Never rejects. Time spent waiting for a free query slot is never reported as a timeout. */
   resolve(hostname: string, options?: ResolveOptions): Promise<DnsAnswer>;
+  /**
+   * Resolves `hostname` into the shared cache for a lookup soon to come (a queued target's:
+   * NameLookahead); `asker` says when it is no longer wanted. Absent for resolvers without a
+   * cache (getaddrinfo), where it would only double the lookups.
+   */
+  warm?(hostname: string, asker: Asker): void;
+  /** Queries on the wire or waiting for a slot; absent where warm is. */
+  readonly queriesPending?: number;
   /** Absent for resolvers that keep no figures (the system resolver's are libuv's). */
   stats?(): DnsStats;
   /** Closes sockets; idempotent. Pending queries end as errors. */

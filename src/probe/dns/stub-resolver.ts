@@ -16,7 +16,7 @@ import { DnsClient } from './dns-client.js';
 import { isDnsName, normalizeName, type QueryOutcome, type RecordType } from './dns-message.js';
 import type { HostsTable } from './hosts-file.js';
 import type { ResolvConf } from './resolv-conf.js';
-import { RRsetCache, type RRsetCacheOptions, type RRsetLookup } from './rrset-cache.js';
+import { type Asker, RRsetCache, type RRsetCacheOptions, type RRsetLookup } from './rrset-cache.js';
 
 export interface StubResolverOptions {
   readonly conf: ResolvConf;
@@ -81,6 +81,7 @@ export class StubResolver implements DnsResolver {
   readonly #hosts: HostsTable;
   readonly #client: DnsClient;
   readonly #cache: RRsetCache;
+  #lookaheads = 0;
 
   constructor(options: StubResolverOptions) {
     this.#conf = options.conf;
@@ -128,6 +129,16 @@ export class StubResolver implements DnsResolver {
       // The name as asked: which search domain was tried last is the machine's business.
       facts: { ...failure.facts, name },
     };
+  }
+
+  get queriesPending(): number {
+    return this.#client.inFlight + this.#client.waiting;
+  }
+
+  warm(hostname: string, asker: Asker): void {
+    this.#lookaheads++;
+    // resolve() never rejects; its answer lands in the cache, which is all that is wanted.
+    void this.resolve(hostname, { asker });
   }
 
   #resolveCandidate(
@@ -233,6 +244,7 @@ export class StubResolver implements DnsResolver {
       queryTimeouts: this.#client.timeouts,
       tcpFallbacks: this.#client.tcpFallbacks,
       cacheHits: this.#cache.hits,
+      lookaheads: this.#lookaheads,
       cacheMisses: this.#cache.misses,
       cacheEntries: this.#cache.size,
     };
