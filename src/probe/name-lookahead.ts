@@ -59,7 +59,9 @@ export class NameLookahead implements Asker {
 
   /** Target `index` starts: resolve the names of the targets up to `index + window`. */
   started(index: number): void {
-    if (this.#abandoned) return;
+    // Topped up in batches, half a window at a time: the queries of one batch leave in one
+    // burst, and each burst costs the sender a wake-up of the nameserver (bench/README.md).
+    if (this.#abandoned || this.#lookedTo - index > this.#window / 2) return;
     const until = Math.min(this.#targets.length, index + 1 + this.#window);
     let next = Math.max(this.#lookedTo, index + 1);
     // What is not looked at now is looked at when a later target starts.
