@@ -24,6 +24,10 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         reply.header('Retry-After', '5');
         return reply.code(503).send({ status: 'draining' });
       }
+      if (!app.jobStoreReachable()) {
+        reply.header('Retry-After', '5');
+        return reply.code(503).send({ status: 'store_unavailable' });
+      }
       if (app.load.pressure() !== null) {
         reply.header('Retry-After', '5');
         return reply.code(503).send({ status: 'overloaded' });

@@ -109,6 +109,15 @@ const EnvSchema = z
     HEADPROBE_MAX_JOB_HEADER_MB: integer(64, 1, 100_000),
     HEADPROBE_CONCURRENCY_PER_DESTINATION: integer(6, 1, 20_000),
     HEADPROBE_MAX_CONCURRENCY_PER_DESTINATION: integer(100, 1, 20_000),
+    HEADPROBE_REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, 'expected redis://[user:password@]host[:port][/db] or rediss://…')
+      .optional(),
+    HEADPROBE_REDIS_PREFIX: z
+      .string()
+      .regex(/^[\x21-\x7e]{0,64}$/, 'expected up to 64 printable characters without spaces')
+      .refine((prefix) => !/[{}]/.test(prefix), 'must not contain { or } (hash tags are its own)')
+      .default('headprobe:'),
   })
   .refine((env) => env.HEADPROBE_DNS === 'builtin' || env.HEADPROBE_DNS_SERVERS.length === 0, {
     path: ['HEADPROBE_DNS_SERVERS'],
@@ -207,6 +216,11 @@ const EnvSchema = z
       maxWaitMs: env.HEADPROBE_MAX_WAIT_S * 1000,
       /** On SIGTERM/SIGINT, how long running jobs may go on before they are cancelled. */
       shutdownGraceMs: env.HEADPROBE_SHUTDOWN_GRACE_S * 1000,
+      /** Jobs kept in Redis, shared by every process with the same URL and prefix; null: memory. */
+      redis:
+        env.HEADPROBE_REDIS_URL === undefined
+          ? null
+          : Object.freeze({ url: env.HEADPROBE_REDIS_URL, prefix: env.HEADPROBE_REDIS_PREFIX }),
     }),
   );
 

@@ -135,6 +135,12 @@ export const PROBLEMS = {
     meaning: 'the service is shutting down',
     retryAfterS: 5,
   },
+  store_unavailable: {
+    status: 503,
+    title: 'Job store unavailable',
+    meaning: 'the job store (Redis) does not answer; the service recovers by itself when it does',
+    retryAfterS: 5,
+  },
   internal_error: {
     status: 500,
     title: 'Internal Server Error',

@@ -96,6 +96,7 @@ describe('loadConfig', () => {
       inlineResults: 100,
       maxWaitMs: 60_000,
       shutdownGraceMs: 30_000,
+      redis: null,
     });
   });
 
@@ -107,6 +108,17 @@ describe('loadConfig', () => {
     expect(config.dns.servers).toEqual(['127.0.0.1:5353', '[::1]:53']);
     expect(config.concurrency).toBe(50);
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('keeps jobs in Redis when given a URL, under the default prefix or its own', () => {
+    expect(loadConfig({ HEADPROBE_REDIS_URL: 'redis://:secret@10.0.0.5:6380/2' }).redis).toEqual({
+      url: 'redis://:secret@10.0.0.5:6380/2',
+      prefix: 'headprobe:',
+    });
+    expect(
+      loadConfig({ HEADPROBE_REDIS_URL: 'rediss://r.example', HEADPROBE_REDIS_PREFIX: 'hp-eu:' })
+        .redis?.prefix,
+    ).toBe('hp-eu:');
   });
 
   it('refuses DNS servers for the system resolver, which cannot be pointed at them', () => {
@@ -121,6 +133,8 @@ describe('loadConfig', () => {
     ['HEADPROBE_CONCURRENCY', '0'],
     ['HEADPROBE_DNS_SERVERS', 'dns.example.com'],
     ['HEADPROBE_DNS', 'c-ares'],
+    ['HEADPROBE_REDIS_URL', 'localhost:6379'],
+    ['HEADPROBE_REDIS_PREFIX', 'hp{x}:'],
     ['HEADPROBE_DNS_CACHE_MIN_TTL_S', '600'],
     ['HEADPROBE_CONCURRENCY_PER_DESTINATION', '500'],
     ['HEADPROBE_ALLOW_CIDRS', '127.0.0.0/33'],

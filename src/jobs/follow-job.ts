@@ -53,11 +53,16 @@ export async function* followJob(
     const job = await store.get(id);
     if (job === null) return;
     if (isFinished(job.status)) {
-      // Results stored after the replay but before the job ended are in `live`.
-      yield [
-        ...newResults(live),
-        { type: 'done', status: job.status, progress: { ...job.progress } },
-      ];
+      // Every result is stored before the job ends, but one stored after the replay may not
+      // have reached `live` yet (a networked store tells subscribers a moment later): read
+      // the rest from the store.
+      for (;;) {
+        const page = await store.resultsAfter(id, lastSeq, REPLAY_PAGE);
+        if (page.length === 0) break;
+        lastSeq = page.at(-1)!.seq;
+        yield page.map((result) => ({ type: 'result', result }));
+      }
+      yield [{ type: 'done', status: job.status, progress: { ...job.progress } }];
       return;
     }
     yield [{ type: 'progress', progress: { ...job.progress } }];

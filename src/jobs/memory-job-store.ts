@@ -17,6 +17,7 @@ import {
   type QueuedTargets,
   type StoredResult,
 } from './job-store.js';
+import { cursorSeq, emit, encodeCursor, ownedKey } from './job-store-parts.js';
 import { Utf8SlabLog } from './utf8-slab-log.js';
 
 export interface MemoryJobStoreOptions {
@@ -47,45 +48,14 @@ interface Entry {
   listeners: Set<Listener> | null;
 }
 
-const CURSOR = /^c([1-9][0-9]{0,14})$/;
-
-function encodeCursor(createSeq: number): string {
-  return Buffer.from(`c${createSeq}`).toString('base64url');
-}
-
-/**
- * The creation sequence a cursor points at. Base64url decoding ignores stray characters,
- * so the cursor must also re-encode to itself to count as one this store handed out.
- */
+/** The creation sequence a cursor points at, if this store handed it out. */
 function decodeCursor(cursor: string, lastCreateSeq: number): number {
-  const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('latin1'));
-  const createSeq = match ? Number(match[1]) : 0;
-  if (createSeq < 1 || createSeq > lastCreateSeq || encodeCursor(createSeq) !== cursor) {
-    throw new InvalidCursorError('invalid cursor');
-  }
+  const createSeq = cursorSeq(cursor);
+  if (createSeq < 1 || createSeq > lastCreateSeq) throw new InvalidCursorError('invalid cursor');
   return createSeq;
 }
 
-/** Listeners are other people's code: one that throws must not stop the store or the rest. */
-function emit<E>(listeners: Iterable<(event: E) => void>, event: E): void {
-  for (const listener of listeners) {
-    try {
-      listener(event);
-    } catch (error) {
-      process.emitWarning(
-        error instanceof Error ? error : new Error(String(error)),
-        'JobStoreListenerWarning',
-      );
-    }
-  }
-}
-
 const noop = (): void => {};
-
-/** An Idempotency-Key within its owner's namespace (a key is printable ASCII: no newline). */
-function ownedKey(owner: string | null, key: string): string {
-  return `${owner ?? ''}\n${key}`;
-}
 
 /**
  * `get`, `findByIdempotencyKey`, `create` and `list` return the live record, not a copy: it

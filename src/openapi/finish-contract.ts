@@ -25,7 +25,9 @@ const OPERATIONS: Record<string, OperationDoc> = {
   },
   'get /readyz': {
     operationId: 'getReadiness',
-    description: '200 while new jobs are taken; 503 while shutting down or shedding load.',
+    description:
+      '200 while new jobs are taken; 503 while shutting down, shedding load, or while the job ' +
+      'store (Redis) does not answer.',
   },
   'post /v1/jobs': { operationId: 'submitJob', problems: [406, 415] },
   'get /v1/jobs': {
@@ -82,7 +84,7 @@ function problemDescription(status: number): string {
 const SUCCESS_DESCRIPTIONS: Record<string, string> = {
   'post /v1/jobs 200': 'The job ended within Prefer: wait.',
   'post /v1/jobs 202': 'Accepted: the job runs; poll Location.',
-  'get /readyz 503': 'Not taking jobs: draining (shutting down) or overloaded.',
+  'get /readyz 503': 'Not taking jobs: draining (shutting down), overloaded, or store_unavailable.',
   'delete /v1/jobs/{id} 204': 'Deleted.',
   'get /v1/jobs/{id}/results 200':
     'A page of results (JSON), or with Accept: application/x-ndjson one JobResult per line ' +

@@ -13,6 +13,7 @@ import { JobRunner } from '../jobs/job-runner.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { JobSubmissions } from '../jobs/job-submissions.js';
 import { MemoryJobStore } from '../jobs/memory-job-store.js';
+import { openRedisJobStore } from '../jobs/redis-connection.js';
 import { createAddressPolicy } from '../policy/address-policy.js';
 import { createDnsResolver, type DnsResolver, type ProbeLimits } from '../probe/index.js';
 
@@ -20,6 +21,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Where jobs and their results are kept. */
     jobStore: JobStore;
+    /** False while the store cannot be reached (a Redis that is away); always true in memory. */
+    jobStoreReachable: () => boolean;
     jobSubmissions: JobSubmissions;
     jobControl: JobControl;
     /** Runs targets on this process's shared loop; /v1/loop and /metrics read its state. */
@@ -62,9 +65,21 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
     self = app.addresses().filter(isAddressInfo);
   });
   const resolver = options.resolver ?? resolverFromConfig(config.dns);
-  const store =
-    options.store ??
-    new MemoryJobStore({ maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs });
+  let store: JobStore;
+  let reachable = () => true;
+  if (options.store !== undefined) store = options.store;
+  else if (config.redis !== null) {
+    const redis = await openRedisJobStore(
+      { ...config.redis, maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs },
+      { warn: (message) => app.log.warn(message), info: (message) => app.log.info(message) },
+    );
+    store = redis.store;
+    reachable = redis.connected;
+    // After preClose: the runner has written its last results by then.
+    app.addHook('onClose', () => redis.close());
+  } else {
+    store = new MemoryJobStore({ maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs });
+  }
   const runner = new JobRunner({
     store,
     resolver,
@@ -96,6 +111,7 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
     },
   });
   app.decorate('jobStore', store);
+  app.decorate('jobStoreReachable', reachable);
   app.decorate('jobSubmissions', submissions);
   app.decorate('jobControl', new JobControl(store));
   app.decorate('jobRunner', runner);

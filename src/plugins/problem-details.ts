@@ -5,6 +5,7 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { type ProblemCode, problemDefinition, ServiceError } from '../errors.js';
 import { PROBLEM_TYPE_BASE, problemJson } from '../http/pre-route-errors.js';
+import { isStoreUnavailable } from '../jobs/redis-connection.js';
 import type { Problem } from '../schemas/problem.js';
 
 /** Fastify's own 4xx errors, under the catalog's codes (its `FST_ERR_*` names are internal). */
@@ -99,6 +100,13 @@ async function problemDetailsPlugin(app: FastifyInstance) {
           ),
           message: issue.message ?? 'invalid',
         })),
+      });
+    }
+    if (isStoreUnavailable(error)) {
+      request.log.warn({ err: error }, 'job store unavailable');
+      reply.header('Retry-After', String(problemDefinition('store_unavailable').retryAfterS));
+      return sendProblem(reply, 'store_unavailable', {
+        detail: 'The job store does not answer; retry shortly.',
       });
     }
     const status = error.statusCode ?? 500;

@@ -6,9 +6,10 @@ export const Liveness = z.object({ status: z.literal('ok') }).meta({ id: 'Livene
 export const Readiness = z
   .object({
     status: z
-      .enum(['ready', 'draining', 'overloaded'])
+      .enum(['ready', 'draining', 'overloaded', 'store_unavailable'])
       .describe(
-        'overloaded: new jobs are refused for a moment (memory, event-loop delay, descriptors)',
+        'overloaded: new jobs are refused for a moment (memory, event-loop delay, descriptors); ' +
+          'store_unavailable: the job store (Redis) does not answer.',
       ),
   })
   .meta({ id: 'Readiness' });

@@ -1,0 +1,129 @@
+// Opens the Redis job store of HEADPROBE_REDIS_URL: two connections (commands, and pub/sub,
+// which takes no other commands), Redis's eviction policy checked, and what the API needs to
+// tell a Redis that is away (503 store_unavailable, /readyz false) from a bug. While Redis is
+// away commands fail at once instead of queueing in the process, and ioredis reconnects by
+// itself (re-subscribing its channels), so the service recovers when Redis returns.
+import { Redis, type RedisOptions } from 'ioredis';
+import { RedisJobStore } from './redis-job-store.js';
+
+export interface RedisStoreSettings {
+  readonly url: string;
+  readonly prefix: string;
+  readonly maxJobs: number;
+  readonly retentionMs: number;
+}
+
+export interface RedisStoreHandle {
+  readonly store: RedisJobStore;
+  /** True while both connections are up. */
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+export interface RedisStoreLog {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+const CONNECT_TIMEOUT_MS = 5_000;
+
+const connectionOptions: RedisOptions = {
+  lazyConnect: true,
+  connectTimeout: CONNECT_TIMEOUT_MS,
+  // A command while Redis is away fails now (the API answers 503) instead of waiting in an
+  // offline queue that grows with every request.
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  // Reconnect for ever, backing off to a second between tries.
+  retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
+};
+
+/** The URL without its password, for logs. */
+export function redactedRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'redis://(unparsable URL)';
+  }
+}
+
+/** ioredis's ways of saying the server is not there (not a reply from Redis: that is a bug). */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'MaxRetriesPerRequestError') return true;
+  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|connect ETIMEDOUT/.test(
+    error.message,
+  );
+}
+
+/**
+ * Connects (failing with a clear message when Redis does not answer within 5 s) and warns
+ * when Redis may evict keys: an evicted job record or result list is lost work, so BullMQ's
+ * and this store's advice is `maxmemory-policy noeviction`.
+ */
+export async function openRedisJobStore(
+  settings: RedisStoreSettings,
+  log: RedisStoreLog,
+): Promise<RedisStoreHandle> {
+  const where = redactedRedisUrl(settings.url);
+  const redis = new Redis(settings.url, connectionOptions);
+  const subscriber = new Redis(settings.url, connectionOptions);
+  let warnedAway = false;
+  for (const connection of [redis, subscriber]) {
+    // ioredis emits every failed reconnect; one line per outage is enough.
+    connection.on('error', (error: Error) => {
+      if (warnedAway) return;
+      warnedAway = true;
+      log.warn(`Redis at ${where} is unreachable (${error.message}); retrying`);
+    });
+    connection.on('ready', () => {
+      if (!warnedAway) return;
+      warnedAway = false;
+      log.info(`Redis at ${where} is back`);
+    });
+  }
+  try {
+    await Promise.all([redis.connect(), subscriber.connect()]);
+  } catch (error) {
+    redis.disconnect();
+    subscriber.disconnect();
+    throw new Error(`cannot reach Redis at ${where}: ${(error as Error).message}`);
+  }
+  await warnUnlessNoEviction(redis, where, log);
+  const store = new RedisJobStore({
+    redis,
+    subscriber,
+    prefix: settings.prefix,
+    maxJobs: settings.maxJobs,
+    retentionMs: settings.retentionMs,
+  });
+  return {
+    store,
+    connected: () => redis.status === 'ready' && subscriber.status === 'ready',
+    async close() {
+      await Promise.allSettled([redis.quit(), subscriber.quit()]);
+      redis.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
+async function warnUnlessNoEviction(redis: Redis, where: string, log: RedisStoreLog) {
+  try {
+    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
+    if (policy !== 'noeviction') {
+      log.warn(
+        `Redis at ${where} has maxmemory-policy ${policy}: under memory pressure it may evict ` +
+          'job records and results. Set maxmemory-policy noeviction.',
+      );
+    }
+  } catch (error) {
+    // Managed Redis services often refuse CONFIG.
+    log.warn(
+      `could not read maxmemory-policy of Redis at ${where} (${(error as Error).message}); ` +
+        'make sure it is noeviction',
+    );
+  }
+}

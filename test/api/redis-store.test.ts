@@ -1,0 +1,135 @@
+// The service on a Redis job store (HEADPROBE_REDIS_URL): two apps on one Redis act as two
+// API processes, each running the jobs it accepted, and either one answers for any job:
+// reads, follows, cancels. A Redis that goes away gives 503 store_unavailable, never a 500,
+// and the service recovers by itself when it is back.
+import request from 'supertest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startApp } from '../helper.js';
+import {
+  connectTestRedis,
+  deleteKeys,
+  testPrefix,
+  testRedisAvailable,
+  testRedisUrl,
+} from '../support/redis.js';
+import { OwnRedisServer, redisServerInstalled } from '../support/redis-server.js';
+import { normalResponse, respondWith, startTcpServer } from '../support/servers.js';
+
+const available = await testRedisAvailable();
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function sharedPrefix(): Promise<string> {
+  const prefix = testPrefix();
+  cleanups.push(async () => {
+    const redis = connectTestRedis();
+    await redis.connect();
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+  return prefix;
+}
+
+async function target(respond = respondWith(normalResponse)) {
+  const server = await startTcpServer(respond);
+  cleanups.push(() => server.close());
+  return `${server.host}:${server.port}`;
+}
+
+describe.skipIf(!available)('the service on Redis', () => {
+  it('answers for a job accepted by another process: read it, follow it to the end', async () => {
+    const prefix = await sharedPrefix();
+    const env = { HEADPROBE_REDIS_URL: testRedisUrl, HEADPROBE_REDIS_PREFIX: prefix };
+    const accepting = await startApp(env);
+    const other = await startApp(env);
+    const where = await target();
+
+    const submitted = await request(accepting.server)
+      .post('/v1/jobs')
+      .send({ targets: [where, where, where], options: { concurrencyPerDestination: 3 } })
+      .expect(202);
+    const id = submitted.body.id as string;
+
+    const followed = await request(other.server)
+      .get(`/v1/jobs/${id}/results`)
+      .set('Accept', 'application/x-ndjson')
+      .expect(200);
+    const lines = followed.text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.index).sort()).toEqual([0, 1, 2]);
+    expect(lines.every((line) => line.ok)).toBe(true);
+
+    const job = await request(other.server).get(`/v1/jobs/${id}`).expect(200);
+    expect(job.body).toMatchObject({ status: 'succeeded', progress: { total: 3, ok: 3 } });
+    const listed = await request(other.server).get('/v1/jobs').expect(200);
+    expect(listed.body.jobs.map((j: { id: string }) => j.id)).toEqual([id]);
+  });
+
+  it('cancels from one process a job that runs in another', async () => {
+    const prefix = await sharedPrefix();
+    const env = { HEADPROBE_REDIS_URL: testRedisUrl, HEADPROBE_REDIS_PREFIX: prefix };
+    const running = await startApp(env);
+    const other = await startApp(env);
+    // A target that never answers: only the cancellation ends these.
+    const silent = await target(() => {});
+
+    const submitted = await request(running.server)
+      .post('/v1/jobs')
+      .send({ targets: [silent, silent], options: { timeoutMs: 60_000 } })
+      .expect(202);
+    const id = submitted.body.id as string;
+    await vi.waitFor(async () => {
+      const job = await request(other.server).get(`/v1/jobs/${id}`).expect(200);
+      expect(job.body.status).toBe('running');
+    });
+
+    await request(other.server).post(`/v1/jobs/${id}/cancel`).expect(200);
+    const ended = await request(running.server)
+      .get(`/v1/jobs/${id}`)
+      .set('Prefer', 'wait=10')
+      .expect(200);
+    expect(ended.body.status).toBe('cancelled');
+    expect(ended.body.progress).toMatchObject({ total: 2, done: 2 });
+  });
+});
+
+describe.skipIf(!redisServerInstalled())('the service when Redis goes away', () => {
+  it('answers 503 store_unavailable with Retry-After, /readyz says so, and it recovers', async () => {
+    const redis = await OwnRedisServer.start();
+    cleanups.push(() => redis.stop());
+    const app = await startApp({ HEADPROBE_REDIS_URL: redis.url });
+    await request(app.server).get('/readyz').expect(200);
+
+    await redis.stop();
+    await vi.waitFor(() => request(app.server).get('/readyz').expect(503), { timeout: 10_000 });
+    const readiness = await request(app.server).get('/readyz').expect(503);
+    expect(readiness.body).toEqual({ status: 'store_unavailable' });
+    expect(readiness.headers['retry-after']).toBe('5');
+    const read = await request(app.server).get('/v1/jobs/some-job').expect(503);
+    expect(read.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(read.headers['retry-after']).toBe('5');
+    expect(read.body).toMatchObject({ code: 'store_unavailable', status: 503 });
+    await request(app.server)
+      .post('/v1/jobs')
+      .send({ targets: ['127.0.0.1:9'] })
+      .expect(503);
+
+    await redis.start();
+    await vi.waitFor(() => request(app.server).get('/readyz').expect(200), {
+      timeout: 10_000,
+      interval: 100,
+    });
+    const where = await target();
+    const job = await request(app.server)
+      .post('/v1/jobs')
+      .set('Prefer', 'wait=10')
+      .send({ targets: [where] })
+      .expect(200);
+    expect(job.body.progress).toMatchObject({ total: 1, ok: 1 });
+  });
+});
