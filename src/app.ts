@@ -124,7 +124,8 @@ export async function buildApp(
   });
   await app.register(rateLimits, { config });
   await app.register(healthRoutes);
-  await app.register(jobRoutes, { config });
+  // A worker serves health, metrics and its own loop; jobs are taken by the API processes.
+  if (config.role !== 'worker') await app.register(jobRoutes, { config });
   await app.register(loopRoutes);
 
   // Last, so that it sees each response as it leaves, after every other onSend hook.

@@ -118,6 +118,13 @@ const EnvSchema = z
       .regex(/^[\x21-\x7e]{0,64}$/, 'expected up to 64 printable characters without spaces')
       .refine((prefix) => !/[{}]/.test(prefix), 'must not contain { or } (hash tags are its own)')
       .default('headprobe:'),
+    HEADPROBE_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+    HEADPROBE_CHUNK_SIZE: integer(500, 1, 100_000),
+    HEADPROBE_CHUNK_LOCK_MS: integer(30_000, 1_000, 600_000),
+  })
+  .refine((env) => env.HEADPROBE_ROLE === 'all' || env.HEADPROBE_REDIS_URL !== undefined, {
+    path: ['HEADPROBE_ROLE'],
+    message: 'api and worker processes share their jobs through Redis: set HEADPROBE_REDIS_URL',
   })
   .refine((env) => env.HEADPROBE_DNS === 'builtin' || env.HEADPROBE_DNS_SERVERS.length === 0, {
     path: ['HEADPROBE_DNS_SERVERS'],
@@ -220,7 +227,16 @@ const EnvSchema = z
       redis:
         env.HEADPROBE_REDIS_URL === undefined
           ? null
-          : Object.freeze({ url: env.HEADPROBE_REDIS_URL, prefix: env.HEADPROBE_REDIS_PREFIX }),
+          : Object.freeze({
+              url: env.HEADPROBE_REDIS_URL,
+              prefix: env.HEADPROBE_REDIS_PREFIX,
+              /** Targets per queued chunk. */
+              chunkSize: env.HEADPROBE_CHUNK_SIZE,
+              /** A chunk whose worker stopped renewing its lock this long goes to another. */
+              chunkLockMs: env.HEADPROBE_CHUNK_LOCK_MS,
+            }),
+      /** all: API and worker in one process; api: takes jobs, runs none; worker: runs them. */
+      role: env.HEADPROBE_ROLE,
     }),
   );
 

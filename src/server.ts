@@ -29,8 +29,8 @@ async function main(): Promise<void> {
     async ({ signal, err }) => {
       if (err) app.log.error({ err }, 'closing after an uncaught error');
       else app.log.info({ signal, graceMs: config.shutdownGraceMs }, 'closing');
-      app.jobSubmissions.beginDrain();
-      await app.jobRunner.waitForIdle(err ? 0 : config.shutdownGraceMs);
+      app.jobLifecycle.beginDrain();
+      await app.jobLifecycle.waitForIdle(err ? 0 : config.shutdownGraceMs);
       await closeApp(app);
       app.log.info('closed');
     },
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
  * hold the process past its grace. The log names what was cut.
  */
 async function closeApp(app: FastifyInstance): Promise<void> {
-  await app.jobRunner.close();
+  await app.jobLifecycle.close();
   const closed = app.close();
   const cut = setTimeout(() => {
     const unfinished = app.openRequests.list();

@@ -97,6 +97,7 @@ describe('loadConfig', () => {
       maxWaitMs: 60_000,
       shutdownGraceMs: 30_000,
       redis: null,
+      role: 'all',
     });
   });
 
@@ -114,7 +115,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ HEADPROBE_REDIS_URL: 'redis://:secret@10.0.0.5:6380/2' }).redis).toEqual({
       url: 'redis://:secret@10.0.0.5:6380/2',
       prefix: 'headprobe:',
+      chunkSize: 500,
+      chunkLockMs: 30_000,
     });
+    expect(() => loadConfig({ HEADPROBE_ROLE: 'worker' })).toThrow('HEADPROBE_REDIS_URL');
     expect(
       loadConfig({ HEADPROBE_REDIS_URL: 'rediss://r.example', HEADPROBE_REDIS_PREFIX: 'hp-eu:' })
         .redis?.prefix,

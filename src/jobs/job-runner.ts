@@ -57,6 +57,8 @@ const MIN_LOOKAHEAD = 16;
 
 /** A job (or a slice of it) this process is running. */
 interface Run {
+  /** The scheduler's name for it: the job id, or the job id and a slice number. */
+  readonly key: string;
   readonly job: JobRecord;
   readonly options: ProbeOptions;
   /** The job's input index of each scheduler input: the slice. */
@@ -69,8 +71,22 @@ interface Run {
   /** Store writes in completion order; awaited before the job is finished. */
   writes: Promise<unknown>;
   writeError: unknown;
+  /** Handed back at close (a queue runs its targets elsewhere): nothing more is written. */
+  handedBack: boolean;
   /** Settles once the run's targets all have results and, if it completed the job, the end. */
-  readonly ended: Promise<void>;
+  readonly ended: Promise<RunOutcome>;
+}
+
+/** How a run ended: every target has a result, or it was handed back unfinished at close. */
+export type RunOutcome = 'complete' | 'handed-back';
+
+export interface RunnerCloseOptions {
+  /**
+   * Hand running targets back instead of cancelling their jobs: they end without a result
+   * (the queue runs them again elsewhere) and the jobs go on. Default: cancel the jobs, so
+   * every target ends with a result (the one-process mode).
+   */
+  readonly handBack?: boolean;
 }
 
 export class JobRunner {
@@ -82,7 +98,9 @@ export class JobRunner {
   readonly #observer: JobObserver | undefined;
   readonly #now: () => number;
   readonly #concurrency: number;
+  /** By run key. */
   readonly #runs = new Map<string, Run>();
+  #slices = 0;
   #stopWatching: Promise<() => void> | null = null;
   #closing: Promise<void> | null = null;
 
@@ -113,19 +131,21 @@ export class JobRunner {
   }
 
   /**
-   * Runs a job's targets, or only those at `indices`, and resolves once each has a result
-   * in the store (and the job has ended, if that completed it). One run per job at a time in
-   * a process. Throws ServiceClosingError once the runner is closing.
+   * Runs a job's targets, or only those at `indices` (a slice: several of one job may run at
+   * once), and resolves once each has a result in the store (and the job has ended, if that
+   * completed it), or once the run was handed back at close. Throws ServiceClosingError once
+   * the runner is closing.
    */
-  run(job: JobRecord, indices: readonly number[] | null = null): Promise<void> {
+  run(job: JobRecord, indices: readonly number[] | null = null): Promise<RunOutcome> {
     const { concurrency, concurrencyPerDestination, ...options } = job.options;
     const inputs = indices === null ? job.targets : indices.map((index) => job.targets[index]!);
     // The next generation of targets, resolved while this one runs; at least a few, so a job
     // of few slots whose targets end faster than the nameserver answers still stays ahead.
     const slots = Math.min(concurrency ?? this.#concurrency, this.#concurrency);
     const window = Math.max(slots, MIN_LOOKAHEAD);
-    let endRun!: () => void;
+    let endRun!: (outcome: RunOutcome) => void;
     const run: Run = {
+      key: indices === null ? job.id : `${job.id}#${++this.#slices}`,
       job,
       options,
       indices,
@@ -137,16 +157,17 @@ export class JobRunner {
           : new NameLookahead(inputs, options, this.#resolver, window),
       writes: Promise.resolve(),
       writeError: null,
-      ended: new Promise<void>((resolve) => {
+      handedBack: false,
+      ended: new Promise<RunOutcome>((resolve) => {
         endRun = resolve;
       }),
     };
     // Registered first: the scheduler starts the first tasks inside submit().
-    this.#runs.set(job.id, run);
+    this.#runs.set(run.key, run);
     let handle: JobHandle;
     try {
       handle = this.#scheduler.submit({
-        jobId: job.id,
+        jobId: run.key,
         group: job.caller,
         inputs,
         concurrency,
@@ -154,8 +175,8 @@ export class JobRunner {
         onTaskEnd: (task, result, error) => this.#record(run, task, result, error),
       });
     } catch (error) {
-      this.#runs.delete(job.id);
-      endRun();
+      this.#runs.delete(run.key);
+      endRun('complete');
       // Mapped by code: only a draining scheduler means the service is closing.
       if (error instanceof SchedulerError && error.code === 'SCHEDULER_DRAINING') {
         throw new ServiceClosingError();
@@ -164,16 +185,16 @@ export class JobRunner {
     }
     // A job cancelled before this process heard of it runs no target: the tasks the scheduler
     // started inside submit() ended without a probe, and the rest are cancelled here.
-    if (run.cancelledBefore) this.#cancelRun(job.id);
+    if (run.cancelledBefore) this.#scheduler.cancelJob(run.key);
     // Not fire-and-forget: `ended` is awaited by run's callers, waitForIdle and close().
     void handle.done
-      .then(() => {
+      .then(async () => {
         run.lookahead?.abandon();
-        return this.#endRun(run);
+        if (!run.handedBack) await this.#endRun(run);
       })
       .finally(() => {
-        this.#runs.delete(job.id);
-        endRun();
+        this.#runs.delete(run.key);
+        endRun(run.handedBack ? 'handed-back' : 'complete');
       });
     return run.ended;
   }
@@ -183,7 +204,7 @@ export class JobRunner {
     if (run.cancelledBefore) return Promise.resolve(cancelledResult(task.input));
     if (!run.started) {
       run.started = true;
-      this.#write(run, () => this.#store.markStarted(task.jobId, this.#now()));
+      this.#write(run, () => this.#store.markStarted(run.job.id, this.#now()));
     }
     run.lookahead?.started(task.index);
     // The task is its own cancellation signal: no AbortController per target.
@@ -196,6 +217,8 @@ export class JobRunner {
   }
 
   #record(run: Run, task: Task<string>, result: ProbeResult | undefined, error: unknown): void {
+    // Handed back: the queue runs this target again elsewhere; a `cancelled` here would win.
+    if (run.handedBack) return;
     const final =
       result ??
       (task.state === 'cancelled'
@@ -205,7 +228,7 @@ export class JobRunner {
     const json = serializeResult(index, final);
     this.#write(run, async () => {
       // First write wins: a target another run already reported is counted once, there.
-      const { appended } = await this.#store.appendResult(task.jobId, index, final.ok, json);
+      const { appended } = await this.#store.appendResult(run.job.id, index, final.ok, json);
       if (appended) this.#observer?.targetEnded(final);
     });
   }
@@ -234,24 +257,32 @@ export class JobRunner {
     }
   }
 
+  /** The runs of job `id` here: one, or one per slice. */
+  #runsOf(id: string): Run[] {
+    return [...this.#runs.values()].filter((run) => run.job.id === id);
+  }
+
   #cancelRun(id: string, reason: unknown = new Error('job cancelled')): void {
-    const run = this.#runs.get(id);
-    if (run === undefined) return;
-    run.lookahead?.abandon();
-    this.#scheduler.cancelJob(id, reason);
+    for (const run of this.#runsOf(id)) {
+      run.lookahead?.abandon();
+      this.#scheduler.cancelJob(run.key, reason);
+    }
   }
 
   /** The owner of a job this process runs; undefined when it runs no such job. */
   ownerOf(id: string): string | null | undefined {
-    return this.#runs.get(id)?.job.owner;
+    return this.#runsOf(id)[0]?.job.owner;
   }
 
-  /** The shared loop as /v1/loop shows it, each job with its owner. */
+  /** The shared loop as /v1/loop shows it, each job (a slice shows as its job) with its owner. */
   snapshot(): RunnerSnapshot {
     const snapshot = this.#scheduler.snapshot();
     return {
       ...snapshot,
-      jobs: snapshot.jobs.map((job) => ({ ...job, owner: this.ownerOf(job.jobId) ?? null })),
+      jobs: snapshot.jobs.map((job) => {
+        const run = this.#runs.get(job.jobId);
+        return { ...job, jobId: run?.job.id ?? job.jobId, owner: run?.job.owner ?? null };
+      }),
     };
   }
 
@@ -271,12 +302,18 @@ export class JobRunner {
 
   /**
    * Drains: the jobs running here are cancelled (a stored request, so they end `cancelled`)
-   * and every target still ends with a result. Idempotent.
+   * and every target still ends with a result; or, with `handBack`, the running targets end
+   * without one and their jobs go on elsewhere. Idempotent.
    */
-  close(): Promise<void> {
+  close(options: RunnerCloseOptions = {}): Promise<void> {
     this.#closing ??= (async () => {
-      const ended = [...this.#runs.values()].map((run) => run.ended);
-      await Promise.all([...this.#runs.keys()].map((id) => this.#store.requestCancel(id)));
+      const runs = [...this.#runs.values()];
+      const ended = runs.map((run) => run.ended);
+      if (options.handBack) for (const run of runs) run.handedBack = true;
+      else {
+        const jobIds = new Set(runs.map((run) => run.job.id));
+        await Promise.all([...jobIds].map((id) => this.#store.requestCancel(id)));
+      }
       const reason = new Error('service closing');
       await this.#scheduler.drain({ cancel: true, reason });
       await Promise.all(ended);

@@ -135,6 +135,11 @@ export interface JobStore {
   /** Results finished so far, in input order, at most `limit`. */
   resultsInInputOrder(id: string, limit: number): Promise<StoredResult[]>;
   /**
+   * The indices in [from, to) that have no result yet, ascending (a re-run chunk runs only
+   * these). Empty for an unknown job.
+   */
+  indicesWithoutResult(id: string, from: number, to: number): Promise<number[]>;
+  /**
    * Live events of one job from the moment it resolves (the subscription is live then), until
    * `done` (after which it ends by itself) or until the function it resolves to is called.
    */

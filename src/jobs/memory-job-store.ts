@@ -261,6 +261,17 @@ export class MemoryJobStore implements JobStore {
     return page;
   }
 
+  async indicesWithoutResult(id: string, from: number, to: number): Promise<number[]> {
+    const entry = this.#live(id);
+    if (!entry) return [];
+    const missing: number[] = [];
+    const end = Math.min(to, entry.seqByIndex.length);
+    for (let index = Math.max(0, from); index < end; index++) {
+      if (entry.seqByIndex[index] === 0) missing.push(index);
+    }
+    return missing;
+  }
+
   async subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void> {
     const listeners = this.#live(id)?.listeners;
     if (!listeners) return noop;

@@ -15,6 +15,8 @@ export interface RedisStoreSettings {
 
 export interface RedisStoreHandle {
   readonly store: RedisJobStore;
+  /** For BullMQ, which asks for a connection that retries for ever (it blocks on it). */
+  readonly queueRedis: Redis;
   /** True while both connections are up. */
   connected(): boolean;
   close(): Promise<void>;
@@ -92,6 +94,8 @@ export async function openRedisJobStore(
     throw new Error(`cannot reach Redis at ${where}: ${(error as Error).message}`);
   }
   await warnUnlessNoEviction(redis, where, log);
+  const queueRedis = new Redis(settings.url, { maxRetriesPerRequest: null });
+  queueRedis.on('error', () => {});
   const store = new RedisJobStore({
     redis,
     subscriber,
@@ -101,11 +105,11 @@ export async function openRedisJobStore(
   });
   return {
     store,
+    queueRedis,
     connected: () => redis.status === 'ready' && subscriber.status === 'ready',
     async close() {
-      await Promise.allSettled([redis.quit(), subscriber.quit()]);
-      redis.disconnect();
-      subscriber.disconnect();
+      await Promise.allSettled([redis.quit(), subscriber.quit(), queueRedis.quit()]);
+      for (const connection of [redis, subscriber, queueRedis]) connection.disconnect();
     },
   };
 }

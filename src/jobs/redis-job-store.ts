@@ -435,6 +435,17 @@ export class RedisJobStore implements JobStore {
     return page;
   }
 
+  async indicesWithoutResult(id: string, from: number, to: number): Promise<number[]> {
+    const [job, , seqs] = this.#jobKeys(id);
+    const total = Number((await this.#redis.hget(job, 'total')) ?? 0);
+    const start = Math.max(0, from);
+    const end = Math.min(to, total);
+    if (end <= start) return [];
+    const indices = Array.from({ length: end - start }, (_, i) => start + i);
+    const stored = await this.#redis.hmget(seqs, ...indices.map(String));
+    return indices.filter((_, i) => stored[i] === null);
+  }
+
   // ---------------------------------------------------------------- events
 
   async subscribe(id: string, listener: (event: JobEvent) => void): Promise<() => void> {

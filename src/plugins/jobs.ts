@@ -6,14 +6,15 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config, DnsConfig } from '../config.js';
+import { ChunkWorker, QueueDispatcher } from '../jobs/chunk-queue.js';
 import { JobAdmission } from '../jobs/job-admission.js';
 import { JobControl } from '../jobs/job-control.js';
-import { InProcessDispatcher } from '../jobs/job-dispatcher.js';
+import { InProcessDispatcher, type JobDispatcher } from '../jobs/job-dispatcher.js';
 import { JobRunner } from '../jobs/job-runner.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { JobSubmissions } from '../jobs/job-submissions.js';
 import { MemoryJobStore } from '../jobs/memory-job-store.js';
-import { openRedisJobStore } from '../jobs/redis-connection.js';
+import { openRedisJobStore, type RedisStoreHandle } from '../jobs/redis-connection.js';
 import { createAddressPolicy } from '../policy/address-policy.js';
 import { createDnsResolver, type DnsResolver, type ProbeLimits } from '../probe/index.js';
 
@@ -27,7 +28,21 @@ declare module 'fastify' {
     jobControl: JobControl;
     /** Runs targets on this process's shared loop; /v1/loop and /metrics read its state. */
     jobRunner: JobRunner;
+    /** How the job side of this process stops (server.ts and the close hook use it). */
+    jobLifecycle: JobLifecycle;
   }
+}
+
+export interface JobLifecycle {
+  /** Takes no new jobs (503, /readyz false) and, as a worker, no new chunks. */
+  beginDrain(): void;
+  /** Resolves when this process runs no target, or after `timeoutMs`. */
+  waitForIdle(timeoutMs: number): Promise<void>;
+  /**
+   * Stops what still runs: in one process its jobs are cancelled, every target ending with a
+   * result; a worker hands its running chunks back to the queue instead. Idempotent.
+   */
+  close(): Promise<void>;
 }
 
 export interface JobsPluginOptions {
@@ -67,16 +82,18 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
   const resolver = options.resolver ?? resolverFromConfig(config.dns);
   let store: JobStore;
   let reachable = () => true;
+  let redis: RedisStoreHandle | null = null;
   if (options.store !== undefined) store = options.store;
   else if (config.redis !== null) {
-    const redis = await openRedisJobStore(
+    redis = await openRedisJobStore(
       { ...config.redis, maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs },
       { warn: (message) => app.log.warn(message), info: (message) => app.log.info(message) },
     );
     store = redis.store;
     reachable = redis.connected;
+    const opened = redis;
     // After preClose: the runner has written its last results by then.
-    app.addHook('onClose', () => redis.close());
+    app.addHook('onClose', () => opened.close());
   } else {
     store = new MemoryJobStore({ maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs });
   }
@@ -95,13 +112,35 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
     }),
   });
   await runner.start();
+  // With Redis, jobs go through the queue: the API side cuts them into chunks, the worker
+  // side (a worker process, or this one in role `all`) runs them.
+  let dispatcher: JobDispatcher = new InProcessDispatcher(runner);
+  let queue: QueueDispatcher | null = null;
+  let chunkWorker: ChunkWorker | null = null;
+  if (redis !== null && config.redis !== null) {
+    const connection = { redis: redis.queueRedis, prefix: config.redis.prefix };
+    if (config.role !== 'worker') {
+      queue = new QueueDispatcher(connection, config.redis.chunkSize);
+      dispatcher = queue;
+    }
+    if (config.role !== 'api') {
+      chunkWorker = new ChunkWorker({
+        connection,
+        store,
+        runner,
+        // One chunk more than fills the global cap, so the next is there as one drains.
+        concurrency: Math.ceil(config.concurrency / config.redis.chunkSize) + 1,
+        lockDurationMs: config.redis.chunkLockMs,
+      });
+    }
+  }
   const submissions = new JobSubmissions({
     store,
     admission: new JobAdmission(store, {
       maxQueuedTargets: config.maxQueuedTargets,
       maxQueuedTargetsPerCaller: config.maxQueuedTargetsPerKey,
     }),
-    dispatcher: new InProcessDispatcher(runner),
+    dispatcher,
     concurrencyPerCaller: config.concurrencyPerCaller,
     concurrencyPerDestination: config.concurrencyPerDestination,
     maxConcurrencyPerDestination: config.maxConcurrencyPerDestination,
@@ -115,11 +154,29 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
   app.decorate('jobSubmissions', submissions);
   app.decorate('jobControl', new JobControl(store));
   app.decorate('jobRunner', runner);
+  let closing: Promise<void> | null = null;
+  const lifecycle: JobLifecycle = {
+    beginDrain() {
+      submissions.beginDrain();
+      chunkWorker?.stopTaking().catch(() => {});
+    },
+    waitForIdle: (timeoutMs) => runner.waitForIdle(timeoutMs),
+    close() {
+      closing ??= (async () => {
+        lifecycle.beginDrain();
+        if (chunkWorker === null) await runner.close();
+        else {
+          await runner.close({ handBack: true });
+          await chunkWorker.close();
+        }
+        await queue?.close();
+      })();
+      return closing;
+    },
+  };
+  app.decorate('jobLifecycle', lifecycle);
   // Before the server stops: cancelled jobs end, so their open streams end and the close completes.
-  app.addHook('preClose', async () => {
-    submissions.beginDrain();
-    await runner.close();
-  });
+  app.addHook('preClose', () => lifecycle.close());
   // An injected resolver belongs to whoever made it; ours goes with the app.
   if (options.resolver === undefined) app.addHook('onClose', async () => resolver.close?.());
 }

@@ -331,6 +331,22 @@ export function describeJobStoreContract(
       });
     });
 
+    describe('indicesWithoutResult', () => {
+      it('lists the indices of a range that have no result yet, for a re-run chunk', async () => {
+        const { store, newJob } = await open();
+        const targets = Array.from({ length: 8 }, (_, i) => `t${i}.example`);
+        const job = await store.create(newJob({ targets }));
+        for (const index of [1, 4, 5]) {
+          await store.appendResult(job.id, index, true, resultJson(index));
+        }
+
+        expect(await store.indicesWithoutResult(job.id, 0, 8)).toEqual([0, 2, 3, 6, 7]);
+        expect(await store.indicesWithoutResult(job.id, 4, 6)).toEqual([]);
+        expect(await store.indicesWithoutResult(job.id, 5, 100)).toEqual([6, 7]);
+        expect(await store.indicesWithoutResult('no-such-job', 0, 8)).toEqual([]);
+      });
+    });
+
     describe('finish and events', () => {
       it('sets the final status and finishedAt, once', async () => {
         const { store, newJob, clock } = await open();

@@ -85,7 +85,10 @@ export async function startServiceProcess(
       return figures;
     },
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return { code: child.exitCode, ms: 0 };
+      // Already gone (killed by the test, say): there is no exit left to wait for.
+      if (child.exitCode !== null || child.signalCode !== null) {
+        return { code: child.exitCode, ms: 0 };
+      }
       const started = Date.now();
       const exited = once(child, 'exit') as Promise<[number | null]>;
       child.kill(signal);

@@ -1,0 +1,132 @@
+// API and worker processes on one Redis, as real child processes: a job accepted by the API
+// runs on the workers in chunks, and a worker killed with SIGKILL mid-job loses nothing: its
+// chunks go to the other worker once their locks run out, which runs only the indices still
+// without a result, and a client following the job sees every index exactly once.
+import { get } from 'node:http';
+import request from 'supertest';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  connectTestRedis,
+  deleteKeys,
+  testPrefix,
+  testRedisAvailable,
+  testRedisUrl,
+} from '../support/redis.js';
+import { onRequestHead, type ServerHandle, startTcpServer } from '../support/servers.js';
+import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
+
+const available = await testRedisAvailable();
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const ANSWER = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+
+/** Answers each request after `delayMs`, counting requests (a target may be probed twice). */
+async function slowTarget(delayMs: number): Promise<ServerHandle & { requests(): number }> {
+  let requests = 0;
+  const server = await startTcpServer((socket) => {
+    onRequestHead(socket, () => {
+      requests++;
+      setTimeout(() => socket.end(ANSWER), delayMs);
+    });
+    socket.on('error', () => {});
+  });
+  cleanups.push(() => server.close());
+  return Object.assign(server, { requests: () => requests });
+}
+
+async function cluster(prefix: string, workers: number) {
+  const env = {
+    HEADPROBE_REDIS_URL: testRedisUrl,
+    HEADPROBE_REDIS_PREFIX: prefix,
+    HEADPROBE_CHUNK_SIZE: '20',
+    HEADPROBE_CHUNK_LOCK_MS: '2000',
+    HEADPROBE_CONCURRENCY: '20',
+  };
+  const start = async (role: string): Promise<ServiceProcess> => {
+    const process = await startServiceProcess({ env: { ...env, HEADPROBE_ROLE: role } });
+    cleanups.push(() => process.stop('SIGKILL'));
+    return process;
+  };
+  const api = await start('api');
+  const started = await Promise.all(Array.from({ length: workers }, () => start('worker')));
+  return { api, workers: started };
+}
+
+/** Follows a job's NDJSON stream from the API, calling `onLine` per result, to its end. */
+function followNdjson(port: number, id: string, onLine: (index: number) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    get(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `/v1/jobs/${id}/results`,
+        headers: { accept: 'application/x-ndjson' },
+      },
+      (response) => {
+        let pending = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          pending += chunk;
+          const lines = pending.split('\n');
+          pending = lines.pop()!;
+          for (const line of lines) if (line !== '') onLine(JSON.parse(line).index);
+        });
+        response.on('end', resolve);
+        response.on('error', reject);
+      },
+    ).on('error', reject);
+  });
+}
+
+describe.skipIf(!available)('API and workers on Redis', () => {
+  it('loses no target when a worker is killed mid-job, and shows each index once', {
+    timeout: 60_000,
+  }, async () => {
+    const prefix = testPrefix();
+    cleanups.push(async () => {
+      const redis = connectTestRedis();
+      await redis.connect();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    });
+    const total = 300;
+    const target = await slowTarget(150);
+    const { api, workers } = await cluster(prefix, 2);
+    const where = `127.0.0.1:${target.port}`;
+
+    const submitted = await request(`http://127.0.0.1:${api.port}`)
+      .post('/v1/jobs')
+      .send({
+        targets: Array.from({ length: total }, () => where),
+        options: { concurrencyPerDestination: 100, timeoutMs: 10_000 },
+      })
+      .expect(202);
+    const id = submitted.body.id as string;
+
+    const seen: number[] = [];
+    let killed = false;
+    await followNdjson(api.port, id, (index) => {
+      seen.push(index);
+      // Mid-job, with chunks running on both workers: the first dies without a word.
+      if (!killed && seen.length === 60) {
+        killed = true;
+        workers[0]!.child.kill('SIGKILL');
+      }
+    });
+
+    expect(killed).toBe(true);
+    expect(seen).toHaveLength(total);
+    expect(new Set(seen).size).toBe(total);
+    const job = await request(`http://127.0.0.1:${api.port}`).get(`/v1/jobs/${id}`).expect(200);
+    expect(job.body).toMatchObject({
+      status: 'succeeded',
+      progress: { total, done: total, ok: total },
+    });
+    // What was in flight on the killed worker was probed again, and reported once.
+    expect(target.requests()).toBeGreaterThan(total);
+  });
+});
