@@ -21,13 +21,15 @@ const loopRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: LoopState, 401: Problem },
       },
     },
-    (request) => {
+    async (request) => {
       const dns = app.jobRunner.dnsStats();
+      const queue = (await app.jobQueue?.depth()) ?? null;
       const { jobs, ...loop } = app.jobRunner.snapshot();
       const visible = (owner: string | null) => request.seesEveryJob || owner === request.owner;
       const others = jobs.filter((job) => !visible(job.owner));
       return {
         ...loop,
+        queue,
         jobs: jobs.filter((job) => visible(job.owner)).map(({ owner, ...job }) => job),
         otherCallersJobs: {
           jobs: others.length,

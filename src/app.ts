@@ -27,6 +27,7 @@ import metrics from './plugins/metrics.js';
 import openApi from './plugins/openapi.js';
 import problemDetails from './plugins/problem-details.js';
 import rateLimits from './plugins/rate-limits.js';
+import redis from './plugins/redis.js';
 import requestLog from './plugins/request-log.js';
 import { StreamSlots } from './policy/stream-slots.js';
 import type { DnsResolver, ProbeLimits } from './probe/index.js';
@@ -90,6 +91,7 @@ export async function buildApp(
   app.decorate('openRequests', openRequests);
   await app.register(problemDetails);
   await app.register(requestLog);
+  await app.register(redis, { config });
   await app.register(apiKeys, { config });
   await app.register(backPressure, { config, sampleIntervalMs: overrides.pressureSampleMs });
   const connections = new ConnectionGuard({
@@ -115,7 +117,7 @@ export async function buildApp(
   const ssePlugin = sse as unknown as FastifyPluginAsync<SSEPluginOptions>;
   await app.register(ssePlugin, { heartbeatInterval: overrides.sseHeartbeatMs ?? 15_000 });
   app.decorate('streams', new StreamSlots(config.maxStreams, config.maxStreamsPerCaller));
-  await app.register(metrics);
+  await app.register(metrics, { role: config.redis === null ? null : config.role });
   await app.register(jobs, {
     config,
     resolver: overrides.resolver,

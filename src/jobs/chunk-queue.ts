@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import type { JobDispatcher } from './job-dispatcher.js';
 import type { JobRunner } from './job-runner.js';
 import type { JobRecord, JobStore } from './job-store.js';
+import { settleWithin } from './settle-within.js';
 
 /** One chunk of a job: the indices [from, to). */
 export interface Chunk {
@@ -24,6 +25,12 @@ export interface Chunk {
 }
 
 const QUEUE_NAME = 'chunks';
+const DEPTH_WITHIN_MS = 1_000;
+
+export interface QueueDepth {
+  readonly waiting: number;
+  readonly active: number;
+}
 /** BullMQ's largest priority (2^21). */
 const MAX_PRIORITY = 2_097_152;
 
@@ -83,13 +90,23 @@ export class QueueDispatcher implements JobDispatcher {
     if (chunks.length > 0) await this.#queue.addBulk(chunks);
   }
 
-  /** Chunks waiting and being run, across the cluster. */
-  async depth(): Promise<{ waiting: number; active: number }> {
-    const counts = await this.#queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
-    return {
-      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
-      active: counts.active ?? 0,
-    };
+  /**
+   * Chunks waiting and being run, across the cluster; null when Redis does not answer within
+   * a second (BullMQ's connection waits for Redis to come back: a reader must not).
+   */
+  async depth(): Promise<QueueDepth | null> {
+    let depth: QueueDepth | null = null;
+    const read = this.#queue
+      .getJobCounts('waiting', 'prioritized', 'active', 'delayed')
+      .then((counts) => {
+        depth = {
+          waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0),
+          active: counts.active ?? 0,
+        };
+      })
+      .catch(() => {});
+    await settleWithin(read, DEPTH_WITHIN_MS);
+    return depth;
   }
 
   close(): Promise<void> {

@@ -15,6 +15,10 @@ export interface RedisStoreSettings {
 
 export interface RedisStoreHandle {
   readonly store: RedisJobStore;
+  /** The command connection, for others that keep counters in Redis (rate limits). */
+  readonly redis: Redis;
+  /** HEADPROBE_REDIS_PREFIX. */
+  readonly prefix: string;
   /** For BullMQ, which asks for a connection that retries for ever (it blocks on it). */
   readonly queueRedis: Redis;
   /** True while both connections are up. */
@@ -105,6 +109,8 @@ export async function openRedisJobStore(
   });
   return {
     store,
+    redis,
+    prefix: settings.prefix,
     queueRedis,
     connected: () => redis.status === 'ready' && subscriber.status === 'ready',
     async close() {

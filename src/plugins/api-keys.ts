@@ -7,9 +7,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config.js';
 import { TooManyAuthFailuresError, UnauthorizedError } from '../policy/caller-errors.js';
+import { limiterFactory } from '../policy/limiters.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,7 +39,12 @@ async function apiKeysPlugin(app: FastifyInstance, { config }: { config: Config 
   if (hashes.length === 0) {
     app.log.warn('HEADPROBE_API_KEYS is not set: the API is open to anyone who can reach it');
   }
-  const failures = new RateLimiterMemory({ points: config.authFailuresPerMin, duration: 60 });
+  const shared = app.redis === null ? null : { redis: app.redis.redis, prefix: app.redis.prefix };
+  const failures = limiterFactory(shared)({
+    name: 'auth-failures',
+    points: config.authFailuresPerMin,
+    durationS: 60,
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     request.caller = `ip:${request.ip}`;
@@ -77,4 +83,4 @@ async function apiKeysPlugin(app: FastifyInstance, { config }: { config: Config 
   });
 }
 
-export default fp(apiKeysPlugin, { name: 'api-keys' });
+export default fp(apiKeysPlugin, { name: 'api-keys', dependencies: ['redis'] });

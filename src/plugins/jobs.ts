@@ -14,7 +14,6 @@ import { JobRunner } from '../jobs/job-runner.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { JobSubmissions } from '../jobs/job-submissions.js';
 import { MemoryJobStore } from '../jobs/memory-job-store.js';
-import { openRedisJobStore, type RedisStoreHandle } from '../jobs/redis-connection.js';
 import { createAddressPolicy } from '../policy/address-policy.js';
 import { createDnsResolver, type DnsResolver, type ProbeLimits } from '../probe/index.js';
 
@@ -30,6 +29,8 @@ declare module 'fastify' {
     jobRunner: JobRunner;
     /** How the job side of this process stops (server.ts and the close hook use it). */
     jobLifecycle: JobLifecycle;
+    /** The chunk queue this process feeds (an API process on Redis); null otherwise. */
+    jobQueue: QueueDispatcher | null;
   }
 }
 
@@ -80,20 +81,13 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
     self = app.addresses().filter(isAddressInfo);
   });
   const resolver = options.resolver ?? resolverFromConfig(config.dns);
+  const redis = app.redis;
   let store: JobStore;
   let reachable = () => true;
-  let redis: RedisStoreHandle | null = null;
   if (options.store !== undefined) store = options.store;
-  else if (config.redis !== null) {
-    redis = await openRedisJobStore(
-      { ...config.redis, maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs },
-      { warn: (message) => app.log.warn(message), info: (message) => app.log.info(message) },
-    );
+  else if (redis !== null) {
     store = redis.store;
     reachable = redis.connected;
-    const opened = redis;
-    // After preClose: the runner has written its last results by then.
-    app.addHook('onClose', () => opened.close());
   } else {
     store = new MemoryJobStore({ maxJobs: config.maxJobs, retentionMs: config.jobRetentionMs });
   }
@@ -175,10 +169,11 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
     },
   };
   app.decorate('jobLifecycle', lifecycle);
+  app.decorate('jobQueue', queue);
   // Before the server stops: cancelled jobs end, so their open streams end and the close completes.
   app.addHook('preClose', () => lifecycle.close());
   // An injected resolver belongs to whoever made it; ours goes with the app.
   if (options.resolver === undefined) app.addHook('onClose', async () => resolver.close?.());
 }
 
-export default fp(jobsPlugin, { name: 'jobs', dependencies: ['metrics'] });
+export default fp(jobsPlugin, { name: 'jobs', dependencies: ['metrics', 'redis'] });

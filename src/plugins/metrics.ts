@@ -206,8 +206,33 @@ function protectionMetrics(registry: Registry, app: FastifyInstance): void {
   );
 }
 
-async function metricsPlugin(app: FastifyInstance) {
+export interface MetricsOptions {
+  /** With Redis, every series is labelled with the process's role (all, api, worker). */
+  readonly role: string | null;
+}
+
+/** The chunk queue's depth across the cluster, where this process feeds it. */
+function queueMetrics(registry: Registry, app: FastifyInstance): void {
+  new Gauge({
+    name: 'headprobe_queue_chunks',
+    help: 'Chunks on the queue across the cluster, by state: waiting or active (API processes on Redis).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      const depth = await app.jobQueue?.depth();
+      if (depth === undefined || depth === null) return;
+      this.set({ state: 'waiting' }, depth.waiting);
+      this.set({ state: 'active' }, depth.active);
+    },
+  });
+}
+
+async function metricsPlugin(app: FastifyInstance, options: MetricsOptions) {
   const registry = new Registry();
+  if (options.role !== null) {
+    registry.setDefaultLabels({ role: options.role });
+    queueMetrics(registry, app);
+  }
   collectDefaultMetrics({ register: registry });
   // Gauges named like counters, which promtool refuses; their twins without _total stay.
   for (const name of [

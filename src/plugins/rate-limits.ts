@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
+import { limiterFactory } from '../policy/limiters.js';
 import { TargetRateLimit } from '../policy/target-rate-limit.js';
 
 declare module 'fastify' {
@@ -12,7 +13,11 @@ declare module 'fastify' {
 }
 
 async function rateLimitsPlugin(app: FastifyInstance, { config }: { config: Config }) {
-  app.decorate('targetRateLimit', new TargetRateLimit(config.rateLimitTargetsPerMin));
+  const shared = app.redis === null ? null : { redis: app.redis.redis, prefix: app.redis.prefix };
+  app.decorate(
+    'targetRateLimit',
+    new TargetRateLimit(config.rateLimitTargetsPerMin, limiterFactory(shared)),
+  );
 }
 
-export default fp(rateLimitsPlugin, { name: 'rate-limits' });
+export default fp(rateLimitsPlugin, { name: 'rate-limits', dependencies: ['redis'] });

@@ -1,16 +1,17 @@
 // Per-caller rate limit counted in targets, not requests: a job of 5,000 targets costs 5,000.
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import { RateLimitedError } from './caller-errors.js';
+import { limiterFactory, type MakeLimiter } from './limiters.js';
 
 export class TargetRateLimit {
-  readonly #limiter: RateLimiterMemory | null;
+  readonly #limiter: RateLimiterAbstract | null;
   readonly #perMinute: number;
 
-  /** `perMinute` 0 means no limit. */
-  constructor(perMinute: number) {
+  /** `perMinute` 0 means no limit. Counted in memory unless given shared counters. */
+  constructor(perMinute: number, makeLimiter: MakeLimiter = limiterFactory(null)) {
     this.#perMinute = perMinute;
     this.#limiter =
-      perMinute > 0 ? new RateLimiterMemory({ points: perMinute, duration: 60 }) : null;
+      perMinute > 0 ? makeLimiter({ name: 'targets', points: perMinute, durationS: 60 }) : null;
   }
 
   /** Gives back what `take` spent on work that was then refused, or not new (a replay). */

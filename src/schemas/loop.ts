@@ -13,6 +13,16 @@ export const LoopState = z
       .describe('Queued targets whose host:port is at its cap (concurrencyPerDestination).'),
     destinations: z.int().describe('Distinct host:port destinations with targets in flight.'),
     draining: z.boolean(),
+    queue: z
+      .object({
+        waiting: z.int().describe('Chunks waiting for a worker, across the cluster.'),
+        active: z.int().describe('Chunks a worker is running.'),
+      })
+      .nullable()
+      .describe(
+        'With Redis, on an API process: the chunk queue. Null without Redis, on a worker, and ' +
+          'while Redis does not answer. The rest of this resource is this process only.',
+      ),
     jobs: z.array(
       z.object({
         jobId: z.string(),

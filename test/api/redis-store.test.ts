@@ -68,6 +68,33 @@ describe.skipIf(!available)('the service on Redis', () => {
     expect(job.body).toMatchObject({ status: 'succeeded', progress: { total: 3, ok: 3 } });
     const listed = await request(other.server).get('/v1/jobs').expect(200);
     expect(listed.body.jobs.map((j: { id: string }) => j.id)).toEqual([id]);
+    // The queue, seen from any API process, and every series labelled with the role.
+    const loop = await request(other.server).get('/v1/loop').expect(200);
+    expect(loop.body.queue).toEqual({ waiting: 0, active: 0 });
+    const metrics = (await request(other.server).get('/metrics').expect(200)).text;
+    expect(metrics).toContain('headprobe_queue_chunks{state="waiting",role="all"} 0');
+    expect(metrics).toContain('headprobe_jobs_active{role="all"} 0');
+  });
+
+  it('counts one caller’s rate limit once across processes, not once per process', async () => {
+    const prefix = await sharedPrefix();
+    const env = {
+      HEADPROBE_REDIS_URL: testRedisUrl,
+      HEADPROBE_REDIS_PREFIX: prefix,
+      HEADPROBE_RATE_LIMIT_TARGETS_PER_MIN: '5',
+    };
+    const first = await startApp(env);
+    const second = await startApp(env);
+    const targets = ['127.0.0.1:9', '127.0.0.1:9', '127.0.0.1:9'];
+    const options = { concurrencyPerDestination: 3 };
+
+    await request(first.server).post('/v1/jobs').send({ targets, options }).expect(202);
+    const refused = await request(second.server)
+      .post('/v1/jobs')
+      .send({ targets, options })
+      .expect(429);
+    expect(refused.body.code).toBe('rate_limited');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
   });
 
   it('cancels from one process a job that runs in another', async () => {
