@@ -39,7 +39,16 @@ export interface JobRunnerOptions {
   readonly policy?: AddressPolicy;
   readonly observer?: JobObserver;
   readonly now?: () => number;
+  /**
+   * True for a store error that passes (Redis away): such a write is tried again, backing
+   * off, until the store answers or the runner closes, so the run pauses instead of failing.
+   */
+  readonly isTransient?: (error: unknown) => boolean;
 }
+
+/** Backoff between tries of a write the store could not take, doubling up to the cap. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 2_000;
 
 /** Hears every target and job that ends (metrics). Must not throw. */
 export interface JobObserver {
@@ -98,6 +107,7 @@ export class JobRunner {
   readonly #observer: JobObserver | undefined;
   readonly #now: () => number;
   readonly #concurrency: number;
+  readonly #isTransient: (error: unknown) => boolean;
   /** By run key. */
   readonly #runs = new Map<string, Run>();
   #slices = 0;
@@ -112,6 +122,7 @@ export class JobRunner {
     this.#observer = options.observer;
     this.#now = options.now ?? Date.now;
     this.#concurrency = options.concurrency;
+    this.#isTransient = options.isTransient ?? (() => false);
     this.#scheduler = new Scheduler<string, ProbeResult>({
       concurrency: options.concurrency,
       groupConcurrency: Math.min(
@@ -233,25 +244,42 @@ export class JobRunner {
     });
   }
 
-  /** Chains a store write behind the run's earlier ones; the first failure fails the job. */
+  /**
+   * Chains a store write behind the run's earlier ones; the first failure that is not
+   * transient fails the job.
+   */
   #write(run: Run, write: () => Promise<unknown>): void {
-    run.writes = run.writes.then(write).catch((error: unknown) => {
-      run.writeError ??= error;
-    });
+    run.writes = run.writes
+      .then(() => this.#persist(write))
+      .catch((error: unknown) => {
+        run.writeError ??= error;
+      });
+  }
+
+  /** Runs a store call, trying again while the store is away (until the runner closes). */
+  async #persist<T>(call: () => Promise<T>): Promise<T> {
+    for (let wait = RETRY_FIRST_MS; ; wait = Math.min(2 * wait, RETRY_MAX_MS)) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!this.#isTransient(error) || this.#closing !== null) throw error;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 
   /** Ends the job when this run gave it its last result, or when a write failed. */
   async #endRun(run: Run): Promise<void> {
     await run.writes;
     try {
-      const job = await this.#store.get(run.job.id);
+      const job = await this.#persist(() => this.#store.get(run.job.id));
       if (job === null || job.finishedAt !== null) return;
       let status: JobStatus;
       if (run.writeError !== null) status = 'failed';
       else if (job.progress.done < job.progress.total) return;
       else status = job.cancelRequested ? 'cancelled' : 'succeeded';
       this.#observer?.jobEnded(status);
-      await this.#store.finish(run.job.id, status, this.#now());
+      await this.#persist(() => this.#store.finish(run.job.id, status, this.#now()));
     } catch {
       // The store is gone (deleted job, or a backend failure); nothing left to record.
     }

@@ -14,6 +14,7 @@ import { JobRunner } from '../jobs/job-runner.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { JobSubmissions } from '../jobs/job-submissions.js';
 import { MemoryJobStore } from '../jobs/memory-job-store.js';
+import { isStoreUnavailable } from '../jobs/redis-connection.js';
 import { createAddressPolicy } from '../policy/address-policy.js';
 import { createDnsResolver, type DnsResolver, type ProbeLimits } from '../probe/index.js';
 
@@ -98,6 +99,7 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
     concurrencyPerCaller: config.concurrencyPerCaller,
     observer: app.metrics.jobObserver,
     limits: options.limits,
+    isTransient: isStoreUnavailable,
     policy: createAddressPolicy({
       allowCidrs: config.allowCidrs,
       allowPorts: config.allowPorts,

@@ -128,7 +128,7 @@ describe.skipIf(!available)('the service on Redis', () => {
 describe.skipIf(!redisServerInstalled())('the service when Redis goes away', () => {
   it('answers 503 store_unavailable with Retry-After, /readyz says so, and it recovers', async () => {
     const redis = await OwnRedisServer.start();
-    cleanups.push(() => redis.stop());
+    cleanups.push(() => redis.remove());
     const app = await startApp({ HEADPROBE_REDIS_URL: redis.url });
     await request(app.server).get('/readyz').expect(200);
 
@@ -159,4 +159,49 @@ describe.skipIf(!redisServerInstalled())('the service when Redis goes away', () 
       .expect(200);
     expect(job.body.progress).toMatchObject({ total: 1, ok: 1 });
   });
+
+  it('pauses a running job while Redis is away and finishes it after, losing no result', async () => {
+    const redis = await OwnRedisServer.start({ persistent: true });
+    cleanups.push(() => redis.remove());
+    const app = await startApp({ HEADPROBE_REDIS_URL: redis.url });
+    const slow = await target((socket) => {
+      socket.once('data', () => setTimeout(() => socket.end(normalResponse), 100));
+    });
+    const total = 40;
+    const submitted = await request(app.server)
+      .post('/v1/jobs')
+      .send({
+        targets: Array.from({ length: total }, () => slow),
+        options: { concurrency: 5, concurrencyPerDestination: 5 },
+      })
+      .expect(202);
+    const id = submitted.body.id as string;
+    await vi.waitFor(
+      async () => {
+        const job = await request(app.server).get(`/v1/jobs/${id}`).expect(200);
+        expect(job.body.progress.done).toBeGreaterThanOrEqual(10);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+
+    // Away mid-job: targets that end meanwhile wait to be written.
+    await redis.stop();
+    await vi.waitFor(() => request(app.server).get('/readyz').expect(503), { timeout: 10_000 });
+    await redis.start();
+
+    await vi.waitFor(
+      async () => {
+        const job = await request(app.server).get(`/v1/jobs/${id}`).expect(200);
+        expect(job.body.status).toBe('succeeded');
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    const job = await request(app.server).get(`/v1/jobs/${id}`).expect(200);
+    expect(job.body.progress).toEqual({ total, done: total, ok: total, failed: 0 });
+    const page = await request(app.server).get(`/v1/jobs/${id}/results?limit=100`).expect(200);
+    const indices = page.body.results
+      .map((r: { index: number }) => r.index)
+      .sort((a: number, b: number) => a - b);
+    expect(indices).toEqual(Array.from({ length: total }, (_, i) => i));
+  }, 40_000);
 });

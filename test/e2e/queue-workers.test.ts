@@ -38,7 +38,7 @@ async function slowTarget(delayMs: number): Promise<ServerHandle & { requests():
   return Object.assign(server, { requests: () => requests });
 }
 
-async function cluster(prefix: string, workers: number) {
+async function cluster(prefix: string, workers: number, apis = 1) {
   const env = {
     HEADPROBE_REDIS_URL: testRedisUrl,
     HEADPROBE_REDIS_PREFIX: prefix,
@@ -51,9 +51,61 @@ async function cluster(prefix: string, workers: number) {
     cleanups.push(() => process.stop('SIGKILL'));
     return process;
   };
-  const api = await start('api');
+  const [api, ...otherApis] = await Promise.all(Array.from({ length: apis }, () => start('api')));
   const started = await Promise.all(Array.from({ length: workers }, () => start('worker')));
-  return { api, workers: started };
+  return { api: api!, otherApis, workers: started };
+}
+
+/**
+ * Reads a job's SSE stream from `port`, resuming with `lastEventId` when given, until `done`
+ * or until `stopAfter` result events (then it hangs up, as a dropped connection would).
+ * Returns the results' indices and the last event id.
+ */
+function readSse(
+  port: number,
+  id: string,
+  options: { lastEventId?: string; stopAfter?: number } = {},
+): Promise<{ indices: number[]; lastEventId: string | undefined; done: boolean }> {
+  return new Promise((resolve, reject) => {
+    const indices: number[] = [];
+    let lastEventId = options.lastEventId;
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
+    const req = get(
+      { host: '127.0.0.1', port, path: `/v1/jobs/${id}/events`, headers },
+      (response) => {
+        let pending = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          pending += chunk;
+          const messages = pending.split('\n\n');
+          pending = messages.pop()!;
+          for (const message of messages) {
+            const field = (name: string) =>
+              message
+                .split('\n')
+                .find((line) => line.startsWith(`${name}:`))
+                ?.slice(name.length + 1)
+                .trim();
+            const event = field('event');
+            if (event === undefined) continue;
+            lastEventId = field('id') ?? lastEventId;
+            if (event === 'result') indices.push(JSON.parse(field('data')!).index);
+            if (event === 'done') return resolve({ indices, lastEventId, done: true });
+            if (options.stopAfter !== undefined && indices.length >= options.stopAfter) {
+              req.destroy();
+              return resolve({ indices, lastEventId, done: false });
+            }
+          }
+        });
+        response.on('end', () => resolve({ indices, lastEventId, done: false }));
+        response.on('error', () => {});
+      },
+    );
+    req.on('error', (error) => {
+      if (!req.destroyed) reject(error);
+    });
+  });
 }
 
 /** Follows a job's NDJSON stream from the API, calling `onLine` per result, to its end. */
@@ -83,6 +135,42 @@ function followNdjson(port: number, id: string, onLine: (index: number) => void)
 }
 
 describe.skipIf(!available)('API and workers on Redis', () => {
+  it('serves a job from another API process when the one that took it is killed, over SSE with Last-Event-ID', {
+    timeout: 60_000,
+  }, async () => {
+    const prefix = testPrefix();
+    cleanups.push(async () => {
+      const redis = connectTestRedis();
+      await redis.connect();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    });
+    const total = 120;
+    const target = await slowTarget(100);
+    const { api, otherApis, workers } = await cluster(prefix, 1, 2);
+    expect(workers).toHaveLength(1);
+    const where = `127.0.0.1:${target.port}`;
+    const submitted = await request(`http://127.0.0.1:${api.port}`)
+      .post('/v1/jobs')
+      .send({
+        targets: Array.from({ length: total }, () => where),
+        options: { concurrencyPerDestination: 100, timeoutMs: 10_000 },
+      })
+      .expect(202);
+    const id = submitted.body.id as string;
+    api.child.kill('SIGKILL');
+
+    const other = otherApis[0]!.port;
+    const first = await readSse(other, id, { stopAfter: 30 });
+    expect(first.done).toBe(false);
+    const rest = await readSse(other, id, { lastEventId: first.lastEventId });
+    expect(rest.done).toBe(true);
+
+    const seen = [...first.indices, ...rest.indices];
+    expect(seen).toHaveLength(total);
+    expect(new Set(seen).size).toBe(total);
+  });
+
   it('loses no target when a worker is killed mid-job, and shows each index once', {
     timeout: 60_000,
   }, async () => {

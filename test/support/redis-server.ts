@@ -1,9 +1,12 @@
 // A redis-server of a test's own, for tests that stop and restart Redis: never the machine's.
-// No persistence, loopback only, on a port found free; start() again brings it back on the
-// same port, empty (as a Redis restarted without persistence is).
+// Loopback only, on a port found free; start() again brings it back on the same port, empty,
+// or, when persistent, with every write it acknowledged (append-only file, fsync always).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
 /** True when `redis-server` can be run; CI (HEADPROBE_TEST_REDIS_REQUIRED=1) requires it. */
@@ -28,11 +31,17 @@ async function freePort(): Promise<number> {
 
 export class OwnRedisServer {
   #child: ChildProcess | null = null;
+  readonly #dir: string;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    readonly persistent: boolean,
+  ) {
+    this.#dir = mkdtempSync(join(tmpdir(), 'headprobe-redis-'));
+  }
 
-  static async start(): Promise<OwnRedisServer> {
-    const server = new OwnRedisServer(await freePort());
+  static async start(options: { persistent?: boolean } = {}): Promise<OwnRedisServer> {
+    const server = new OwnRedisServer(await freePort(), options.persistent ?? false);
     await server.start();
     return server;
   }
@@ -44,9 +53,22 @@ export class OwnRedisServer {
   /** Resolves once it answers PING. */
   async start(): Promise<void> {
     if (this.#child !== null) return;
+    const persistence = this.persistent
+      ? ['--appendonly', 'yes', '--appendfsync', 'always']
+      : ['--appendonly', 'no'];
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--dir',
+        this.#dir,
+        ...persistence,
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     this.#child = child;
@@ -63,6 +85,12 @@ export class OwnRedisServer {
     await probe.connect();
     await probe.ping();
     probe.disconnect();
+  }
+
+  /** Stops it for good and removes its files. */
+  async remove(): Promise<void> {
+    await this.stop();
+    rmSync(this.#dir, { recursive: true, force: true });
   }
 
   /** Kills it (SIGKILL: no goodbye to its clients) and resolves once it has exited. */
