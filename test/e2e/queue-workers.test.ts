@@ -4,7 +4,7 @@
 // without a result, and a client following the job sees every index exactly once.
 import { get } from 'node:http';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   connectTestRedis,
   deleteKeys,
@@ -38,8 +38,9 @@ async function slowTarget(delayMs: number): Promise<ServerHandle & { requests():
   return Object.assign(server, { requests: () => requests });
 }
 
-async function cluster(prefix: string, workers: number, apis = 1) {
+async function cluster(prefix: string, workers: number, apis = 1, extra: NodeJS.ProcessEnv = {}) {
   const env = {
+    ...extra,
     HEADPROBE_REDIS_URL: testRedisUrl,
     HEADPROBE_REDIS_PREFIX: prefix,
     HEADPROBE_CHUNK_SIZE: '20',
@@ -216,5 +217,81 @@ describe.skipIf(!available)('API and workers on Redis', () => {
     });
     // What was in flight on the killed worker was probed again, and reported once.
     expect(target.requests()).toBeGreaterThan(total);
+  });
+
+  it('hands a stopping worker’s chunks back: it exits 0 and another worker ends the job', {
+    timeout: 60_000,
+  }, async () => {
+    const prefix = testPrefix();
+    cleanups.push(async () => {
+      const redis = connectTestRedis();
+      await redis.connect();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    });
+    const total = 200;
+    const target = await slowTarget(150);
+    // No grace: what runs when SIGTERM comes is handed back at once.
+    const { api, workers } = await cluster(prefix, 2, 1, { HEADPROBE_SHUTDOWN_GRACE_S: '0' });
+    const where = `127.0.0.1:${target.port}`;
+    const submitted = await request(`http://127.0.0.1:${api.port}`)
+      .post('/v1/jobs')
+      .send({
+        targets: Array.from({ length: total }, () => where),
+        options: { concurrencyPerDestination: 100, timeoutMs: 10_000 },
+      })
+      .expect(202);
+    const id = submitted.body.id as string;
+
+    const seen: number[] = [];
+    let stopped: Promise<{ code: number | null }> | null = null;
+    await followNdjson(api.port, id, (index) => {
+      seen.push(index);
+      if (stopped === null && seen.length === 40) stopped = workers[0]!.stop('SIGTERM');
+    });
+
+    expect((await stopped!)?.code).toBe(0);
+    expect(seen).toHaveLength(total);
+    expect(new Set(seen).size).toBe(total);
+    const job = await request(`http://127.0.0.1:${api.port}`).get(`/v1/jobs/${id}`).expect(200);
+    expect(job.body).toMatchObject({ status: 'succeeded', progress: { done: total, ok: total } });
+  });
+
+  it('lets a small job submitted behind a big one through, across workers', {
+    timeout: 60_000,
+  }, async () => {
+    const prefix = testPrefix();
+    cleanups.push(async () => {
+      const redis = connectTestRedis();
+      await redis.connect();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+    });
+    const big = 2000;
+    const target = await slowTarget(100);
+    const { api } = await cluster(prefix, 2);
+    const client = request(`http://127.0.0.1:${api.port}`);
+    const where = `127.0.0.1:${target.port}`;
+    const options = { concurrencyPerDestination: 100, timeoutMs: 10_000 };
+    const bigJob = await client
+      .post('/v1/jobs')
+      .send({ targets: Array.from({ length: big }, () => where), options })
+      .expect(202);
+    const bigId = bigJob.body.id as string;
+    await vi.waitFor(async () => {
+      const job = await client.get(`/v1/jobs/${bigId}`).expect(200);
+      expect(job.body.progress.done).toBeGreaterThan(0);
+    });
+
+    // Its one chunk goes ahead of the big job's chunks not yet taken.
+    const small = await client
+      .post('/v1/jobs')
+      .set('Prefer', 'wait=30')
+      .send({ targets: Array.from({ length: 5 }, () => where), options })
+      .expect(200);
+    expect(small.body.progress).toMatchObject({ total: 5, ok: 5 });
+    const bigNow = await client.get(`/v1/jobs/${bigId}`).expect(200);
+    expect(bigNow.body.status).toBe('running');
+    expect(bigNow.body.progress.done).toBeLessThan(big / 2);
   });
 });
