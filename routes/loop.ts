@@ -24,12 +24,20 @@ const loopRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const dns = app.jobRunner.dnsStats();
       const queue = (await app.jobQueue?.depth()) ?? null;
+      const workers =
+        app.workerRegistry === null
+          ? null
+          : await app.workerRegistry.list().then(
+              (list) => list.map((w) => ({ ...w, seenAt: new Date(w.seenAt).toISOString() })),
+              () => null,
+            );
       const { jobs, ...loop } = app.jobRunner.snapshot();
       const visible = (owner: string | null) => request.seesEveryJob || owner === request.owner;
       const others = jobs.filter((job) => !visible(job.owner));
       return {
         ...loop,
         queue,
+        workers,
         jobs: jobs.filter((job) => visible(job.owner)).map(({ owner, ...job }) => job),
         otherCallersJobs: {
           jobs: others.length,

@@ -15,6 +15,7 @@ import type { JobStore } from '../jobs/job-store.js';
 import { JobSubmissions } from '../jobs/job-submissions.js';
 import { MemoryJobStore } from '../jobs/memory-job-store.js';
 import { isStoreUnavailable } from '../jobs/redis-connection.js';
+import { WorkerRegistry } from '../jobs/worker-registry.js';
 import { createAddressPolicy } from '../policy/address-policy.js';
 import { createDnsResolver, type DnsResolver, type ProbeLimits } from '../probe/index.js';
 
@@ -32,6 +33,8 @@ declare module 'fastify' {
     jobLifecycle: JobLifecycle;
     /** The chunk queue this process feeds (an API process on Redis); null otherwise. */
     jobQueue: QueueDispatcher | null;
+    /** The workers of the cluster and their loops (with Redis); null in one process. */
+    workerRegistry: WorkerRegistry | null;
   }
 }
 
@@ -113,6 +116,7 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
   let dispatcher: JobDispatcher = new InProcessDispatcher(runner);
   let queue: QueueDispatcher | null = null;
   let chunkWorker: ChunkWorker | null = null;
+  const registry = redis === null ? null : new WorkerRegistry(redis.redis, redis.prefix);
   if (redis !== null && config.redis !== null) {
     const connection = { redis: redis.queueRedis, prefix: config.redis.prefix };
     if (config.role !== 'worker') {
@@ -128,6 +132,7 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
         concurrency: Math.ceil(config.concurrency / config.redis.chunkSize) + 1,
         lockDurationMs: config.redis.chunkLockMs,
       });
+      registry?.start(config.concurrency, () => runner.counts());
     }
   }
   const submissions = new JobSubmissions({
@@ -164,6 +169,7 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
         else {
           await runner.close({ handBack: true });
           await chunkWorker.close();
+          await registry?.stop();
         }
         await queue?.close();
       })();
@@ -172,6 +178,7 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
   };
   app.decorate('jobLifecycle', lifecycle);
   app.decorate('jobQueue', queue);
+  app.decorate('workerRegistry', registry);
   // Before the server stops: cancelled jobs end, so their open streams end and the close completes.
   app.addHook('preClose', () => lifecycle.close());
   // An injected resolver belongs to whoever made it; ours goes with the app.

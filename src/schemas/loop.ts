@@ -23,6 +23,25 @@ export const LoopState = z
         'With Redis, on an API process: the chunk queue. Null without Redis, on a worker, and ' +
           'while Redis does not answer. The rest of this resource is this process only.',
       ),
+    workers: z
+      .array(
+        z.object({
+          id: z.string().describe('Random per worker process, new at each start.'),
+          host: z.string(),
+          pid: z.int(),
+          concurrency: z.int().describe("The worker's global cap on targets in flight."),
+          running: z.int(),
+          queued: z.int(),
+          waitingForDestination: z.int(),
+          jobs: z.int().describe('Jobs (or chunks of them) on its loop.'),
+          seenAt: z.iso.datetime().describe('Its last report (every 2 s; gone after 10 s).'),
+        }),
+      )
+      .nullable()
+      .describe(
+        "With Redis: every process that runs chunks, and its loop's counts as it last " +
+          'reported them. Null without Redis or while Redis does not answer.',
+      ),
     jobs: z.array(
       z.object({
         jobId: z.string(),

@@ -71,6 +71,9 @@ describe.skipIf(!available)('the service on Redis', () => {
     // The queue, seen from any API process, and every series labelled with the role.
     const loop = await request(other.server).get('/v1/loop').expect(200);
     expect(loop.body.queue).toEqual({ waiting: 0, active: 0 });
+    // Both processes run chunks (role all), and each has reported its loop.
+    expect(loop.body.workers).toHaveLength(2);
+    expect(loop.body.workers[0]).toMatchObject({ pid: process.pid, concurrency: 500, running: 0 });
     const metrics = (await request(other.server).get('/metrics').expect(200)).text;
     expect(metrics).toContain('headprobe_queue_chunks{state="waiting",role="all"} 0');
     expect(metrics).toContain('headprobe_jobs_active{role="all"} 0');
