@@ -196,6 +196,12 @@ describe.skipIf(!available)('API and workers on Redis', () => {
       .expect(202);
     const id = submitted.body.id as string;
 
+    // An SSE follower too, which drops its connection once and resumes by Last-Event-ID.
+    const sse = (async () => {
+      const first = await readSse(api.port, id, { stopAfter: 100 });
+      const rest = await readSse(api.port, id, { lastEventId: first.lastEventId });
+      return { indices: [...first.indices, ...rest.indices], done: rest.done };
+    })();
     const seen: number[] = [];
     let killed = false;
     await followNdjson(api.port, id, (index) => {
@@ -206,6 +212,10 @@ describe.skipIf(!available)('API and workers on Redis', () => {
         workers[0]!.child.kill('SIGKILL');
       }
     });
+    const followed = await sse;
+    expect(followed.done).toBe(true);
+    expect(followed.indices).toHaveLength(total);
+    expect(new Set(followed.indices).size).toBe(total);
 
     expect(killed).toBe(true);
     expect(seen).toHaveLength(total);
