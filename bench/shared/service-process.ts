@@ -29,6 +29,8 @@ export function serviceEnvironment(concurrency: number): Record<string, string> 
     HEADPROBE_RATE_LIMIT_TARGETS_PER_MIN: '0',
     HEADPROBE_MAX_EVENT_LOOP_DELAY_MS: '0',
     HEADPROBE_INLINE_RESULTS: '0',
+    // Scenario 2 follows 20 jobs at once, over the default 16 streams per caller.
+    HEADPROBE_MAX_STREAMS_PER_CALLER: '1000',
   };
 }
 
