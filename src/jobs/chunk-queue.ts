@@ -37,12 +37,13 @@ const MAX_PRIORITY = 2_097_152;
 /** Where chunks are queued: the store's Redis, under the same prefix. */
 export interface ChunkQueueConnection {
   readonly redis: Redis;
-  /** BullMQ prefixes its keys itself; ours goes before (`headprobe:bull:chunks:…`). */
+  /** BullMQ prefixes its keys itself; ours goes before (`headprobe:{bull}:chunks:…`). */
   readonly prefix: string;
 }
 
+/** One hash tag for every key of the queue: BullMQ's scripts touch several at once. */
 function bullPrefix(prefix: string): string {
-  return `${prefix}bull`;
+  return `${prefix}{bull}`;
 }
 
 /** The chunks of a job, in order, each with its priority within the job. */

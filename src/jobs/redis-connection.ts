@@ -74,7 +74,8 @@ export async function openRedisJobStore(
   log: RedisStoreLog,
 ): Promise<RedisStoreHandle> {
   const where = redactedRedisUrl(settings.url);
-  const redis = new Redis(settings.url, connectionOptions);
+  // Results that land in one turn of the loop go to Redis in one write.
+  const redis = new Redis(settings.url, { ...connectionOptions, enableAutoPipelining: true });
   const subscriber = new Redis(settings.url, connectionOptions);
   let warnedAway = false;
   for (const connection of [redis, subscriber]) {
