@@ -4,9 +4,10 @@
 // role and for Redis, peak RSS per process, Redis memory per 10,000 results, and what the
 // per-role costs predict for W workers on W cores (this machine has two, shared by the
 // target, Redis, the API and the workers, so the measured hosts/s of W = 2 cannot show it).
-//   npm run bench:scale -- [--n 20000] [--concurrency 500] [--workers 1,2] [--reps 2]
+//   npm run bench:scale -- [--n 20000] [--concurrency 500] [--workers 1,2] [--reps 2] [--no-kill]
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -31,11 +32,13 @@ import {
 } from '../shared/service-process.js';
 
 const { values } = parseArgs({
+  allowNegative: true,
   options: {
     n: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '500' },
     workers: { type: 'string', default: '1,2' },
     reps: { type: 'string', default: '2' },
+    kill: { type: 'boolean', default: true },
     python: { type: 'string', default: 'python3' },
   },
 });
@@ -193,6 +196,95 @@ async function runMode(
   }
 }
 
+/** Follows a job's NDJSON and counts each index; `onLine` hears the running line count. */
+function followIndices(port: number, id: string, onLine: (lines: number) => void) {
+  return new Promise<Uint16Array>((resolve, reject) => {
+    const seen = new Uint16Array(N);
+    let lines = 0;
+    const request = http.get(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `/v1/jobs/${id}/results`,
+        headers: { accept: 'application/x-ndjson' },
+      },
+      (response) => {
+        let partial = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          const split = (partial + chunk).split('\n');
+          partial = split.pop() ?? '';
+          for (const line of split) {
+            if (line === '') continue;
+            const index = Number(/^\{"index":(\d+)/.exec(line)?.[1] ?? -1);
+            if (index >= 0 && index < N) seen[index]!++;
+            onLine(++lines);
+          }
+        });
+        response.on('end', () => resolve(seen));
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+  });
+}
+
+/**
+ * The SIGKILL run: 1 API + 2 workers (chunk locks of 5 s, so the dead worker's chunks move on
+ * within seconds rather than the default 30), the first worker killed a third of the way in.
+ * Every index must arrive exactly once.
+ */
+async function killRun(
+  children: ChildSet,
+  root: string,
+  stateDir: string,
+  redis: { url: string; pid: number },
+  targets: readonly string[],
+): Promise<string> {
+  await flushRedis(redis.url);
+  const shared = {
+    ...serviceEnvironment(C),
+    HEADPROBE_REDIS_URL: redis.url,
+    HEADPROBE_CHUNK_LOCK_MS: '5000',
+  };
+  const logs = path.join(stateDir, 'kill');
+  const api = await startService(
+    children,
+    root,
+    { ...shared, HEADPROBE_ROLE: 'api' },
+    `${logs}-api`,
+  );
+  const workers = [
+    await startService(children, root, { ...shared, HEADPROBE_ROLE: 'worker' }, `${logs}-w0`),
+    await startService(children, root, { ...shared, HEADPROBE_ROLE: 'worker' }, `${logs}-w1`),
+  ];
+  try {
+    const client = new ServiceClient(api.port, REQUEST_TIMEOUT_MS);
+    const id = await client.submit(targets, jobOptions(C));
+    const start = performance.now();
+    let killedAt = 0;
+    const seen = await followIndices(api.port, id, (lines) => {
+      if (killedAt === 0 && lines === Math.floor(N / 3)) {
+        killedAt = lines;
+        workers[0]!.child.kill('SIGKILL');
+      }
+    });
+    const wallS = (performance.now() - start) / 1000;
+    const state = await client.job(id);
+    const once = seen.filter((count) => count === 1).length;
+    const lost = seen.filter((count) => count === 0).length;
+    const repeated = seen.filter((count) => count > 1).length;
+    return (
+      `SIGKILL run (1 API + 2 workers, HEADPROBE_CHUNK_LOCK_MS=5000, the first worker killed ` +
+      `after ${killedAt} of ${N} results): ${once} indices exactly once, ${lost} lost, ` +
+      `${repeated} more than once; job ${state.status}, done ${state.progress.done}; ` +
+      `${wallS.toFixed(1)} s`
+    );
+  } finally {
+    await Promise.all([api, ...workers].map((p) => stopService(p.child)));
+  }
+}
+
 async function main(): Promise<void> {
   const root = findRoot(path.dirname(new URL(import.meta.url).pathname));
   const stateDir = mkdtempSync(path.join(tmpdir(), 'headprobe-scale-'));
@@ -217,6 +309,7 @@ async function main(): Promise<void> {
       }
     }
     print(runs);
+    if (values.kill) console.log(`\n${await killRun(children, root, stateDir, redis, targets)}`);
     console.log(`\n${machineLine(values.python)}`);
   } finally {
     clearTimeout(hardStop);

@@ -26,6 +26,7 @@ export interface Chunk {
 
 const QUEUE_NAME = 'chunks';
 const DEPTH_WITHIN_MS = 1_000;
+const CHUNK_ATTEMPTS = 20;
 
 export interface QueueDepth {
   readonly waiting: number;
@@ -61,9 +62,10 @@ export function chunksOf(job: JobRecord, chunkSize: number) {
         // Redis holds what the job store keeps, not a history of chunks.
         removeOnComplete: true,
         removeOnFail: true,
-        // A chunk handed back at a worker's shutdown, or failed on a store outage, runs again.
-        attempts: 20,
-        backoff: { type: 'exponential', delay: 500 },
+        // A chunk handed back at a worker's shutdown, or failed on a store outage, runs again;
+        // one that fails every try gives its targets internal_error results (ChunkWorker).
+        attempts: CHUNK_ATTEMPTS,
+        backoff: { type: 'fixed', delay: 1_000 },
       },
     });
   }
@@ -145,6 +147,19 @@ export class ChunkWorker {
     });
     // Failed chunks are retried (attempts); the error says why, the log has it.
     this.#worker.on('error', () => {});
+    this.#worker.on('failed', (queued, error) => {
+      if (queued === undefined || queued.attemptsMade < (queued.opts.attempts ?? 1)) return;
+      void this.#giveUp(queued.data, error).catch(() => {});
+    });
+  }
+
+  /** The last try failed: the chunk's targets without a result get one saying so. */
+  async #giveUp({ jobId, from, to }: Chunk, error: Error): Promise<void> {
+    const job = await this.#store.get(jobId);
+    if (job === null || job.finishedAt !== null) return;
+    const missing = await this.#store.indicesWithoutResult(jobId, from, to);
+    const message = `its chunk failed ${CHUNK_ATTEMPTS} times: ${error.message}`;
+    await this.#runner.failTargets(job, missing, message);
   }
 
   async #run(queued: QueuedChunk<Chunk>): Promise<void> {

@@ -287,6 +287,24 @@ export class JobRunner {
     }
   }
 
+  /**
+   * Gives targets that could not be run at all a classified result (`internal_error`, with
+   * `message`), then ends the job if that completed it: what a chunk that failed every try
+   * leaves, so its job still ends.
+   */
+  async failTargets(job: JobRecord, indices: readonly number[], message: string): Promise<void> {
+    for (const index of indices) {
+      const result = failedResult(job.targets[index]!, message);
+      const json = serializeResult(index, result);
+      const { appended } = await this.#persist(() =>
+        this.#store.appendResult(job.id, index, false, json),
+      );
+      if (appended) this.#observer?.targetEnded(result);
+    }
+    // A run of no targets: it ends the job from the stored facts.
+    await this.run(job, []);
+  }
+
   /** The runs of job `id` here: one, or one per slice. */
   #runsOf(id: string): Run[] {
     return [...this.#runs.values()].filter((run) => run.job.id === id);

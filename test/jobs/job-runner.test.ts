@@ -83,6 +83,33 @@ describe('JobRunner', () => {
     );
   });
 
+  it('gives targets that could not be run an internal_error result, and ends the job', async () => {
+    const { store, runner, server, create } = await setUp();
+    const job = await create(3);
+    await runner.run(job, [0]);
+
+    await runner.failTargets(job, [1, 2], 'its chunk failed 20 times: boom');
+
+    const ended = await store.get(job.id);
+    expect(ended).toMatchObject({ status: 'succeeded', progress: { done: 3, ok: 1, failed: 2 } });
+    const failed = (await store.resultsInInputOrder(job.id, 10))
+      .slice(1)
+      .map((r) => JSON.parse(r.json));
+    expect(failed.map((r) => r.error)).toEqual([
+      {
+        code: 'internal_error',
+        message: 'its chunk failed 20 times: boom',
+        phase: expect.any(String),
+      },
+      {
+        code: 'internal_error',
+        message: 'its chunk failed 20 times: boom',
+        phase: expect.any(String),
+      },
+    ]);
+    expect(server.connections).toBe(1);
+  });
+
   it('runs no target of a job cancelled before it reached the runner', async () => {
     const { store, runner, server, create } = await setUp();
     const job = await create(3);
