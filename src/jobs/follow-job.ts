@@ -5,6 +5,11 @@ import { isFinished, type JobProgress, type JobStatus } from '../schemas/job.js'
 import type { JobEvent, JobStore, StoredResult } from './job-store.js';
 
 const REPLAY_PAGE = 1000;
+/**
+ * While no event comes, how often the follower looks at the stored job itself: the one way to
+ * see the end of a job whose `done` event was lost (Redis's pub/sub while it reconnects).
+ */
+const RECHECK_MS = 5_000;
 
 /** A result, then (after each burst of results) where the job stands, then the end. */
 export type FollowEvent =
@@ -21,6 +26,7 @@ export async function* followJob(
   id: string,
   afterSeq: number,
   stopped?: AbortSignal,
+  recheckMs = RECHECK_MS,
 ): AsyncGenerator<FollowEvent[], void, undefined> {
   // Subscribe before reading what is stored, so nothing lands in between unseen.
   const live: JobEvent[] = [];
@@ -43,25 +49,24 @@ export async function* followJob(
     return out;
   };
   let lastSeq = afterSeq;
-  try {
+  /** What is stored after lastSeq, a page at a time. */
+  async function* stored(): AsyncGenerator<FollowEvent[], void, undefined> {
     for (;;) {
       const page = await store.resultsAfter(id, lastSeq, REPLAY_PAGE);
-      if (page.length === 0) break;
+      if (page.length === 0) return;
       lastSeq = page.at(-1)!.seq;
       yield page.map((result) => ({ type: 'result', result }));
     }
+  }
+  try {
+    yield* stored();
     const job = await store.get(id);
     if (job === null) return;
     if (isFinished(job.status)) {
       // Every result is stored before the job ends, but one stored after the replay may not
       // have reached `live` yet (a networked store tells subscribers a moment later): read
       // the rest from the store.
-      for (;;) {
-        const page = await store.resultsAfter(id, lastSeq, REPLAY_PAGE);
-        if (page.length === 0) break;
-        lastSeq = page.at(-1)!.seq;
-        yield page.map((result) => ({ type: 'result', result }));
-      }
+      yield* stored();
       yield [{ type: 'done', status: job.status, progress: { ...job.progress } }];
       return;
     }
@@ -69,15 +74,32 @@ export async function* followJob(
     for (;;) {
       if (live.length === 0) {
         if (stopped?.aborted) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
+        let timer: NodeJS.Timeout | undefined;
+        const heard = await new Promise<boolean>((resolve) => {
+          wake = () => resolve(true);
+          timer = setTimeout(() => resolve(false), recheckMs);
         });
+        clearTimeout(timer);
         wake = null;
+        if (heard || live.length > 0) continue;
+        const now = await store.get(id);
+        if (now === null) return;
+        if (isFinished(now.status)) {
+          yield* stored();
+          yield [{ type: 'done', status: now.status, progress: { ...now.progress } }];
+          return;
+        }
         continue;
       }
       // Take the whole backlog: events that land while we yield wait in `live`.
       const backlog = live.splice(0);
       const done = backlog.findIndex((event) => event.type === 'done');
+      // A networked store's events can be lost (Redis's pub/sub while it reconnects): a
+      // sequence number that skips one, or the end, sends the follower to the stored results.
+      const skipped = backlog.some(
+        (event) => event.type === 'result' && event.result.seq > lastSeq + 1,
+      );
+      if (skipped || done !== -1) yield* stored();
       const ready = newResults(done === -1 ? backlog : backlog.slice(0, done));
       if (done !== -1) {
         yield [...ready, backlog[done] as FollowEvent];
