@@ -24,8 +24,9 @@ const loopRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const dns = app.jobRunner.dnsStats();
       const queue = (await app.jobQueue?.depth()) ?? null;
+      // Hosts and process ids are the operator's business.
       const workers =
-        app.workerRegistry === null
+        app.workerRegistry === null || !request.seesEveryJob
           ? null
           : await app.workerRegistry.list().then(
               (list) => list.map((w) => ({ ...w, seenAt: new Date(w.seenAt).toISOString() })),

@@ -26,7 +26,11 @@ export interface Chunk {
 
 const QUEUE_NAME = 'chunks';
 const DEPTH_WITHIN_MS = 1_000;
-const CHUNK_ATTEMPTS = 20;
+const GIVE_UP_TRIES = 10;
+/** Tries of a chunk; a hand-back at a worker's shutdown uses one up too. */
+const CHUNK_ATTEMPTS = 100;
+/** How long the queue may take to accept a job's chunks before the submit answers 503. */
+const DISPATCH_WITHIN_MS = 5_000;
 
 export interface QueueDepth {
   readonly waiting: number;
@@ -63,7 +67,7 @@ export function chunksOf(job: JobRecord, chunkSize: number) {
         removeOnComplete: true,
         removeOnFail: true,
         // A chunk handed back at a worker's shutdown, or failed on a store outage, runs again;
-        // one that fails every try gives its targets internal_error results (ChunkWorker).
+        // one that fails every try (a second apart) gives its targets internal_error results.
         attempts: CHUNK_ATTEMPTS,
         backoff: { type: 'fixed', delay: 1_000 },
       },
@@ -90,7 +94,20 @@ export class QueueDispatcher implements JobDispatcher {
   async dispatch(job: JobRecord): Promise<void> {
     // A job of no targets has nothing to queue: the store already counts it as complete.
     const chunks = chunksOf(job, this.#chunkSize);
-    if (chunks.length > 0) await this.#queue.addBulk(chunks);
+    if (chunks.length === 0) return;
+    // BullMQ's connection waits for a Redis that is away; a submit must not.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error('Command timed out: the queue did not take the job')),
+        DISPATCH_WITHIN_MS,
+      );
+    });
+    try {
+      await Promise.race([this.#queue.addBulk(chunks), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -153,13 +170,23 @@ export class ChunkWorker {
     });
   }
 
-  /** The last try failed: the chunk's targets without a result get one saying so. */
+  /**
+   * The last try failed: the chunk's targets without a result get one saying so. Tried again
+   * a few times itself (the store may be what failed), as nothing else will end the job.
+   */
   async #giveUp({ jobId, from, to }: Chunk, error: Error): Promise<void> {
-    const job = await this.#store.get(jobId);
-    if (job === null || job.finishedAt !== null) return;
-    const missing = await this.#store.indicesWithoutResult(jobId, from, to);
-    const message = `its chunk failed ${CHUNK_ATTEMPTS} times: ${error.message}`;
-    await this.#runner.failTargets(job, missing, message);
+    for (let attempt = 1; attempt <= GIVE_UP_TRIES; attempt++) {
+      try {
+        const job = await this.#store.get(jobId);
+        if (job === null || job.finishedAt !== null) return;
+        const missing = await this.#store.indicesWithoutResult(jobId, from, to);
+        const message = `its chunk failed ${CHUNK_ATTEMPTS} times: ${error.message}`;
+        await this.#runner.failTargets(job, missing, message);
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+      }
+    }
   }
 
   async #run(queued: QueuedChunk<Chunk>): Promise<void> {
@@ -169,8 +196,14 @@ export class ChunkWorker {
     if (job === null || job.finishedAt !== null) return;
     const missing = await this.#store.indicesWithoutResult(jobId, from, to);
     // Even with nothing missing: the run finishes a job whose last worker died in between.
-    const outcome = await this.#runner.run(job, missing);
+    const running = this.#runner.run(job, missing);
+    // A cancellation heard between the read above and the run's start found nothing to stop.
+    if (!job.cancelRequested && (await this.#store.get(jobId))?.cancelRequested) {
+      this.#runner.cancel(jobId);
+    }
+    const outcome = await running;
     if (outcome === 'handed-back') throw new Error('handed back at shutdown');
+    if (outcome === 'unwritten') throw new Error('a result could not be written');
   }
 
   /** Takes no more chunks; the running ones go on. */

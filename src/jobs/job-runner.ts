@@ -86,8 +86,12 @@ interface Run {
   readonly ended: Promise<RunOutcome>;
 }
 
-/** How a run ended: every target has a result, or it was handed back unfinished at close. */
-export type RunOutcome = 'complete' | 'handed-back';
+/**
+ * How a run ended: every target has a result; it was handed back unfinished at close; or a
+ * result could not be written (a store error that is not transient), so whoever queued the
+ * run should run it again.
+ */
+export type RunOutcome = 'complete' | 'handed-back' | 'unwritten';
 
 export interface RunnerCloseOptions {
   /**
@@ -205,7 +209,7 @@ export class JobRunner {
       })
       .finally(() => {
         this.#runs.delete(run.key);
-        endRun(run.handedBack ? 'handed-back' : 'complete');
+        endRun(run.handedBack ? 'handed-back' : run.writeError !== null ? 'unwritten' : 'complete');
       });
     return run.ended;
   }
@@ -308,6 +312,11 @@ export class JobRunner {
   /** The runs of job `id` here: one, or one per slice. */
   #runsOf(id: string): Run[] {
     return [...this.#runs.values()].filter((run) => run.job.id === id);
+  }
+
+  /** Stops the runs of job `id` here, as a cancellation heard from the store does. */
+  cancel(id: string): void {
+    this.#cancelRun(id);
   }
 
   #cancelRun(id: string, reason: unknown = new Error('job cancelled')): void {

@@ -32,6 +32,8 @@ export interface RedisStoreLog {
 }
 
 const CONNECT_TIMEOUT_MS = 5_000;
+/** A Redis that holds the connection open but does not answer fails a command after this. */
+const COMMAND_TIMEOUT_MS = 5_000;
 
 const connectionOptions: RedisOptions = {
   lazyConnect: true,
@@ -40,28 +42,34 @@ const connectionOptions: RedisOptions = {
   // offline queue that grows with every request.
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
+  commandTimeout: COMMAND_TIMEOUT_MS,
   // Reconnect for ever, backing off to a second between tries.
   retryStrategy: (attempt) => Math.min(attempt * 100, 1_000),
 };
 
-/** The URL without its password, for logs. */
+/** The URL without its password (in the userinfo or the query, which ioredis also reads). */
 export function redactedRedisUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
+    parsed.search = '';
     return parsed.toString();
   } catch {
     return 'redis://(unparsable URL)';
   }
 }
 
-/** ioredis's ways of saying the server is not there (not a reply from Redis: that is a bug). */
+/** ioredis's ways of saying the server is not there, or not answering for now. */
+const AWAY =
+  /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE/;
+/** Replies of a Redis that is there but cannot take the command now. */
+const BUSY_REPLY = /^(?:OOM|LOADING|READONLY|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)\b/;
+
+/** True for a store error that passes (Redis away, full, loading, failing over): not a bug. */
 export function isStoreUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'MaxRetriesPerRequestError') return true;
-  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|connect ETIMEDOUT/.test(
-    error.message,
-  );
+  return AWAY.test(error.message) || BUSY_REPLY.test(error.message);
 }
 
 /**

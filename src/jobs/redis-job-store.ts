@@ -181,7 +181,11 @@ export class RedisJobStore implements JobStore {
 
   // ---------------------------------------------------------------- records
 
-  async create(job: NewJob): Promise<JobRecord> {
+  create(job: NewJob): Promise<JobRecord> {
+    return this.#create(job, false);
+  }
+
+  async #create(job: NewJob, retried: boolean): Promise<JobRecord> {
     await this.#sweepExpired();
     const [jobKey] = this.#jobKeys(job.id);
     const record: JobRecord = {
@@ -217,10 +221,13 @@ export class RedisJobStore implements JobStore {
       if (reply[0] === 'full') {
         throw new JobStoreFullError(`all ${this.#maxJobs} kept jobs are still active`);
       }
-      const holder = await this.get(String(reply[1]));
+      const holderId = String(reply[1]);
+      const holder = await this.get(holderId);
       if (holder !== null) throw new IdempotencyKeyInUseError(holder);
-      // The holder expired meanwhile: its key is free now.
-      return this.create(job);
+      // The holder is gone (expired, or its keys forgotten by Redis): free its key, once.
+      if (retried) throw new Error(`idempotency key held by ${holderId}, which is gone`);
+      await this.#redis.hpUnindexJob(...this.#indexKeys(), holderId);
+      return this.#create(job, true);
     }
     for (const evicted of reply.slice(2)) await this.#dropKeys(String(evicted));
     return record;
@@ -382,9 +389,15 @@ export class RedisJobStore implements JobStore {
       at,
       this.#eventsChannel(id),
     );
-    if (ended !== 1) return;
+    // Ended before (perhaps by this very call, its reply lost): the steps after it are safe to
+    // repeat, and must not be skipped, or the job would stay counted as active for good.
+    const finishedAt =
+      ended === 1
+        ? at
+        : numberOrNull((await this.#redis.hget(this.#jobKey(id), 'finishedAt')) ?? '');
+    if (finishedAt === null) return;
     const [, finished, active] = this.#indexKeys();
-    await this.#redis.hpIndexFinished(active, finished, id, at);
+    await this.#redis.hpIndexFinished(active, finished, id, finishedAt);
     const pipeline = this.#redis.pipeline();
     for (const key of this.#jobKeys(id)) pipeline.pexpire(key, this.#retentionMs + TTL_SLACK_MS);
     await pipeline.exec();
@@ -460,7 +473,13 @@ export class RedisJobStore implements JobStore {
     };
     unsubscribe = await this.#listen(channel, onMessage);
     // Subscribed first, checked second: a job that ended before this has nothing to say.
-    const record = await this.get(id);
+    let record: JobRecord | null;
+    try {
+      record = await this.get(id);
+    } catch (error) {
+      unsubscribe();
+      throw error;
+    }
     if (record === null || record.finishedAt !== null) {
       unsubscribe();
       return () => {};
@@ -509,9 +528,8 @@ export class RedisJobStore implements JobStore {
       subscribing = this.#subscriber.subscribe(channel);
       this.#subscribing.set(channel, subscribing);
     }
-    await subscribing;
     let stopped = false;
-    return () => {
+    const stop = (): void => {
       if (stopped) return;
       stopped = true;
       listeners.delete(wrapped);
@@ -520,6 +538,15 @@ export class RedisJobStore implements JobStore {
       this.#subscribing.delete(channel);
       this.#subscriber.unsubscribe(channel).catch(() => {});
     };
+    try {
+      await subscribing;
+    } catch (error) {
+      // Not subscribed (Redis away): the next listener asks again instead of reusing this.
+      if (this.#subscribing.get(channel) === subscribing) this.#subscribing.delete(channel);
+      stop();
+      throw error;
+    }
+    return stop;
   }
 
   // ---------------------------------------------------------------- caps

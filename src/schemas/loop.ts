@@ -40,7 +40,8 @@ export const LoopState = z
       .nullable()
       .describe(
         "With Redis: every process that runs chunks, and its loop's counts as it last " +
-          'reported them. Null without Redis or while Redis does not answer.',
+          'reported them. Null without Redis, while Redis does not answer, and for a caller ' +
+          'whose key is not an operator key (when keys are on).',
       ),
     jobs: z.array(
       z.object({

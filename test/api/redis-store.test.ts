@@ -3,7 +3,7 @@
 // reads, follows, cancels. A Redis that goes away gives 503 store_unavailable, never a 500,
 // and the service recovers by itself when it is back.
 import request from 'supertest';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { startApp } from '../helper.js';
 import {
   connectTestRedis,
@@ -22,14 +22,19 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+// Deleted after the file's last test: the apps close after each test's own cleanups, and a
+// closing app still writes (a job it ends), so keys deleted per test would come back.
+const prefixes: string[] = [];
+afterAll(async () => {
+  const redis = connectTestRedis();
+  await redis.connect();
+  for (const prefix of prefixes) await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
 async function sharedPrefix(): Promise<string> {
   const prefix = testPrefix();
-  cleanups.push(async () => {
-    const redis = connectTestRedis();
-    await redis.connect();
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-  });
+  prefixes.push(prefix);
   return prefix;
 }
 

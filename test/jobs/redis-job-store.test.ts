@@ -125,6 +125,22 @@ describe.skipIf(!available)('RedisJobStore across processes', () => {
     expect(await b.queuedTargets('caller-b')).toEqual({ total: 4, caller: 2 });
   });
 
+  it('completes a finish that stopped half-way (its reply lost) when it is tried again', async () => {
+    const prefix = testPrefix();
+    const store = await openStore(prefix);
+    await store.create(newJob('half', ['x']));
+    const redis = opened.at(-1)!.connections[0]!;
+    // The record says finished, but the indexes and TTLs never heard of it.
+    await redis.hset(`${prefix}{job:half}`, 'status', 'succeeded', 'finishedAt', '1000');
+
+    await store.finish('half', 'succeeded', 2000);
+
+    expect(await redis.sismember(`${prefix}{index}:active`, 'half')).toBe(0);
+    expect(await redis.zscore(`${prefix}{index}:finished`, 'half')).toBe('1000');
+    expect(await redis.pttl(`${prefix}{job:half}`)).toBeGreaterThan(0);
+    expect(await store.queuedTargets('caller-a')).toEqual({ total: 0, caller: 0 });
+  });
+
   it('gives a finished job’s keys a Redis TTL of the retention and a minute', async () => {
     const clock = fakeClock();
     const prefix = testPrefix();
