@@ -44,7 +44,14 @@ export interface JobRunnerOptions {
    * off, until the store answers or the runner closes, so the run pauses instead of failing.
    */
   readonly isTransient?: (error: unknown) => boolean;
+  /**
+   * How often the runner reads whether its running jobs were cancelled, besides hearing it:
+   * a networked store's notice can be lost (Redis's pub/sub while it reconnects).
+   */
+  readonly cancelRecheckMs?: number;
 }
+
+const CANCEL_RECHECK_MS = 5_000;
 
 /** Backoff between tries of a write the store could not take, doubling up to the cap. */
 const RETRY_FIRST_MS = 100;
@@ -116,6 +123,8 @@ export class JobRunner {
   readonly #runs = new Map<string, Run>();
   #slices = 0;
   #stopWatching: Promise<() => void> | null = null;
+  readonly #cancelRecheckMs: number;
+  #recheck: NodeJS.Timeout | null = null;
   #closing: Promise<void> | null = null;
 
   constructor(options: JobRunnerOptions) {
@@ -127,6 +136,7 @@ export class JobRunner {
     this.#now = options.now ?? Date.now;
     this.#concurrency = options.concurrency;
     this.#isTransient = options.isTransient ?? (() => false);
+    this.#cancelRecheckMs = options.cancelRecheckMs ?? CANCEL_RECHECK_MS;
     this.#scheduler = new Scheduler<string, ProbeResult>({
       concurrency: options.concurrency,
       groupConcurrency: Math.min(
@@ -142,7 +152,20 @@ export class JobRunner {
   /** Starts hearing the store's cancellations; resolves once that is live. Idempotent. */
   async start(): Promise<void> {
     this.#stopWatching ??= this.#store.watchCancellations((id) => this.#cancelRun(id));
+    if (this.#recheck === null) {
+      this.#recheck = setInterval(() => void this.#recheckCancellations(), this.#cancelRecheckMs);
+      this.#recheck.unref();
+    }
     await this.#stopWatching;
+  }
+
+  /** Reads the stored flag of every job running here; cancels those that have it. */
+  async #recheckCancellations(): Promise<void> {
+    const ids = new Set([...this.#runs.values()].map((run) => run.job.id));
+    for (const id of ids) {
+      const job = await this.#store.get(id).catch(() => null);
+      if (job?.cancelRequested) this.#cancelRun(id);
+    }
   }
 
   /**
@@ -374,6 +397,7 @@ export class JobRunner {
       const reason = new Error('service closing');
       await this.#scheduler.drain({ cancel: true, reason });
       await Promise.all(ended);
+      if (this.#recheck !== null) clearInterval(this.#recheck);
       const stopWatching = await this.#stopWatching;
       stopWatching?.();
     })();

@@ -119,4 +119,39 @@ describe('JobRunner', () => {
     expect((await store.get(job.id))?.status).toBe('cancelled');
     expect(server.connections).toBe(0);
   });
+
+  it('stops a job whose cancellation notice was lost, from the stored flag', async () => {
+    const server = await startTcpServer(() => {});
+    closers.push(() => server.close());
+    // A store that never tells its watchers: only the stored flag says the job is cancelled.
+    class DeafStore extends MemoryJobStore {
+      override async watchCancellations() {
+        return () => {};
+      }
+    }
+    const store = new DeafStore({ maxJobs: 10, retentionMs: 60_000 });
+    const runner = new JobRunner({
+      store,
+      resolver: createDnsResolver(),
+      concurrency: 4,
+      cancelRecheckMs: 50,
+    });
+    await runner.start();
+    closers.push(() => runner.close());
+    const job = await store.create({
+      id: 'deaf',
+      createdAt: Date.now(),
+      options: JobOptions.parse({ timeoutMs: 30_000 }),
+      targets: [`${server.host}:${server.port}`, `${server.host}:${server.port}`],
+      caller: 'caller-a',
+      owner: null,
+      idempotencyKey: null,
+      requestHash: null,
+    });
+    const running = runner.run(job);
+    await store.requestCancel(job.id);
+    await running;
+
+    expect((await store.get(job.id))?.status).toBe('cancelled');
+  });
 });
