@@ -19,6 +19,7 @@ import { ConnectionGuard, derivedMaxConnections, openFileLimit } from './http/co
 import { OpenRequests } from './http/open-requests.js';
 import { answerClientError, answerFrameworkError } from './http/pre-route-errors.js';
 import type { JobStore } from './jobs/job-store.js';
+import type { OrphanSweepOptions } from './jobs/orphan-sweep.js';
 import apiKeys from './plugins/api-keys.js';
 import backPressure from './plugins/back-pressure.js';
 import jobs from './plugins/jobs.js';
@@ -54,6 +55,8 @@ export interface AppOverrides {
   readonly pressureSampleMs?: number;
   /** SSE comment heartbeat interval (default 15 s). */
   readonly sseHeartbeatMs?: number;
+  /** How often an API process on Redis re-queues jobs left queued (default 30 s, after 60 s). */
+  readonly orphanSweep?: OrphanSweepOptions;
   /** Sees every response as it is sent (tests check each against the OpenAPI document). */
   readonly onSend?: (request: FastifyRequest, reply: FastifyReply, payload: unknown) => void;
 }
@@ -123,6 +126,7 @@ export async function buildApp(
     resolver: overrides.resolver,
     limits: overrides.limits,
     store: overrides.store,
+    orphanSweep: overrides.orphanSweep,
   });
   await app.register(rateLimits, { config });
   await app.register(healthRoutes);

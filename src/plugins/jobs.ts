@@ -14,6 +14,7 @@ import { JobRunner } from '../jobs/job-runner.js';
 import type { JobStore } from '../jobs/job-store.js';
 import { JobSubmissions } from '../jobs/job-submissions.js';
 import { MemoryJobStore } from '../jobs/memory-job-store.js';
+import { defaultOrphanSweep, OrphanSweep, type OrphanSweepOptions } from '../jobs/orphan-sweep.js';
 import { isStoreUnavailable } from '../jobs/redis-connection.js';
 import { WorkerRegistry } from '../jobs/worker-registry.js';
 import { createAddressPolicy } from '../policy/address-policy.js';
@@ -56,6 +57,8 @@ export interface JobsPluginOptions {
   readonly resolver?: DnsResolver;
   readonly store?: JobStore;
   readonly limits?: ProbeLimits;
+  /** How often an API process on Redis re-queues jobs left queued (tests make it quick). */
+  readonly orphanSweep?: OrphanSweepOptions;
 }
 
 function resolverFromConfig(dns: DnsConfig): DnsResolver {
@@ -116,12 +119,15 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
   let dispatcher: JobDispatcher = new InProcessDispatcher(runner);
   let queue: QueueDispatcher | null = null;
   let chunkWorker: ChunkWorker | null = null;
+  let sweep: OrphanSweep | null = null;
   const registry = redis === null ? null : new WorkerRegistry(redis.redis, redis.prefix);
   if (redis !== null && config.redis !== null) {
     const connection = { redis: redis.queueRedis, prefix: config.redis.prefix };
     if (config.role !== 'worker') {
       queue = new QueueDispatcher(connection, config.redis.chunkSize);
       dispatcher = queue;
+      sweep = new OrphanSweep(store, queue, options.orphanSweep ?? defaultOrphanSweep);
+      sweep.start();
     }
     if (config.role !== 'api') {
       chunkWorker = new ChunkWorker({
@@ -165,6 +171,7 @@ async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions) {
     close() {
       closing ??= (async () => {
         lifecycle.beginDrain();
+        sweep?.stop();
         if (chunkWorker === null) await runner.close();
         else {
           await runner.close({ handBack: true });

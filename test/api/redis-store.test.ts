@@ -4,6 +4,7 @@
 // and the service recovers by itself when it is back.
 import request from 'supertest';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { JobOptions } from '../../src/schemas/job.js';
 import { startApp } from '../helper.js';
 import {
   connectTestRedis,
@@ -103,6 +104,32 @@ describe.skipIf(!available)('the service on Redis', () => {
       .expect(429);
     expect(refused.body.code).toBe('rate_limited');
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('queues again a job stored but never queued (its API process died in between)', async () => {
+    const prefix = await sharedPrefix();
+    const env = { HEADPROBE_REDIS_URL: testRedisUrl, HEADPROBE_REDIS_PREFIX: prefix };
+    const app = await startApp(env, { orphanSweep: { everyMs: 50, olderThanMs: 1_000 } });
+    const where = await target();
+    // As a submit leaves it when its process dies after create(), before dispatch().
+    const orphan = await app.jobStore.create({
+      id: 'orphan',
+      createdAt: Date.now() - 5_000,
+      options: JobOptions.parse({ concurrencyPerDestination: 2 }),
+      targets: [where, where],
+      caller: 'ip:127.0.0.1',
+      owner: null,
+      idempotencyKey: null,
+      requestHash: null,
+    });
+
+    await vi.waitFor(
+      async () => {
+        const job = await request(app.server).get(`/v1/jobs/${orphan.id}`).expect(200);
+        expect(job.body).toMatchObject({ status: 'succeeded', progress: { total: 2, ok: 2 } });
+      },
+      { timeout: 10_000, interval: 50 },
+    );
   });
 
   it('cancels from one process a job that runs in another', async () => {
