@@ -3,12 +3,30 @@
 // Redis Cluster runs them unchanged. Numbers come back as integers, strings as given.
 
 /**
+ * What UNINDEX_JOB does and INDEX_JOB does to the job it evicts: out of every index, its
+ * idempotency key freed if it still names the job. KEYS 1–5: created, finished, active, idem,
+ * idemOf.
+ */
+const FORGET = `
+local function forget(id)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('SREM', KEYS[3], id)
+  local key = redis.call('HGET', KEYS[5], id)
+  if key then
+    if redis.call('HGET', KEYS[4], key) == id then redis.call('HDEL', KEYS[4], key) end
+    redis.call('HDEL', KEYS[5], id)
+  end
+end
+`;
+
+/**
  * Indexes a job already written under its own keys, making room first.
  * KEYS: created, finished, active, idem, idemOf, createSeq.
  * ARGV: id, ownedKey ('' for none), maxJobs.
  * Returns {'ok', createSeq, evicted...} | {'held', holderId} | {'full'}.
  */
-export const INDEX_JOB = `
+export const INDEX_JOB = `${FORGET}
 local created, finished, active, idem, idemOf, counter = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local id, owned, maxJobs = ARGV[1], ARGV[2], tonumber(ARGV[3])
 if owned ~= '' then
@@ -19,13 +37,7 @@ local evicted = {}
 while redis.call('ZCARD', created) >= maxJobs do
   local oldest = redis.call('ZRANGE', finished, 0, 0)[1]
   if not oldest then return {'full'} end
-  redis.call('ZREM', finished, oldest)
-  redis.call('ZREM', created, oldest)
-  local key = redis.call('HGET', idemOf, oldest)
-  if key then
-    if redis.call('HGET', idem, key) == oldest then redis.call('HDEL', idem, key) end
-    redis.call('HDEL', idemOf, oldest)
-  end
+  forget(oldest)
   evicted[#evicted + 1] = oldest
 end
 local seq = redis.call('INCR', counter)
@@ -43,17 +55,8 @@ return reply
 /**
  * Forgets a job in the indexes. KEYS: created, finished, active, idem, idemOf. ARGV: id.
  */
-export const UNINDEX_JOB = `
-local created, finished, active, idem, idemOf = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local id = ARGV[1]
-redis.call('ZREM', created, id)
-redis.call('ZREM', finished, id)
-redis.call('SREM', active, id)
-local key = redis.call('HGET', idemOf, id)
-if key then
-  if redis.call('HGET', idem, key) == id then redis.call('HDEL', idem, key) end
-  redis.call('HDEL', idemOf, id)
-end
+export const UNINDEX_JOB = `${FORGET}
+forget(ARGV[1])
 return 1
 `;
 

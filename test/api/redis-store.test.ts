@@ -6,13 +6,7 @@ import request from 'supertest';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { JobOptions } from '../../src/schemas/job.js';
 import { startApp } from '../helper.js';
-import {
-  connectTestRedis,
-  deleteKeys,
-  testPrefix,
-  testRedisAvailable,
-  testRedisUrl,
-} from '../support/redis.js';
+import { deletePrefixes, testPrefix, testRedisAvailable, testRedisUrl } from '../support/redis.js';
 import { OwnRedisServer, redisServerInstalled } from '../support/redis-server.js';
 import { normalResponse, respondWith, startTcpServer } from '../support/servers.js';
 
@@ -26,12 +20,7 @@ afterEach(async () => {
 // Deleted after the file's last test: the apps close after each test's own cleanups, and a
 // closing app still writes (a job it ends), so keys deleted per test would come back.
 const prefixes: string[] = [];
-afterAll(async () => {
-  const redis = connectTestRedis();
-  await redis.connect();
-  for (const prefix of prefixes) await deleteKeys(redis, prefix);
-  redis.disconnect();
-});
+afterAll(() => deletePrefixes(prefixes));
 
 async function sharedPrefix(): Promise<string> {
   const prefix = testPrefix();

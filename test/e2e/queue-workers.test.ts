@@ -5,13 +5,7 @@
 import { get } from 'node:http';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  connectTestRedis,
-  deleteKeys,
-  testPrefix,
-  testRedisAvailable,
-  testRedisUrl,
-} from '../support/redis.js';
+import { deletePrefixes, testPrefix, testRedisAvailable, testRedisUrl } from '../support/redis.js';
 import { onRequestHead, type ServerHandle, startTcpServer } from '../support/servers.js';
 import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
 
@@ -135,30 +129,35 @@ function followNdjson(port: number, id: string, onLine: (index: number) => void)
   });
 }
 
+/** A prefix of the test's own, its keys deleted after the test (the processes stopped first). */
+function ownPrefix(): string {
+  const prefix = testPrefix();
+  cleanups.push(() => deletePrefixes([prefix]));
+  return prefix;
+}
+
+const JOB_OPTIONS = { concurrencyPerDestination: 100, timeoutMs: 10_000 };
+
+/** Submits a job of `total` targets, all the target on `targetPort`; its id. */
+async function submitSameTarget(apiPort: number, targetPort: number, total: number) {
+  const where = `127.0.0.1:${targetPort}`;
+  const submitted = await request(`http://127.0.0.1:${apiPort}`)
+    .post('/v1/jobs')
+    .send({ targets: Array.from({ length: total }, () => where), options: JOB_OPTIONS })
+    .expect(202);
+  return submitted.body.id as string;
+}
+
 describe.skipIf(!available)('API and workers on Redis', () => {
   it('serves a job from another API process when the one that took it is killed, over SSE with Last-Event-ID', {
     timeout: 60_000,
   }, async () => {
-    const prefix = testPrefix();
-    cleanups.push(async () => {
-      const redis = connectTestRedis();
-      await redis.connect();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
-    });
+    const prefix = ownPrefix();
     const total = 120;
     const target = await slowTarget(100);
     const { api, otherApis, workers } = await cluster(prefix, 1, 2);
     expect(workers).toHaveLength(1);
-    const where = `127.0.0.1:${target.port}`;
-    const submitted = await request(`http://127.0.0.1:${api.port}`)
-      .post('/v1/jobs')
-      .send({
-        targets: Array.from({ length: total }, () => where),
-        options: { concurrencyPerDestination: 100, timeoutMs: 10_000 },
-      })
-      .expect(202);
-    const id = submitted.body.id as string;
+    const id = await submitSameTarget(api.port, target.port, total);
     api.child.kill('SIGKILL');
 
     const other = otherApis[0]!.port;
@@ -175,26 +174,11 @@ describe.skipIf(!available)('API and workers on Redis', () => {
   it('loses no target when a worker is killed mid-job, and shows each index once', {
     timeout: 60_000,
   }, async () => {
-    const prefix = testPrefix();
-    cleanups.push(async () => {
-      const redis = connectTestRedis();
-      await redis.connect();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
-    });
+    const prefix = ownPrefix();
     const total = 300;
     const target = await slowTarget(150);
     const { api, workers } = await cluster(prefix, 2);
-    const where = `127.0.0.1:${target.port}`;
-
-    const submitted = await request(`http://127.0.0.1:${api.port}`)
-      .post('/v1/jobs')
-      .send({
-        targets: Array.from({ length: total }, () => where),
-        options: { concurrencyPerDestination: 100, timeoutMs: 10_000 },
-      })
-      .expect(202);
-    const id = submitted.body.id as string;
+    const id = await submitSameTarget(api.port, target.port, total);
 
     // An SSE follower too, which drops its connection once and resumes by Last-Event-ID.
     const sse = (async () => {
@@ -232,26 +216,12 @@ describe.skipIf(!available)('API and workers on Redis', () => {
   it('hands a stopping worker’s chunks back: it exits 0 and another worker ends the job', {
     timeout: 60_000,
   }, async () => {
-    const prefix = testPrefix();
-    cleanups.push(async () => {
-      const redis = connectTestRedis();
-      await redis.connect();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
-    });
+    const prefix = ownPrefix();
     const total = 200;
     const target = await slowTarget(150);
     // No grace: what runs when SIGTERM comes is handed back at once.
     const { api, workers } = await cluster(prefix, 2, 1, { HEADPROBE_SHUTDOWN_GRACE_S: '0' });
-    const where = `127.0.0.1:${target.port}`;
-    const submitted = await request(`http://127.0.0.1:${api.port}`)
-      .post('/v1/jobs')
-      .send({
-        targets: Array.from({ length: total }, () => where),
-        options: { concurrencyPerDestination: 100, timeoutMs: 10_000 },
-      })
-      .expect(202);
-    const id = submitted.body.id as string;
+    const id = await submitSameTarget(api.port, target.port, total);
 
     const seen: number[] = [];
     let stopped: Promise<{ code: number | null }> | null = null;
@@ -270,19 +240,13 @@ describe.skipIf(!available)('API and workers on Redis', () => {
   it('lets a small job submitted behind a big one through, across workers', {
     timeout: 60_000,
   }, async () => {
-    const prefix = testPrefix();
-    cleanups.push(async () => {
-      const redis = connectTestRedis();
-      await redis.connect();
-      await deleteKeys(redis, prefix);
-      redis.disconnect();
-    });
+    const prefix = ownPrefix();
     const big = 2000;
     const target = await slowTarget(100);
     const { api } = await cluster(prefix, 2);
     const client = request(`http://127.0.0.1:${api.port}`);
     const where = `127.0.0.1:${target.port}`;
-    const options = { concurrencyPerDestination: 100, timeoutMs: 10_000 };
+    const options = JOB_OPTIONS;
     const bigJob = await client
       .post('/v1/jobs')
       .send({ targets: Array.from({ length: big }, () => where), options })

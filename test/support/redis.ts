@@ -39,6 +39,17 @@ export function testPrefix(): string {
   return `headprobe-test:${randomUUID()}:`;
 }
 
+/** Deletes every key under each prefix, on a connection of its own. */
+export async function deletePrefixes(prefixes: readonly string[]): Promise<void> {
+  const redis = connectTestRedis();
+  await redis.connect();
+  try {
+    for (const prefix of prefixes) await deleteKeys(redis, prefix);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Deletes every key under `prefix`. */
 export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
