@@ -10,7 +10,7 @@
 // …). A 5-target job submitted behind a 100,000-target one is one chunk of priority 1 and
 // goes ahead of the big job's chunks not yet taken; inside a worker the Scheduler's
 // round-robin between callers and jobs does the rest.
-import { Queue, type Job as QueuedChunk, Worker } from 'bullmq';
+import { Queue, type Job as QueuedChunk, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobDispatcher } from './job-dispatcher.js';
 import type { JobRunner } from './job-runner.js';
@@ -27,7 +27,7 @@ export interface Chunk {
 const QUEUE_NAME = 'chunks';
 const DEPTH_WITHIN_MS = 1_000;
 const GIVE_UP_TRIES = 10;
-/** Tries of a chunk; a hand-back at a worker's shutdown uses one up too. */
+/** Tries of a chunk; a hand-back at a worker's shutdown is not one. */
 const CHUNK_ATTEMPTS = 100;
 /** How long the queue may take to accept a job's chunks before the submit answers 503. */
 const DISPATCH_WITHIN_MS = 5_000;
@@ -153,7 +153,7 @@ export class ChunkWorker {
   constructor(options: ChunkWorkerOptions) {
     this.#store = options.store;
     this.#runner = options.runner;
-    this.#worker = new Worker<Chunk>(QUEUE_NAME, (chunk) => this.#run(chunk), {
+    this.#worker = new Worker<Chunk>(QUEUE_NAME, (chunk, token) => this.#run(chunk, token), {
       connection: options.connection.redis,
       prefix: bullPrefix(options.connection.prefix),
       concurrency: options.concurrency,
@@ -189,7 +189,7 @@ export class ChunkWorker {
     }
   }
 
-  async #run(queued: QueuedChunk<Chunk>): Promise<void> {
+  async #run(queued: QueuedChunk<Chunk>, token: string | undefined): Promise<void> {
     const { jobId, from, to } = queued.data;
     const job = await this.#store.get(jobId);
     // Deleted, expired or over (a cancelled job's queued chunks end here).
@@ -202,7 +202,12 @@ export class ChunkWorker {
       this.#runner.cancel(jobId);
     }
     const outcome = await running;
-    if (outcome === 'handed-back') throw new Error('handed back at shutdown');
+    if (outcome === 'handed-back') {
+      // Back to the queue at its priority, its tries untouched: a rolling deploy that stops
+      // workers over and over must not use up a chunk's tries and fail its targets.
+      await queued.moveToWait(token);
+      throw new WaitingError();
+    }
     if (outcome === 'unwritten') throw new Error('a result could not be written');
   }
 

@@ -2,6 +2,8 @@
 // API processes, each running the jobs it accepted, and either one answers for any job:
 // reads, follows, cancels. A Redis that goes away gives 503 store_unavailable, never a 500,
 // and the service recovers by itself when it is back.
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import request from 'supertest';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { JobOptions } from '../../src/schemas/job.js';
@@ -228,4 +230,40 @@ describe.skipIf(!redisServerInstalled())('the service when Redis goes away', () 
       .sort((a: number, b: number) => a - b);
     expect(indices).toEqual(Array.from({ length: total }, (_, i) => i));
   }, 40_000);
+});
+
+describe.skipIf(!available)('a worker that stops', () => {
+  it('hands its running chunk back at its priority, without using up one of its tries', async () => {
+    const prefix = await sharedPrefix();
+    const env = { HEADPROBE_REDIS_URL: testRedisUrl, HEADPROBE_REDIS_PREFIX: prefix };
+    const api = await startApp({ ...env, HEADPROBE_ROLE: 'api' });
+    const worker = await startApp({ ...env, HEADPROBE_ROLE: 'worker' });
+    const silent = await target(() => {});
+    const submitted = await request(api.server)
+      .post('/v1/jobs')
+      .send({ targets: [silent, silent], options: { timeoutMs: 30_000 } })
+      .expect(202);
+    const id = submitted.body.id as string;
+    await vi.waitFor(
+      async () => {
+        const job = await request(api.server).get(`/v1/jobs/${id}`).expect(200);
+        expect(job.body.status).toBe('running');
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+
+    await worker.close();
+
+    const connection = new Redis(testRedisUrl, { maxRetriesPerRequest: null });
+    const queue = new Queue('chunks', { connection, prefix: `${prefix}{bull}` });
+    cleanups.push(async () => {
+      await queue.close();
+      connection.disconnect();
+    });
+    const chunk = await queue.getJob(`${id}.0`);
+    expect(await chunk?.getState()).toBe('prioritized');
+    expect(chunk?.attemptsMade).toBe(0);
+    const job = await request(api.server).get(`/v1/jobs/${id}`).expect(200);
+    expect(job.body).toMatchObject({ status: 'running', progress: { done: 0 } });
+  });
 });
