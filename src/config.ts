@@ -113,6 +113,7 @@ const EnvSchema = z
       .string()
       .regex(/^rediss?:\/\/\S+$/, 'expected redis://[user:password@]host[:port][/db] or rediss://…')
       .optional(),
+    HEADPROBE_REDIS_CLUSTER: z.stringbool().default(false),
     HEADPROBE_REDIS_PREFIX: z
       .string()
       .regex(/^[\x21-\x7e]{0,64}$/, 'expected up to 64 printable characters without spaces')
@@ -125,6 +126,10 @@ const EnvSchema = z
   .refine((env) => env.HEADPROBE_ROLE === 'all' || env.HEADPROBE_REDIS_URL !== undefined, {
     path: ['HEADPROBE_ROLE'],
     message: 'api and worker processes share their jobs through Redis: set HEADPROBE_REDIS_URL',
+  })
+  .refine((env) => !env.HEADPROBE_REDIS_CLUSTER || env.HEADPROBE_REDIS_URL !== undefined, {
+    path: ['HEADPROBE_REDIS_CLUSTER'],
+    message: 'names how to reach HEADPROBE_REDIS_URL: set it to one node of the Cluster',
   })
   .refine((env) => env.HEADPROBE_DNS === 'builtin' || env.HEADPROBE_DNS_SERVERS.length === 0, {
     path: ['HEADPROBE_DNS_SERVERS'],
@@ -229,6 +234,8 @@ const EnvSchema = z
           ? null
           : Object.freeze({
               url: env.HEADPROBE_REDIS_URL,
+              /** The URL is one node of a Redis Cluster; the client finds the others. */
+              cluster: env.HEADPROBE_REDIS_CLUSTER,
               prefix: env.HEADPROBE_REDIS_PREFIX,
               /** Targets per queued chunk. */
               chunkSize: env.HEADPROBE_CHUNK_SIZE,

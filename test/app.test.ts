@@ -114,6 +114,7 @@ describe('loadConfig', () => {
   it('keeps jobs in Redis when given a URL, under the default prefix or its own', () => {
     expect(loadConfig({ HEADPROBE_REDIS_URL: 'redis://:secret@10.0.0.5:6380/2' }).redis).toEqual({
       url: 'redis://:secret@10.0.0.5:6380/2',
+      cluster: false,
       prefix: 'headprobe:',
       chunkSize: 500,
       chunkLockMs: 30_000,
@@ -123,6 +124,9 @@ describe('loadConfig', () => {
       loadConfig({ HEADPROBE_REDIS_URL: 'rediss://r.example', HEADPROBE_REDIS_PREFIX: 'hp-eu:' })
         .redis?.prefix,
     ).toBe('hp-eu:');
+    const cluster = { HEADPROBE_REDIS_URL: 'redis://10.0.0.5', HEADPROBE_REDIS_CLUSTER: 'true' };
+    expect(loadConfig(cluster).redis?.cluster).toBe(true);
+    expect(() => loadConfig({ HEADPROBE_REDIS_CLUSTER: 'true' })).toThrow('HEADPROBE_REDIS_URL');
   });
 
   it('refuses DNS servers for the system resolver, which cannot be pointed at them', () => {
@@ -139,6 +143,7 @@ describe('loadConfig', () => {
     ['HEADPROBE_DNS', 'c-ares'],
     ['HEADPROBE_REDIS_URL', 'localhost:6379'],
     ['HEADPROBE_REDIS_PREFIX', 'hp{x}:'],
+    ['HEADPROBE_REDIS_CLUSTER', 'maybe'],
     ['HEADPROBE_DNS_CACHE_MIN_TTL_S', '600'],
     ['HEADPROBE_CONCURRENCY_PER_DESTINATION', '500'],
     ['HEADPROBE_ALLOW_CIDRS', '127.0.0.0/33'],

@@ -11,10 +11,10 @@
 // goes ahead of the big job's chunks not yet taken; inside a worker the Scheduler's
 // round-robin between callers and jobs does the rest.
 import { Queue, type Job as QueuedChunk, WaitingError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { JobDispatcher } from './job-dispatcher.js';
 import type { JobRunner } from './job-runner.js';
 import type { JobRecord, JobStore } from './job-store.js';
+import type { RedisClient } from './redis-client.js';
 import { settleWithin } from './settle-within.js';
 
 /** One chunk of a job: the indices [from, to). */
@@ -41,7 +41,7 @@ const MAX_PRIORITY = 2_097_152;
 
 /** Where chunks are queued: the store's Redis, under the same prefix. */
 export interface ChunkQueueConnection {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** BullMQ prefixes its keys itself; ours goes before (`headprobe:{bull}:chunks:…`). */
   readonly prefix: string;
 }

@@ -1,13 +1,16 @@
-// Opens the Redis job store of HEADPROBE_REDIS_URL: two connections (commands, and pub/sub,
+// Opens the Redis job store of HEADPROBE_REDIS_URL (one server, or a Cluster through it): two connections (commands, and pub/sub,
 // which takes no other commands), Redis's eviction policy checked, and what the API needs to
 // tell a Redis that is away (503 store_unavailable, /readyz false) from a bug. While Redis is
 // away commands fail at once instead of queueing in the process, and ioredis reconnects by
 // itself (re-subscribing its channels), so the service recovers when Redis returns.
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { createRedisClient, primaries, type RedisClient } from './redis-client.js';
 import { RedisJobStore } from './redis-job-store.js';
 
 export interface RedisStoreSettings {
   readonly url: string;
+  /** The URL is one node of a Redis Cluster (HEADPROBE_REDIS_CLUSTER). */
+  readonly cluster: boolean;
   readonly prefix: string;
   readonly maxJobs: number;
   readonly retentionMs: number;
@@ -16,11 +19,11 @@ export interface RedisStoreSettings {
 export interface RedisStoreHandle {
   readonly store: RedisJobStore;
   /** The command connection, for others that keep counters in Redis (rate limits). */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** HEADPROBE_REDIS_PREFIX. */
   readonly prefix: string;
   /** For BullMQ, which asks for a connection that retries for ever (it blocks on it). */
-  readonly queueRedis: Redis;
+  readonly queueRedis: RedisClient;
   /** True while both connections are up. */
   connected(): boolean;
   close(): Promise<void>;
@@ -83,8 +86,8 @@ export async function openRedisJobStore(
 ): Promise<RedisStoreHandle> {
   const where = redactedRedisUrl(settings.url);
   // Results that land in one turn of the loop go to Redis in one write.
-  const redis = new Redis(settings.url, { ...connectionOptions, enableAutoPipelining: true });
-  const subscriber = new Redis(settings.url, connectionOptions);
+  const redis = createRedisClient(settings, { ...connectionOptions, enableAutoPipelining: true });
+  const subscriber = createRedisClient(settings, connectionOptions);
   let warnedAway = false;
   for (const connection of [redis, subscriber]) {
     // ioredis emits every failed reconnect; one line per outage is enough.
@@ -107,7 +110,7 @@ export async function openRedisJobStore(
     throw new Error(`cannot reach Redis at ${where}: ${(error as Error).message}`);
   }
   await warnUnlessNoEviction(redis, where, log);
-  const queueRedis = new Redis(settings.url, { maxRetriesPerRequest: null });
+  const queueRedis = createRedisClient(settings, { maxRetriesPerRequest: null });
   queueRedis.on('error', () => {});
   const store = new RedisJobStore({
     redis,
@@ -129,12 +132,16 @@ export async function openRedisJobStore(
   };
 }
 
-async function warnUnlessNoEviction(redis: Redis, where: string, log: RedisStoreLog) {
+async function warnUnlessNoEviction(redis: RedisClient, where: string, log: RedisStoreLog) {
   try {
-    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
-    if (policy !== 'noeviction') {
+    // Every master of a Cluster: any of them may hold a job.
+    for (const server of primaries(redis)) {
+      const [, policy] = (await server.config('GET', 'maxmemory-policy')) as [string, string];
+      if (policy === 'noeviction') continue;
+      const which =
+        redis === server ? where : `${where} (node ${server.options.host}:${server.options.port})`;
       log.warn(
-        `Redis at ${where} has maxmemory-policy ${policy}: under memory pressure it may evict ` +
+        `Redis at ${which} has maxmemory-policy ${policy}: under memory pressure it may evict ` +
           'job records and results. Set maxmemory-policy noeviction.',
       );
     }

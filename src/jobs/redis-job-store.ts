@@ -14,7 +14,6 @@
 // and every key of a finished job also gets a Redis TTL of the retention plus a minute, so
 // Redis forgets it even when no process looks again.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { isFinished, type JobStatus } from '../schemas/job.js';
 import {
   type AppendOutcome,
@@ -32,6 +31,7 @@ import {
   type StoredResult,
 } from './job-store.js';
 import { cursorSeq, emit, encodeCursor, ownedKey } from './job-store-parts.js';
+import type { RedisClient } from './redis-client.js';
 import {
   APPEND_RESULT,
   FINISH_JOB,
@@ -45,9 +45,9 @@ import {
 
 export interface RedisJobStoreOptions {
   /** Commands go here. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** A second connection for pub/sub (a subscribed connection takes no other commands). */
-  readonly subscriber: Redis;
+  readonly subscriber: RedisClient;
   /** Put before every key and channel (HEADPROBE_REDIS_PREFIX), e.g. `headprobe:`. */
   readonly prefix: string;
   readonly maxJobs: number;
@@ -115,8 +115,8 @@ function parseEvent(message: string): JobEvent | null {
 }
 
 export class RedisJobStore implements JobStore {
-  readonly #redis: Redis & Scripted;
-  readonly #subscriber: Redis;
+  readonly #redis: RedisClient & Scripted;
+  readonly #subscriber: RedisClient;
   readonly #prefix: string;
   readonly #maxJobs: number;
   readonly #retentionMs: number;
@@ -129,7 +129,7 @@ export class RedisJobStore implements JobStore {
   readonly #cancellationWatchers = new Set<(id: string) => void>();
 
   constructor(options: RedisJobStoreOptions) {
-    this.#redis = options.redis as Redis & Scripted;
+    this.#redis = options.redis as RedisClient & Scripted;
     this.#subscriber = options.subscriber;
     this.#prefix = options.prefix;
     this.#maxJobs = options.maxJobs;
@@ -329,13 +329,14 @@ export class RedisJobStore implements JobStore {
         LIST_BATCH,
       );
       if (batch.length === 0) break;
-      const pipeline = this.#redis.pipeline();
-      for (let i = 0; i < batch.length; i += 2) pipeline.hgetall(this.#jobKey(batch[i]!));
-      const replies = (await pipeline.exec()) ?? [];
+      // Sent together, not as one pipeline: on a Cluster the jobs live on different nodes, and
+      // auto-pipelining still makes one write per node.
+      const ids = batch.filter((_, i) => i % 2 === 0);
+      const replies = await Promise.all(ids.map((id) => this.#redis.hgetall(this.#jobKey(id))));
       for (let i = 0; i < batch.length; i += 2) {
         const id = batch[i]!;
         const seq = Number(batch[i + 1]);
-        const record = this.#record((replies[i / 2]?.[1] ?? {}) as Record<string, string>);
+        const record = this.#record(replies[i / 2]!);
         if (record === null || this.#isExpired(record)) {
           // Expired, or gone by Redis's TTL: out of the index too.
           await this.#remove(id);
@@ -398,9 +399,9 @@ export class RedisJobStore implements JobStore {
     if (finishedAt === null) return;
     const [, finished, active] = this.#indexKeys();
     await this.#redis.hpIndexFinished(active, finished, id, finishedAt);
-    const pipeline = this.#redis.pipeline();
-    for (const key of this.#jobKeys(id)) pipeline.pexpire(key, this.#retentionMs + TTL_SLACK_MS);
-    await pipeline.exec();
+    await Promise.all(
+      this.#jobKeys(id).map((key) => this.#redis.pexpire(key, this.#retentionMs + TTL_SLACK_MS)),
+    );
   }
 
   async delete(id: string): Promise<boolean> {
@@ -555,13 +556,12 @@ export class RedisJobStore implements JobStore {
     const [, , active] = this.#indexKeys();
     const ids = await this.#redis.smembers(active);
     if (ids.length === 0) return { total: 0, caller: 0 };
-    const pipeline = this.#redis.pipeline();
-    for (const id of ids) pipeline.hmget(this.#jobKey(id), 'total', 'done', 'caller');
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = await Promise.all(
+      ids.map((id) => this.#redis.hmget(this.#jobKey(id), 'total', 'done', 'caller')),
+    );
     let total = 0;
     let mine = 0;
-    for (const [, fields] of replies) {
-      const [jobTotal, done, jobCaller] = (fields ?? []) as Array<string | null>;
+    for (const [jobTotal, done, jobCaller] of replies) {
       if (jobTotal == null) continue;
       const queued = Number(jobTotal) - Number(done);
       total += queued;

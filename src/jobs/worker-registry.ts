@@ -3,8 +3,8 @@
 // couple of seconds, and a worker not heard from for a while is dropped from the view.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import type { SchedulerCounts } from '../loop/index.js';
+import type { RedisClient } from './redis-client.js';
 
 export interface WorkerState extends SchedulerCounts {
   readonly id: string;
@@ -20,12 +20,12 @@ const REPORT_EVERY_MS = 2_000;
 const GONE_AFTER_MS = 10_000;
 
 export class WorkerRegistry {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #key: string;
   readonly #id = randomUUID();
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
     this.#key = `${prefix}{index}:workers`;
   }

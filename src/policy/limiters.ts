@@ -1,11 +1,12 @@
 // The rate limiters' counters: in the process's memory, or in Redis when the processes share
 // one (HEADPROBE_REDIS_URL), so N API processes enforce one limit, not N.
-import type { Redis } from 'ioredis';
+
 import {
   type RateLimiterAbstract,
   RateLimiterMemory,
   RateLimiterRedis,
 } from 'rate-limiter-flexible';
+import type { RedisClient } from '../jobs/redis-client.js';
 
 export interface LimiterSpec {
   /** What the counters are of, e.g. `targets`: part of their Redis keys. */
@@ -15,7 +16,7 @@ export interface LimiterSpec {
 }
 
 export interface LimiterStore {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** HEADPROBE_REDIS_PREFIX. */
   readonly prefix: string;
 }

@@ -29,6 +29,25 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** A free port whose cluster bus port (port + 10000) is free too. */
+async function freeClusterPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10_000 > 65_535) continue;
+    const bus = createServer();
+    bus.listen(port + 10_000, '127.0.0.1');
+    const free = await new Promise<boolean>((resolve) => {
+      bus.once('listening', () => resolve(true));
+      bus.once('error', () => resolve(false));
+    });
+    if (free) {
+      bus.close();
+      await once(bus, 'close');
+      return port;
+    }
+  }
+}
+
 export class OwnRedisServer {
   #child: ChildProcess | null = null;
   readonly #dir: string;
@@ -103,5 +122,108 @@ export class OwnRedisServer {
       child.kill('SIGKILL');
       await exited;
     }
+  }
+}
+
+/**
+ * A Redis Cluster of a test's own: three masters (no replicas) on loopback ports found free,
+ * the 16,384 slots split between them by `redis-cli --cluster create`. Resolves once every
+ * node reports `cluster_state:ok`.
+ */
+export class OwnRedisCluster {
+  readonly #nodes: ChildProcess[] = [];
+  readonly #dir = mkdtempSync(join(tmpdir(), 'headprobe-redis-cluster-'));
+  readonly ports: number[] = [];
+
+  static async start(masters = 3): Promise<OwnRedisCluster> {
+    const cluster = new OwnRedisCluster();
+    try {
+      await cluster.#start(masters);
+    } catch (error) {
+      await cluster.remove();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** One node's URL: a client given it finds the others. */
+  get url(): string {
+    return `redis://127.0.0.1:${this.ports[0]}`;
+  }
+
+  async #start(masters: number): Promise<void> {
+    for (let i = 0; i < masters; i++) this.ports.push(await freeClusterPort());
+    await Promise.all(this.ports.map((port) => this.#startNode(port)));
+    const created = spawnSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...this.ports.map((port) => `127.0.0.1:${port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      { encoding: 'utf8' },
+    );
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create: ${created.stdout}`);
+    for (const port of this.ports) {
+      const node = new Redis(port, '127.0.0.1', { lazyConnect: true });
+      await node.connect();
+      try {
+        // Slots are assigned at once; every node agreeing on them takes a moment.
+        for (let tries = 0; !(await node.cluster('INFO')).includes('cluster_state:ok'); tries++) {
+          if (tries === 200) throw new Error(`cluster node ${port} never reached state ok`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        node.disconnect();
+      }
+    }
+  }
+
+  async #startNode(port: number): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.#dir,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    this.#nodes.push(child);
+    await new Promise<void>((resolve, reject) => {
+      let seen = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes('Ready to accept connections')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
+    });
+  }
+
+  /** Stops every node and removes their files. */
+  async remove(): Promise<void> {
+    await Promise.all(
+      this.#nodes.splice(0).map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      }),
+    );
+    rmSync(this.#dir, { recursive: true, force: true });
   }
 }
