@@ -29,22 +29,31 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A free port whose cluster bus port (port + 10000) is free too. */
-async function freeClusterPort(): Promise<number> {
+/** True when nothing listens on `port` of 127.0.0.1 now. */
+async function portIsFree(port: number): Promise<boolean> {
+  const probe = createServer();
+  probe.listen(port, '127.0.0.1');
+  const free = await new Promise<boolean>((resolve) => {
+    probe.once('listening', () => resolve(true));
+    probe.once('error', () => resolve(false));
+  });
+  if (free) {
+    probe.close();
+    await once(probe, 'close');
+  }
+  return free;
+}
+
+/**
+ * A free port for a cluster node, whose bus port (port + 10000) is free too. Both are taken
+ * below the kernel's ephemeral range (from 32768), where the suite's own client sockets
+ * cannot take one between this check and redis-server's bind.
+ */
+async function freeClusterPort(taken: readonly number[]): Promise<number> {
   for (;;) {
-    const port = await freePort();
-    if (port + 10_000 > 65_535) continue;
-    const bus = createServer();
-    bus.listen(port + 10_000, '127.0.0.1');
-    const free = await new Promise<boolean>((resolve) => {
-      bus.once('listening', () => resolve(true));
-      bus.once('error', () => resolve(false));
-    });
-    if (free) {
-      bus.close();
-      await once(bus, 'close');
-      return port;
-    }
+    const port = 20_000 + Math.floor(Math.random() * 2_700);
+    if (taken.includes(port)) continue;
+    if ((await portIsFree(port)) && (await portIsFree(port + 10_000))) return port;
   }
 }
 
@@ -152,7 +161,7 @@ export class OwnRedisCluster {
   }
 
   async #start(masters: number): Promise<void> {
-    for (let i = 0; i < masters; i++) this.ports.push(await freeClusterPort());
+    for (let i = 0; i < masters; i++) this.ports.push(await freeClusterPort(this.ports));
     await Promise.all(this.ports.map((port) => this.#startNode(port)));
     const created = spawnSync(
       'redis-cli',
@@ -210,7 +219,9 @@ export class OwnRedisCluster {
         seen += chunk.toString();
         if (seen.includes('Ready to accept connections')) resolve();
       });
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
+      child.once('exit', (code) => {
+        reject(new Error(`redis-server on port ${port} exited (${code}): ${seen.slice(-500)}`));
+      });
     });
   }
 
