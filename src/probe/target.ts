@@ -28,29 +28,39 @@ const SCHEME_PREFIX = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
 // WHATWG URL silently strips or drops these; a strict prober refuses them instead.
 const WHITESPACE_OR_CONTROL = /[\u0000-\u0020\u007f-\u009f\u00a0\u2028\u2029\ufeff]/;
 
-// Bulk target lists are mostly plain IPv4 addresses; these skip the WHATWG parser.
-// Only canonical forms qualify (no leading zeros, path absent or "/"), so the result
-// is exactly what URL() would give; test/probe/target.test.ts checks that equivalence.
+// Bulk target lists are mostly plain IPv4 addresses or plain host names; these skip the
+// WHATWG parser. Only canonical forms qualify (no leading zeros, path absent or "/"), so the
+// result is exactly what URL() would give; test/probe/target.test.ts checks that equivalence.
 const PLAIN_IPV4_TARGET =
   /^(?:(https?):\/\/)?((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})(?::([1-9]\d{0,4}))?\/?$/;
+// Lowercase letter-digit-hyphen labels, the last one starting with a letter: URL() would
+// neither read it as an IPv4 number nor map it through IDNA (an `xn--` label is left to it).
+const PLAIN_NAME_TARGET =
+  /^(?:(https?):\/\/)?((?:[a-z0-9-]{1,63}\.)*[a-z][a-z0-9-]{0,62})(?::([1-9]\d{0,4}))?\/?$/;
+const PUNYCODE_LABEL = /(?:^|\.)xn--/;
 
-function parsePlainIpv4(input: string): TargetParseResult | null {
-  const match = PLAIN_IPV4_TARGET.exec(input);
-  if (match === null) return null;
+function parsePlain(input: string): TargetParseResult | null {
+  let match = PLAIN_IPV4_TARGET.exec(input);
+  let ipFamily: 0 | 4 = 4;
+  if (match === null) {
+    match = PLAIN_NAME_TARGET.exec(input);
+    if (match === null || PUNYCODE_LABEL.test(match[2]!) || !isDnsName(match[2]!)) return null;
+    ipFamily = 0;
+  }
   const scheme = match[1] === 'https' ? 'https' : 'http';
-  const address = match[2]!;
+  const host = match[2]!;
   const defaultPort = scheme === 'https' ? 443 : 80;
   const port = match[3] === undefined ? defaultPort : Number(match[3]);
   if (port > 65535) return null;
-  const authority = port === defaultPort ? address : `${address}:${port}`;
+  const authority = port === defaultPort ? host : `${host}:${port}`;
   return {
     ok: true,
     target: {
       url: `${scheme}://${authority}/`,
       scheme,
-      hostname: address,
+      hostname: host,
       port,
-      ipFamily: 4,
+      ipFamily,
       authority,
       requestTarget: '/',
     },
@@ -66,7 +76,7 @@ function invalid(message: string): TargetParseResult {
  * A bare host means `http://host:80/`. Everything else is rejected.
  */
 export function parseTarget(input: string): TargetParseResult {
-  return parsePlainIpv4(input) ?? parseTargetAsUrl(input);
+  return parsePlain(input) ?? parseTargetAsUrl(input);
 }
 
 /** The general path through the WHATWG URL parser; exported for the equivalence test. */

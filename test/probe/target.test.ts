@@ -118,6 +118,34 @@ describe('parseTarget', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('fast path for plain host names gives exactly what the URL parser gives', () => {
+    // Labels from an alphabet with the characters that matter to URL(): digits (a numeric
+    // last label is an IPv4 number to it), hyphens, `xn--` (IDNA), upper case, `0x` (hex).
+    const label = fc.oneof(
+      fc.stringMatching(/^[a-z0-9-]{1,12}$/),
+      fc.constantFrom('xn--bcher-kva', 'xn--zz', '0x7f', 'A', 'Ex', '1', '255', 'a'.repeat(64)),
+    );
+    const input = fc
+      .tuple(
+        fc.constantFrom('', 'http://', 'https://', 'HTTP://'),
+        fc.array(label, { minLength: 1, maxLength: 5 }).map((labels) => labels.join('.')),
+        fc.constantFrom('', '.'),
+        fc.oneof(
+          fc.constant(''),
+          fc.integer({ min: 0, max: 70000 }).map((p) => `:${p}`),
+          fc.constantFrom(':080', ':443', ':80'),
+        ),
+        fc.constantFrom('', '/', '/x', '?q'),
+      )
+      .map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(input, (target) => {
+        expect(parseTarget(target)).toEqual(parseTargetAsUrl(target));
+      }),
+      { numRuns: 5000 },
+    );
+  });
 });
 
 describe('classifySocketError', () => {
