@@ -23,7 +23,7 @@ import type { JobStatus } from '../schemas/job.js';
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
 import { ServiceClosingError } from './job-errors.js';
-import type { JobRecord, JobStore } from './job-store.js';
+import { JobEndedError, type JobRecord, type JobStore } from './job-store.js';
 import { cancelledResult, failedResult, serializeResult } from './result-json.js';
 import { settleWithin } from './settle-within.js';
 
@@ -265,9 +265,15 @@ export class JobRunner {
     const index = run.indices === null ? task.index : run.indices[task.index]!;
     const json = serializeResult(index, final);
     this.#write(run, async () => {
-      // First write wins: a target another run already reported is counted once, there.
-      const { appended } = await this.#store.appendResult(run.job.id, index, final.ok, json);
-      if (appended) this.#observer?.targetEnded(final);
+      try {
+        // First write wins: a target another run already reported is counted once, there.
+        const { appended } = await this.#store.appendResult(run.job.id, index, final.ok, json);
+        if (appended) this.#observer?.targetEnded(final);
+      } catch (error) {
+        if (!(error instanceof JobEndedError)) throw error;
+        // The job ended elsewhere (another run's write failed it): nothing here counts now.
+        this.#cancelRun(run.job.id, error);
+      }
     });
   }
 

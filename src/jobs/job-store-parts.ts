@@ -1,5 +1,7 @@
 // What every JobStore writes the same way: list cursors, idempotency keys within their owner's
-// namespace, and telling listeners (other people's code) without letting one stop the rest.
+// namespace, when a finished job is past its retention, and telling listeners (other people's code) without letting one stop the rest.
+
+import type { JobRecord } from './job-store.js';
 
 const CURSOR = /^c([1-9][0-9]{0,14})$/;
 
@@ -20,6 +22,11 @@ export function cursorSeq(cursor: string): number {
 /** An Idempotency-Key within its owner's namespace (a key is printable ASCII: no newline). */
 export function ownedKey(owner: string | null, key: string): string {
   return `${owner ?? ''}\n${key}`;
+}
+
+/** True once a finished job has been kept for `retentionMs` (a running job never expires). */
+export function isExpired(record: JobRecord, retentionMs: number, now: number): boolean {
+  return record.finishedAt !== null && now >= record.finishedAt + retentionMs;
 }
 
 /** Listeners are other people's code: one that throws must not stop the store or the rest. */

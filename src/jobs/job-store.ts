@@ -92,6 +92,14 @@ export class IdempotencyKeyInUseError extends Error {
   }
 }
 
+/** appendResult for a job that has ended: its results and counts are final. */
+export class JobEndedError extends Error {
+  override name = 'JobEndedError';
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} has ended; it takes no more results`);
+  }
+}
+
 /** What appendResult did: stored it, or found a result for that index already (kept). */
 export interface AppendOutcome {
   /** The stored result for the index: the new one, or the first one written. */
@@ -123,7 +131,8 @@ export interface JobStore {
   /**
    * Records the result of input `index` and tells subscribers. The first write for an index
    * wins: a second one (a re-run slice) changes nothing, tells nobody, and says so
-   * (`appended: false`, with the stored result).
+   * (`appended: false`, with the stored result). A job that has ended takes none: a result
+   * for a new index throws JobEndedError (a run still going when its job failed).
    */
   appendResult(id: string, index: number, ok: boolean, json: string): Promise<AppendOutcome>;
   /** Ends the job with a final status and tells subscribers (a `done` event). */

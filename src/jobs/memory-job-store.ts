@@ -7,6 +7,7 @@ import {
   type CancelOutcome,
   IdempotencyKeyInUseError,
   InvalidCursorError,
+  JobEndedError,
   type JobEvent,
   type JobListPage,
   type JobListQuery,
@@ -17,7 +18,7 @@ import {
   type QueuedTargets,
   type StoredResult,
 } from './job-store.js';
-import { cursorSeq, emit, encodeCursor, ownedKey } from './job-store-parts.js';
+import { cursorSeq, emit, encodeCursor, isExpired, ownedKey } from './job-store-parts.js';
 import { Utf8SlabLog } from './utf8-slab-log.js';
 
 export interface MemoryJobStoreOptions {
@@ -192,6 +193,7 @@ export class MemoryJobStore implements JobStore {
         appended: false,
       };
     }
+    if (entry.record.finishedAt !== null) throw new JobEndedError(id);
 
     const seq = entry.results.append(json) + 1;
     entry.seqByIndex[index] = seq;
@@ -199,7 +201,7 @@ export class MemoryJobStore implements JobStore {
     progress.done++;
     if (ok) progress.ok++;
     else progress.failed++;
-    if (entry.record.finishedAt === null) this.#countQueued(entry.record.caller, -1);
+    this.#countQueued(entry.record.caller, -1);
 
     // Listeners get the string as given: no decoding on the path every result takes.
     const result: StoredResult = { seq, index, json };
@@ -329,7 +331,7 @@ export class MemoryJobStore implements JobStore {
   }
 
   #isExpired(record: JobRecord): boolean {
-    return record.finishedAt !== null && this.#now() >= record.finishedAt + this.#retentionMs;
+    return isExpired(record, this.#retentionMs, this.#now());
   }
 
   #expireIfDue(entry: Entry): boolean {

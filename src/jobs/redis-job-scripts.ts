@@ -77,12 +77,14 @@ return 1
 /**
  * First write wins. KEYS: job, results (list of "index:json"), seqs (hash index → seq),
  * order (zset, score index, member seq). ARGV: index, ok ('1'/'0'), json, events channel.
- * Returns {1, seq, done, ok, failed} | {0, seq, entry} | {-1} (no job) | {-2, total}.
+ * Returns {1, seq, done, ok, failed} | {0, seq, entry} | {-1} (no job) | {-2, total} |
+ * {-3} (the job has ended: no new results).
  */
 export const APPEND_RESULT = `
 local job, results, seqs, order = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local index, ok, json, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local total = tonumber(redis.call('HGET', job, 'total'))
+local fields = redis.call('HMGET', job, 'total', 'finishedAt')
+local total = tonumber(fields[1])
 if not total then return {-1} end
 local i = tonumber(index)
 if i < 0 or i >= total then return {-2, total} end
@@ -90,6 +92,7 @@ local stored = redis.call('HGET', seqs, index)
 if stored then
   return {0, tonumber(stored), redis.call('LINDEX', results, tonumber(stored) - 1)}
 end
+if fields[2] ~= '' then return {-3} end
 local seq = redis.call('RPUSH', results, index .. ':' .. json)
 redis.call('HSET', seqs, index, seq)
 redis.call('ZADD', order, i, seq)

@@ -20,6 +20,7 @@ import {
   type CancelOutcome,
   IdempotencyKeyInUseError,
   InvalidCursorError,
+  JobEndedError,
   type JobEvent,
   type JobListPage,
   type JobListQuery,
@@ -30,7 +31,7 @@ import {
   type QueuedTargets,
   type StoredResult,
 } from './job-store.js';
-import { cursorSeq, emit, encodeCursor, ownedKey } from './job-store-parts.js';
+import { cursorSeq, emit, encodeCursor, isExpired, ownedKey } from './job-store-parts.js';
 import type { RedisClient } from './redis-client.js';
 import {
   APPEND_RESULT,
@@ -278,7 +279,7 @@ export class RedisJobStore implements JobStore {
   }
 
   #isExpired(record: JobRecord): boolean {
-    return record.finishedAt !== null && this.#now() >= record.finishedAt + this.#retentionMs;
+    return isExpired(record, this.#retentionMs, this.#now());
   }
 
   /** The record, unless unknown or expired (an expired one is deleted on the way). */
@@ -377,6 +378,8 @@ export class RedisJobStore implements JobStore {
         return { result: storedResult(reply[1]!, String(reply[2])), appended: false };
       case -2:
         throw new RangeError(`result index ${index} outside 0..${Number(reply[1]) - 1}`);
+      case -3:
+        throw new JobEndedError(id);
       default:
         throw new Error(`job ${id} not found`);
     }

@@ -110,6 +110,26 @@ describe('JobRunner', () => {
     expect(server.connections).toBe(1);
   });
 
+  it('stops a run whose job ended elsewhere: its late results are refused, its targets stop', async () => {
+    // The first request is answered; the rest never are, so only the stop can end them.
+    let answered = false;
+    const { store, runner, server, create } = await setUp((socket) => {
+      if (answered) return;
+      answered = true;
+      socket.once('data', () => socket.end(normalResponse));
+    });
+    const job = await create(6, { concurrencyPerDestination: 6 });
+    // Another run's failed write ended the job (as a worker on Redis may), before this run's
+    // first result lands.
+    await store.finish(job.id, 'failed', Date.now());
+
+    expect(await runner.run(job)).toBe('complete');
+    const ended = await store.get(job.id);
+    expect(ended).toMatchObject({ status: 'failed', progress: { done: 0 } });
+    expect(await store.resultsAfter(job.id, 0, 10)).toEqual([]);
+    expect(server.connections).toBeLessThanOrEqual(6);
+  });
+
   it('runs no target of a job cancelled before it reached the runner', async () => {
     const { store, runner, server, create } = await setUp();
     const job = await create(3);

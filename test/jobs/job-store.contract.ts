@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   IdempotencyKeyInUseError,
   InvalidCursorError,
+  JobEndedError,
   type JobEvent,
   type JobRecord,
   type JobStore,
@@ -268,6 +269,29 @@ export function describeJobStoreContract(
         expect(await store.resultsAfter(job.id, 0, 10)).toEqual([
           { seq: 1, index: 1, json: resultJson(1) },
         ]);
+      });
+
+      it('takes no new result once the job has ended, and still answers a repeated one', async () => {
+        const { store, newJob } = await open();
+        const job = await store.create(newJob({ caller: 'caller-b' }));
+        await store.appendResult(job.id, 0, true, resultJson(0));
+        await store.finish(job.id, 'failed', Date.now());
+        const log = new EventLog();
+        await store.subscribe(job.id, log.listener);
+
+        // A run still going when another run's failed write ended the job.
+        await expect(store.appendResult(job.id, 1, true, resultJson(1))).rejects.toThrow(
+          JobEndedError,
+        );
+        expect(await store.appendResult(job.id, 0, false, '{}')).toMatchObject({ appended: false });
+        expect(log.events).toEqual([]);
+        expect((await store.get(job.id))?.progress).toEqual({
+          total: 3,
+          done: 1,
+          ok: 1,
+          failed: 0,
+        });
+        expect(await store.queuedTargets('caller-b')).toEqual({ total: 0, caller: 0 });
       });
 
       it('rejects an index outside the targets', async () => {

@@ -2,7 +2,11 @@
 // promises: synchronous events, live records and its own input checks.
 import { describe, expect, it, vi } from 'vitest';
 import type { JobEvent, NewJob } from '../../src/jobs/job-store.js';
-import { IdempotencyKeyInUseError, InvalidCursorError } from '../../src/jobs/job-store.js';
+import {
+  IdempotencyKeyInUseError,
+  InvalidCursorError,
+  JobEndedError,
+} from '../../src/jobs/job-store.js';
 import { MemoryJobStore } from '../../src/jobs/memory-job-store.js';
 import { JobOptions } from '../../src/schemas/job.js';
 import { describeJobStoreContract, fakeClock } from './job-store.contract.js';
@@ -55,11 +59,11 @@ describe('MemoryJobStore', () => {
     await store.subscribe(job.id, (event) => events.push(event));
 
     await store.finish(job.id, 'cancelled', clock.now());
-    // Results of tasks that were already in flight may still land after a cancel.
-    await store.appendResult(job.id, 1, false, '{}');
+    // An ended job takes no more results, so nothing follows its `done`.
+    await expect(store.appendResult(job.id, 1, false, '{}')).rejects.toThrow(JobEndedError);
 
     expect(events.map((event) => event.type)).toEqual(['done']);
-    expect((await store.get(job.id))?.progress.done).toBe(1);
+    expect((await store.get(job.id))?.progress.done).toBe(0);
   });
 
   it('gives no events to a subscriber of an unknown or finished job', async () => {
@@ -70,7 +74,7 @@ describe('MemoryJobStore', () => {
 
     const unsubscribeUnknown = await store.subscribe('no-such-job', listener);
     const unsubscribeFinished = await store.subscribe(job.id, listener);
-    await store.appendResult(job.id, 0, true, '{}');
+    await expect(store.appendResult(job.id, 0, true, '{}')).rejects.toThrow(JobEndedError);
     unsubscribeUnknown();
     unsubscribeFinished();
 
