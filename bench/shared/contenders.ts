@@ -8,6 +8,7 @@ import * as path from 'node:path';
 /** Every contender both benches know, in table order. */
 export const contenderNames = [
   'headprobe-engine',
+  'headprobe-cli',
   'curl-chunked',
   'py-asyncio-wget',
   'py-asyncio-wget+uvloop',
@@ -59,6 +60,35 @@ export async function tallyResultLine(stdoutFile: string): Promise<Tally> {
     inprocS: Number(last[3]),
     errors: last[4] || '-',
   };
+}
+
+/** The compiled command beside the engine script (both in dist-bench/). */
+function cliScript(engineScript: string): string {
+  return path.join(path.dirname(engineScript), '../../src/cli/run.js');
+}
+
+/** Counts the command's JSON Lines: a success is `status` 200 with its headers read. */
+async function tallyJsonLines(stdoutFile: string): Promise<Tally> {
+  const text = await readFile(stdoutFile, 'utf8').catch(() => '');
+  let ok = 0;
+  let fail = 0;
+  const errors = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const result = JSON.parse(line) as {
+      ok: boolean;
+      status: number | null;
+      error: { code: string } | null;
+    };
+    if (result.ok && result.status === 200) ok++;
+    else {
+      fail++;
+      const code = result.error?.code ?? `status-${result.status}`;
+      errors.set(code, (errors.get(code) ?? 0) + 1);
+    }
+  }
+  const list = [...errors].map(([code, count]) => `${code}:${count}`).join(',');
+  return { ok, fail, inprocS: undefined, errors: list || '-' };
 }
 
 function curlHeaderFile(inputs: RunInputs, chunk: number): string {
@@ -133,6 +163,31 @@ export const contenders: readonly Contender[] = [
       ],
     ],
     tally: (_inputs, stdoutFile) => tallyResultLine(stdoutFile),
+  },
+  {
+    name: 'headprobe-cli',
+    what: 'the `headprobe` command (compiled, dist-bench/src/cli/run.js): -l FILE, JSON Lines on stdout',
+    unavailable: ({ engineScript }) => {
+      const command = cliScript(engineScript);
+      return existsSync(command) ? undefined : `${command} not found (run \`npm run build:bench\`)`;
+    },
+    commands: (inputs) => [
+      [
+        process.execPath,
+        cliScript(inputs.engineScript),
+        '-s',
+        '-m',
+        '30',
+        '-c',
+        String(inputs.concurrency),
+        // Every URL of the list is its own host: no per-destination wait, as for the engine.
+        '--per-destination',
+        String(inputs.concurrency),
+        '-l',
+        inputs.urlsFile,
+      ],
+    ],
+    tally: (_inputs, stdoutFile) => tallyJsonLines(stdoutFile),
   },
   {
     name: 'curl-chunked',

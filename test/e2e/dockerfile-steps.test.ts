@@ -105,6 +105,20 @@ describe('the Dockerfile, replayed outside Docker', () => {
       const health = spawn(process.execPath, healthcheck.slice(1), { env: { ...env, PORT: port } });
       const [code] = await once(health, 'exit');
       expect(code).toBe(0);
+      // The command runs from the image too (its dist/, no source, no tsx), here against
+      // the server the image started.
+      const command = spawn(
+        process.execPath,
+        ['bin/headprobe.js', '-s', `http://127.0.0.1:${port}/livez`],
+        { cwd: stage!.dir, env },
+      );
+      let output = '';
+      command.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        output += chunk;
+      });
+      const [commandCode] = await once(command, 'exit');
+      expect(commandCode).toBe(0);
+      expect(JSON.parse(output)).toMatchObject({ ok: true, status: 200 });
       // Production install: no dev tooling in the runtime stage.
       expect(() =>
         readFileSync(path.join(stage!.dir, 'node_modules/vitest/package.json')),

@@ -1,0 +1,342 @@
+// `headprobe`: probe a list of targets from the terminal, on this machine, with the engine the
+// service runs (no server needed), or start the service (`serve`) or a worker (`worker`).
+// Commander parses the arguments; a bad flag or an unreadable file is one line on stderr and
+// an exit code, never a stack trace.
+import { createWriteStream, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { createAddressPolicy } from '../policy/address-policy.js';
+import { createDnsResolver } from '../probe/index.js';
+import { ProbeOptions } from '../schemas/probe-options.js';
+import { LocalRun } from './local-run.js';
+import { createWriter, OUTPUT_FORMATS, type OutputFormat } from './output/writers.js';
+import { createTally } from './progress.js';
+import { targetsDone } from './skip-done.js';
+import { targetLines } from './target-lines.js';
+
+/** Documented in --help and the README. */
+export const EXIT = { ok: 0, error: 1, usage: 2, interrupted: 130 } as const;
+
+class UsageError extends Error {}
+
+/** The package's version: its package.json is two folders up from src/, three from dist/. */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8'));
+      if (pkg.name === 'headprobe') return String(pkg.version);
+    } catch {
+      // Not there: one more folder up.
+    }
+  }
+  return 'unknown';
+}
+
+function positiveInt(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1)
+    throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return number;
+}
+
+function seconds(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0)
+    throw new InvalidArgumentError('expected seconds > 0');
+  return number;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `Name: value` (curl's -H) into a header record; a repeated name keeps the last value. */
+function headersOf(lines: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new UsageError(`-H "${line}": expected "Name: value"`);
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+/** curl's `--resolve host:port:addr` into the job option `{ "host:port": addr }`. */
+function pinsOf(entries: readonly string[]): Record<string, string> {
+  const pins: Record<string, string> = {};
+  for (const entry of entries) {
+    const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5}):(.+)$/.exec(entry);
+    if (match === null) throw new UsageError(`--resolve ${entry}: expected host:port:address`);
+    pins[`${match[1]}:${match[2]}`] = match[3]!.replace(/^\[(.*)\]$/, '$1');
+  }
+  return pins;
+}
+
+interface ProbeFlags {
+  list?: string;
+  method: string;
+  head?: boolean;
+  header?: string[];
+  http10?: boolean;
+  location?: boolean;
+  maxRedirs?: number;
+  resolve?: string[];
+  insecure?: boolean;
+  maxTime: number;
+  concurrency: number;
+  perDestination: number;
+  dnsServer?: string[];
+  dnsCache: boolean;
+  denyPrivate?: boolean;
+  outputFormat?: OutputFormat;
+  output?: string;
+  skipDone?: string;
+  silent?: boolean;
+}
+
+export interface Io {
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly stdout: Writable & { isTTY?: boolean };
+  readonly stderr: Writable & { isTTY?: boolean };
+  readonly env: NodeJS.ProcessEnv;
+}
+
+function probeOptionsOf(flags: ProbeFlags): ProbeOptions {
+  const parsed = ProbeOptions.safeParse({
+    method: flags.head ? 'HEAD' : flags.method.toUpperCase(),
+    httpVersion: flags.http10 ? '1.0' : '1.1',
+    headers: headersOf(flags.header ?? []),
+    timeoutMs: Math.round(flags.maxTime * 1000),
+    resolve: pinsOf(flags.resolve ?? []),
+    followRedirects: flags.maxRedirs ?? (flags.location ? 10 : 0),
+    dnsCache: flags.dnsCache,
+    tlsVerify: !flags.insecure,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`${issue.path.join('.') || 'options'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<number> {
+  if (targets.length === 0 && flags.list === undefined && io.stdin.isTTY) {
+    throw new UsageError('no targets: give them as arguments, with -l FILE, or on stdin (--help)');
+  }
+  const options = probeOptionsOf(flags);
+  const done = flags.skipDone === undefined ? null : await targetsDone(flags.skipDone);
+  const out: Writable & { isTTY?: boolean } =
+    flags.output === undefined ? io.stdout : await openOutput(flags.output, done !== null);
+  const format = flags.outputFormat ?? (out.isTTY ? 'table' : 'jsonl');
+  const colour = out.isTTY === true && !io.env.NO_COLOR;
+  const writer = createWriter(format, out, colour);
+  const tally = createTally(io.stderr, flags.silent === true);
+  const run = new LocalRun({
+    probe: options,
+    concurrency: flags.concurrency,
+    concurrencyPerDestination: flags.perDestination,
+    resolver: createDnsResolver({ servers: flags.dnsServer }),
+    policy: flags.denyPrivate ? createAddressPolicy() : undefined,
+    onResult: (index, result) => {
+      writer.write(index, result);
+      tally.result(result);
+    },
+    onTargetsRead: (count, complete) => tally.read(count, complete),
+  });
+  let interrupted = false;
+  const onSigint = () => {
+    // A second Ctrl-C does not wait for the running targets.
+    if (interrupted) process.exit(EXIT.interrupted);
+    interrupted = true;
+    run.cancel();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const sources = targetLines({ args: targets, listFile: flags.list, stdin: io.stdin as never });
+    await run.run(skipping(sources, done, writer));
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  await writer.end();
+  tally.finish(interrupted);
+  if (out !== io.stdout) await new Promise((resolve) => out.end(resolve));
+  return interrupted ? EXIT.interrupted : EXIT.ok;
+}
+
+/**
+ * `-O FILE`, opened now (so an unwritable path fails before any probe), appended to when
+ * resuming. A file whose last line was cut by the run that died gets a newline first, so the
+ * first new result is a line of its own.
+ */
+async function openOutput(path: string, append: boolean): Promise<Writable> {
+  const out = createWriteStream(path, { flags: append ? 'a' : 'w' });
+  await new Promise<void>((resolve, reject) => {
+    out.once('open', () => resolve());
+    out.once('error', reject);
+  });
+  if (append && !(await endsWithNewline(path))) out.write('\n');
+  return out;
+}
+
+async function endsWithNewline(path: string): Promise<boolean> {
+  const file = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    if (size === 0) return true;
+    const last = Buffer.alloc(1);
+    await file.read(last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    await file.close();
+  }
+}
+
+/** The targets not in `done`, read no faster than the output takes results. */
+async function* skipping(
+  targets: AsyncIterable<string>,
+  done: ReadonlySet<string> | null,
+  writer: { room(): Promise<void> },
+): AsyncGenerator<string> {
+  let count = 0;
+  for await (const target of targets) {
+    if (done?.has(target)) continue;
+    if (++count % 256 === 0) await writer.room();
+    yield target;
+  }
+}
+
+/** `serve` and `worker`: the service's entry point, with flags for the common settings. */
+async function startService(
+  role: 'all' | 'worker',
+  flags: Record<string, string | undefined>,
+  io: Io,
+) {
+  const settings: Record<string, string | undefined> = {
+    PORT: flags.port,
+    HOST: flags.host,
+    HEADPROBE_CONCURRENCY: flags.concurrency,
+    HEADPROBE_REDIS_URL: flags.redisUrl,
+    HEADPROBE_ROLE: role === 'worker' ? 'worker' : flags.role,
+  };
+  for (const [name, value] of Object.entries(settings))
+    if (value !== undefined) io.env[name] = value;
+  await import('../server.js');
+}
+
+const EXAMPLES = `
+Examples:
+  headprobe example.com https://example.org/login 192.0.2.7:8443
+  headprobe -l hosts.txt -c 200 -o csv -O results.csv
+  cat hosts.txt | headprobe -X HEAD -H 'Accept: */*' -m 5 > results.jsonl
+  headprobe -l hosts.txt --skip-done results.jsonl -O results.jsonl   # resume a cut-short run
+  headprobe --resolve example.com:443:192.0.2.7 https://example.com/
+
+Address policy: this is the operator's own tool, so like curl it dials any address,
+private and loopback ones included. --deny-private applies the service's policy instead
+(no loopback, private, link-local or metadata addresses).
+
+Output: a table on a terminal, JSON Lines (the API's result shape) when piped; -o picks.
+Targets that fail are data, not a failing exit.
+
+Exit codes: 0 done (whatever the targets answered), 1 error (e.g. an unreadable file),
+2 bad usage, 130 interrupted (Ctrl-C: running targets end "cancelled", output is flushed).
+`;
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('headprobe')
+    .description(
+      'Probe HTTP(S) targets in bulk: status line, headers, TLS and curl-grade timings, never the body.',
+    )
+    .version(packageVersion(), '-V, --version')
+    // `serve -c 8` is the service's flag, not the probe's.
+    .enablePositionalOptions()
+    .argument('[targets...]', 'host, host:port or http(s) URL; also from -l FILE or stdin')
+    .option('-l, --list <file>', 'read targets from FILE, one per line ("-" for stdin)')
+    .option('-X, --method <method>', 'request method: GET or HEAD', 'GET')
+    .option('-I, --head', 'same as -X HEAD')
+    .option('-H, --header <header>', 'extra request header "Name: value" (repeatable)', collect)
+    .option('--http1.0', 'send HTTP/1.0 requests')
+    .option('-L, --location', 'follow redirects (up to 10)')
+    .option('--max-redirs <n>', 'redirects to follow (0-10)', (value) => Number(value))
+    .option(
+      '--resolve <host:port:addr>',
+      'pin a name to an address, as curl does (repeatable)',
+      collect,
+    )
+    .option('-k, --insecure', 'do not fail https targets whose certificate does not verify')
+    .option('-m, --max-time <seconds>', 'deadline per target (DNS to response head)', seconds, 10)
+    .option('-c, --concurrency <n>', 'targets in flight at once', positiveInt, 500)
+    .option(
+      '--per-destination, --parallel-max-host <n>',
+      'targets in flight at once to one host:port',
+      positiveInt,
+      6,
+    )
+    .option(
+      '--dns-server <host[:port]>',
+      'ask this DNS server instead of resolv.conf (repeatable)',
+      collect,
+    )
+    .option('--no-dns-cache', 'ask the nameservers afresh for every target')
+    .option(
+      '--deny-private',
+      "refuse private, loopback and metadata addresses (the service's policy)",
+    )
+    .addOption(new Option('-o, --output-format <format>', 'output format').choices(OUTPUT_FORMATS))
+    .option('-O, --output <file>', 'write results to FILE (appended to with --skip-done)')
+    .option('--skip-done <file>', 'skip targets already in this earlier JSON Lines output')
+    .option('-s, --silent', 'no progress bar and no summary on stderr')
+    .addHelpText('after', EXAMPLES)
+    .action(async (targets: string[], flags: ProbeFlags & { 'http1.0'?: boolean }) => {
+      setExit(await probe(targets, { ...flags, http10: flags['http1.0'] }, io));
+    });
+  const serviceFlags = (command: Command) =>
+    command
+      .option('-p, --port <port>', 'port to listen on (PORT)')
+      .option('--host <address>', 'address to listen on (HOST)')
+      .option('-c, --concurrency <n>', 'global cap on targets in flight (HEADPROBE_CONCURRENCY)')
+      .option('--redis-url <url>', 'share jobs through this Redis (HEADPROBE_REDIS_URL)')
+      .addHelpText(
+        'after',
+        '\nEvery other setting comes from the environment, as for `npm start` (README).',
+      );
+  serviceFlags(program.command('serve').description('start the service (what `npm start` runs)'))
+    .addOption(new Option('--role <role>', 'all, or api (HEADPROBE_ROLE)').choices(['all', 'api']))
+    .action((flags) => startService('all', flags, io));
+  serviceFlags(
+    program.command('worker').description('start a worker: runs the queued jobs of a Redis'),
+  ).action((flags) => startService('worker', flags, io));
+  return program;
+}
+
+/**
+ * Runs the command line: resolves with the exit code once a probe run (or --help) has
+ * ended, or with null once `serve` or `worker` is up (the service then runs until a signal).
+ */
+export async function main(argv: readonly string[], io: Io): Promise<number | null> {
+  let code: number | null = null;
+  const program = buildProgram(io, (exit) => {
+    code = exit;
+  });
+  program.exitOverride();
+  program.configureOutput({
+    writeOut: (text) => io.stdout.write(text),
+    writeErr: (text) => io.stderr.write(text),
+    outputError: (text, write) => write(text),
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof UsageError) {
+      io.stderr.write(`headprobe: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`headprobe: ${message}\n`);
+    return EXIT.error;
+  }
+}
