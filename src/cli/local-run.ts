@@ -38,6 +38,11 @@ export class LocalRun {
   readonly #options: LocalRunOptions;
   readonly #scheduler: Scheduler<string, ProbeResult>;
   #cancelled = false;
+  #stop: () => void = () => {};
+  /** Resolves with null once cancel() is called. */
+  readonly #stopped = new Promise<null>((resolve) => {
+    this.#stop = () => resolve(null);
+  });
   #probed = 0;
   #ok = 0;
   #failed = 0;
@@ -64,6 +69,7 @@ export class LocalRun {
   cancel(): void {
     if (this.#cancelled) return;
     this.#cancelled = true;
+    this.#stop();
     void this.#scheduler.drain({ cancel: true, reason: new Error('interrupted') });
   }
 
@@ -72,24 +78,33 @@ export class LocalRun {
     const running: Array<Promise<unknown>> = [];
     let read = 0;
     let batch: string[] = [];
-    const submit = async () => {
+    let timer: NodeJS.Timeout | null = null;
+    // A full batch goes at once; a partial one after 50 ms without a full one, so targets
+    // that trickle in (a `tail -f`, an enumerator) are probed as they come.
+    const submit = () => {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      if (batch.length === 0 || this.#cancelled) return;
       const inputs = batch;
       batch = [];
-      const offset = read - inputs.length;
-      running.push(this.#submit(inputs, offset));
-      // Two batches out: wait for the older before reading further.
-      if (running.length >= 2) await running.shift();
+      running.push(this.#submit(inputs, read - inputs.length));
+      this.#options.onTargetsRead?.(read, false);
     };
-    for await (const target of targets) {
-      if (this.#cancelled) break;
-      batch.push(target);
+    const iterator = targets[Symbol.asyncIterator]();
+    for (;;) {
+      // Ctrl-C must not wait for the next line of an input that is slow to come.
+      const next = await Promise.race([iterator.next(), this.#stopped]);
+      if (next === null || next.done === true) break;
+      batch.push(next.value);
       read++;
-      if (batch.length === size) {
-        this.#options.onTargetsRead?.(read, false);
-        await submit();
-      }
+      if (batch.length === size) submit();
+      else timer ??= setTimeout(submit, 50);
+      // Two batches out: wait for the older before reading further.
+      while (running.length >= 2) await running.shift();
     }
-    if (batch.length > 0 && !this.#cancelled) await submit();
+    if (this.#cancelled) void iterator.return?.();
+    else submit();
+    if (timer !== null) clearTimeout(timer);
     this.#options.onTargetsRead?.(read, !this.#cancelled);
     await Promise.all(running);
     await this.#scheduler.drain();

@@ -84,6 +84,7 @@ interface ProbeFlags {
   maxTime: number;
   concurrency: number;
   perDestination: number;
+  parallelMaxHost?: number;
   dnsServer?: string[];
   dnsCache: boolean;
   denyPrivate?: boolean;
@@ -123,9 +124,18 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
     throw new UsageError('no targets: give them as arguments, with -l FILE, or on stdin (--help)');
   }
   const options = probeOptionsOf(flags);
+  if (flags.skipDone !== undefined && (flags.outputFormat ?? 'jsonl') !== 'jsonl') {
+    throw new UsageError('--skip-done reads and appends JSON Lines: use it with -o jsonl');
+  }
   const done = flags.skipDone === undefined ? null : await targetsDone(flags.skipDone);
   const out: Writable & { isTTY?: boolean } =
     flags.output === undefined ? io.stdout : await openOutput(flags.output, done !== null);
+  let outputError: Error | null = null;
+  // A reader that went away (`| head`): stop probing, say so in one line.
+  out.on('error', (error: Error) => {
+    outputError ??= error;
+    run.cancel();
+  });
   const format = flags.outputFormat ?? (out.isTTY ? 'table' : 'jsonl');
   const colour = out.isTTY === true && !io.env.NO_COLOR;
   const writer = createWriter(format, out, colour);
@@ -133,7 +143,7 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
   const run = new LocalRun({
     probe: options,
     concurrency: flags.concurrency,
-    concurrencyPerDestination: flags.perDestination,
+    concurrencyPerDestination: flags.parallelMaxHost ?? flags.perDestination,
     resolver: createDnsResolver({ servers: flags.dnsServer }),
     policy: flags.denyPrivate ? createAddressPolicy() : undefined,
     onResult: (index, result) => {
@@ -158,7 +168,11 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
   }
   await writer.end();
   tally.finish(interrupted);
-  if (out !== io.stdout) await new Promise((resolve) => out.end(resolve));
+  if (out !== io.stdout && !out.destroyed) await new Promise((resolve) => out.end(resolve));
+  if (outputError !== null) {
+    io.stderr.write(`headprobe: cannot write the results: ${(outputError as Error).message}\n`);
+    return EXIT.error;
+  }
   return interrupted ? EXIT.interrupted : EXIT.ok;
 }
 
@@ -265,11 +279,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('-k, --insecure', 'do not fail https targets whose certificate does not verify')
     .option('-m, --max-time <seconds>', 'deadline per target (DNS to response head)', seconds, 10)
     .option('-c, --concurrency <n>', 'targets in flight at once', positiveInt, 500)
-    .option(
-      '--per-destination, --parallel-max-host <n>',
-      'targets in flight at once to one host:port',
-      positiveInt,
-      6,
+    .option('--per-destination <n>', 'targets in flight at once to one host:port', positiveInt, 6)
+    .addOption(
+      new Option('--parallel-max-host <n>', "curl's name for --per-destination")
+        .argParser(positiveInt)
+        .hideHelp(),
     )
     .option(
       '--dns-server <host[:port]>',

@@ -117,6 +117,39 @@ describe('headprobe, run locally', () => {
     });
   });
 
+  it('holds each host:port to --per-destination connections at once', async () => {
+    let open = 0;
+    let most = 0;
+    // Counted from accept to the answer: the probe holds its slot at least that long.
+    const target = await server((socket) => {
+      most = Math.max(most, ++open);
+      socket.once('data', () => {
+        setTimeout(() => {
+          open--;
+          socket.end(normalResponse);
+        }, 100);
+      });
+    });
+    const up = `127.0.0.1:${target.port}`;
+    const args = Array.from({ length: 8 }, (_, i) => `${up}/${i}`);
+    const run = await runCommand(['-s', '-c', '20', '--per-destination', '2', ...args]);
+    expect(jsonLines(run.stdout).filter((r) => r.status === 200)).toHaveLength(8);
+    expect(most).toBe(2);
+  });
+
+  it('stops with one line when its reader goes away, no stack trace', async () => {
+    const target = await server(respondWith(normalResponse, { delayMs: 50 }));
+    const up = `127.0.0.1:${target.port}`;
+    const targets = Array.from({ length: 400 }, (_, i) => `${up}/${i}`).join('\n');
+    const { child, done } = startCommand(['-s', '-c', '4', '--per-destination', '4'], {
+      stdin: targets,
+    });
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const run = await done;
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^headprobe: cannot write the results: .*EPIPE.*\n$/);
+  });
+
   it('prints a table with -o table, without colours when not on a terminal', async () => {
     const target = await server();
     const run = await runCommand(['-o', 'table', '-s', `127.0.0.1:${target.port}`]);
@@ -246,6 +279,7 @@ describe('headprobe, used wrong', () => {
     [['-H', 'no colon', 'a.example'], /expected "Name: value"/],
     [['--resolve', 'a.example:443', 'a.example'], /expected host:port:address/],
     [['-o', 'xml', 'a.example'], /Allowed choices are jsonl, csv, table/],
+    [['-o', 'csv', '--skip-done', 'x.jsonl', 'a.example'], /use it with -o jsonl/],
   ])('answers %j with one line and exit 2', async (args, message) => {
     const run = await runCommand(args);
     expect(run.code).toBe(2);

@@ -51,9 +51,22 @@ class Coalesced extends Writable {
   }
 
   #send(data: string | Buffer, done: (error?: Error | null) => void): void {
+    if (this.out.destroyed) {
+      done();
+      return;
+    }
     // Held until `out` has room: a slow reader holds the run back instead of growing memory.
+    // A reader that went away (EPIPE) closes `out`, which must not leave this waiting.
     if (this.out.write(data)) setImmediate(done);
-    else this.out.once('drain', () => done());
+    else {
+      const go = () => {
+        this.out.off('drain', go);
+        this.out.off('close', go);
+        done();
+      };
+      this.out.on('drain', go);
+      this.out.on('close', go);
+    }
   }
 }
 
@@ -88,16 +101,12 @@ function csv(target: Writable): ResultWriter {
   });
   stringifier.pipe(out);
   const now = Date.now();
-  let rows = 0;
   return {
     write: (index, result) => {
-      rows++;
       stringifier.write(resultRow(index, result, now));
     },
     room: () => (stringifier.writableNeedDrain ? roomIn(stringifier) : roomIn(out)),
     end: async () => {
-      // csv-stringify writes the header with the first row: an empty run still gets one.
-      if (rows === 0) out.write(`${CSV_COLUMNS.join(',')}\n`);
       // The pipe ends `out` once the stringifier has given it everything.
       const flushedOut = new Promise<void>((resolve) => out.once('finish', () => resolve()));
       const flushed = new Promise<void>((resolve) => stringifier.once('end', () => resolve()));
