@@ -3,12 +3,12 @@
 // Commander parses the arguments; a bad flag or an unreadable file is one line on stderr and
 // an exit code, never a stack trace.
 import { createWriteStream, readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createAddressPolicy } from '../policy/address-policy.js';
 import { createDnsResolver } from '../probe/index.js';
 import { ProbeOptions } from '../schemas/probe-options.js';
+import { endsWithNewline, opened } from './files.js';
 import { LocalRun } from './local-run.js';
 import { createWriter, OUTPUT_FORMATS, type OutputFormat } from './output/writers.js';
 import { createTally } from './progress.js';
@@ -182,26 +182,9 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
  * first new result is a line of its own.
  */
 async function openOutput(path: string, append: boolean): Promise<Writable> {
-  const out = createWriteStream(path, { flags: append ? 'a' : 'w' });
-  await new Promise<void>((resolve, reject) => {
-    out.once('open', () => resolve());
-    out.once('error', reject);
-  });
+  const out = await opened(createWriteStream(path, { flags: append ? 'a' : 'w' }));
   if (append && !(await endsWithNewline(path))) out.write('\n');
   return out;
-}
-
-async function endsWithNewline(path: string): Promise<boolean> {
-  const file = await open(path, 'r');
-  try {
-    const { size } = await file.stat();
-    if (size === 0) return true;
-    const last = Buffer.alloc(1);
-    await file.read(last, 0, 1, size - 1);
-    return last[0] === 0x0a;
-  } finally {
-    await file.close();
-  }
 }
 
 /** The targets not in `done`, read no faster than the output takes results. */

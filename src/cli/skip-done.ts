@@ -1,16 +1,12 @@
 // `--skip-done FILE`: the targets an earlier run already wrote to its JSON Lines output, so a
 // run cut short can be resumed by appending to the same file. A line cut off by the crash (no
 // closing brace, not JSON) is ignored, so its target is probed again.
-import { createInterface } from 'node:readline';
-import { openList } from './target-lines.js';
+import { createReadStream } from 'node:fs';
+import { eachLine, opened } from './files.js';
 
 export async function targetsDone(path: string): Promise<Set<string>> {
   const done = new Set<string>();
-  const lines = createInterface({
-    input: await openList(path),
-    crlfDelay: Number.POSITIVE_INFINITY,
-  });
-  for await (const line of lines) {
+  for await (const line of eachLine(await opened(createReadStream(path)))) {
     if (line === '') continue;
     try {
       const result = JSON.parse(line) as { target?: unknown };

@@ -2,8 +2,8 @@
 // bounded memory: the arguments, then `-l FILE`, then stdin when it is not a terminal. One
 // target per line; blank lines and `#` comments are skipped.
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { eachLine, opened } from './files.js';
 
 export interface TargetSources {
   readonly args: readonly string[];
@@ -19,23 +19,10 @@ export function targetOfLine(line: string): string | null {
 }
 
 async function* linesOf(stream: Readable): AsyncGenerator<string> {
-  for await (const line of createInterface({
-    input: stream,
-    crlfDelay: Number.POSITIVE_INFINITY,
-  })) {
+  for await (const line of eachLine(stream)) {
     const target = targetOfLine(line);
     if (target !== null) yield target;
   }
-}
-
-/** Opens `path` for reading, failing now (not at the first read) when it cannot be read. */
-export async function openList(path: string): Promise<Readable> {
-  const stream = createReadStream(path);
-  await new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', reject);
-  });
-  return stream;
 }
 
 /** Every target of the sources, in order. Stdin is read when no other source is given. */
@@ -45,7 +32,7 @@ export async function* targetLines(sources: TargetSources): AsyncGenerator<strin
     if (target !== null) yield target;
   }
   if (sources.listFile !== undefined && sources.listFile !== '-') {
-    yield* linesOf(await openList(sources.listFile));
+    yield* linesOf(await opened(createReadStream(sources.listFile)));
   } else if (sources.listFile === '-' || (sources.args.length === 0 && !sources.stdin.isTTY)) {
     yield* linesOf(sources.stdin);
   }

@@ -1,6 +1,6 @@
 // What every JobStore writes the same way: list cursors, idempotency keys within their owner's
-// namespace, when a finished job is past its retention, and telling listeners (other people's code) without letting one stop the rest.
-
+// namespace, when a finished job is past its retention, and telling listeners (other people's
+// code) without letting one stop the rest.
 import type { JobRecord } from './job-store.js';
 
 const CURSOR = /^c([1-9][0-9]{0,14})$/;

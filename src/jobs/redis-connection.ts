@@ -1,8 +1,9 @@
-// Opens the Redis job store of HEADPROBE_REDIS_URL (one server, or a Cluster through it): two connections (commands, and pub/sub,
-// which takes no other commands), Redis's eviction policy checked, and what the API needs to
-// tell a Redis that is away (503 store_unavailable, /readyz false) from a bug. While Redis is
-// away commands fail at once instead of queueing in the process, and ioredis reconnects by
-// itself (re-subscribing its channels), so the service recovers when Redis returns.
+// Opens the Redis job store of HEADPROBE_REDIS_URL (one server, or a Cluster through it): two
+// connections (commands, and pub/sub, which takes no other commands), Redis's eviction policy
+// checked, and what the API needs to tell a Redis that is away (503 store_unavailable, /readyz
+// false) from a bug. While Redis is away commands fail at once instead of queueing in the
+// process, and ioredis reconnects by itself (re-subscribing its channels), so the service
+// recovers when Redis returns.
 import type { RedisOptions } from 'ioredis';
 import { createRedisClient, primaries, type RedisClient } from './redis-client.js';
 import { RedisJobStore } from './redis-job-store.js';

@@ -57,6 +57,41 @@ async function freeClusterPort(taken: readonly number[]): Promise<number> {
   }
 }
 
+/**
+ * Starts `redis-server` on loopback `port` with files in `dir`, resolving once it says it is
+ * ready; rejects, with the end of what it printed, if it exits first.
+ */
+async function spawnRedisServer(
+  port: number,
+  dir: string,
+  extraArgs: readonly string[],
+): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes('Ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`redis-server on port ${port} exited (${code}): ${seen.slice(-500)}`));
+    });
+  });
+  return child;
+}
+
+/** SIGKILL (no goodbye to its clients), resolving once it has exited. */
+async function killRedisServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  await exited;
+}
+
 export class OwnRedisServer {
   #child: ChildProcess | null = null;
   readonly #dir: string;
@@ -84,31 +119,7 @@ export class OwnRedisServer {
     const persistence = this.persistent
       ? ['--appendonly', 'yes', '--appendfsync', 'always']
       : ['--appendonly', 'no'];
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--dir',
-        this.#dir,
-        ...persistence,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    this.#child = child;
-    const ready = new Promise<void>((resolve, reject) => {
-      let seen = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        seen += chunk.toString();
-        if (seen.includes('Ready to accept connections')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-    });
-    await ready;
+    this.#child = await spawnRedisServer(this.port, this.#dir, persistence);
     const probe = new Redis(this.url, { lazyConnect: true });
     await probe.connect();
     await probe.ping();
@@ -126,11 +137,7 @@ export class OwnRedisServer {
     const child = this.#child;
     if (child === null) return;
     this.#child = null;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await killRedisServer(child);
   }
 }
 
@@ -192,49 +199,13 @@ export class OwnRedisCluster {
   }
 
   async #startNode(port: number): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        `nodes-${port}.conf`,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        this.#dir,
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    this.#nodes.push(child);
-    await new Promise<void>((resolve, reject) => {
-      let seen = '';
-      child.stdout!.on('data', (chunk: Buffer) => {
-        seen += chunk.toString();
-        if (seen.includes('Ready to accept connections')) resolve();
-      });
-      child.once('exit', (code) => {
-        reject(new Error(`redis-server on port ${port} exited (${code}): ${seen.slice(-500)}`));
-      });
-    });
+    const args = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`];
+    this.#nodes.push(await spawnRedisServer(port, this.#dir, [...args, '--appendonly', 'no']));
   }
 
   /** Stops every node and removes their files. */
   async remove(): Promise<void> {
-    await Promise.all(
-      this.#nodes.splice(0).map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = once(child, 'exit');
-        child.kill('SIGKILL');
-        await exited;
-      }),
-    );
+    await Promise.all(this.#nodes.splice(0).map(killRedisServer));
     rmSync(this.#dir, { recursive: true, force: true });
   }
 }

@@ -109,9 +109,9 @@ function csv(target: Writable): ResultWriter {
     end: async () => {
       // The pipe ends `out` once the stringifier has given it everything.
       const flushedOut = new Promise<void>((resolve) => out.once('finish', () => resolve()));
-      const flushed = new Promise<void>((resolve) => stringifier.once('end', () => resolve()));
+      const stringified = new Promise<void>((resolve) => stringifier.once('end', () => resolve()));
       stringifier.end();
-      await flushed;
+      await stringified;
       await flushedOut;
     },
   };
