@@ -2,7 +2,7 @@
 // first through their job's turn, cancel and drain see them as queued.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type JobHandle, type ScheduledJobSpec, Scheduler } from '../../src/loop/index.js';
-import { cleanUp, type Harness, runToEnd, setup } from './scheduler-harness.js';
+import { afterPumps, cleanUp, type Harness, runToEnd, setup } from './scheduler-harness.js';
 
 afterEach(cleanUp);
 
@@ -253,6 +253,7 @@ describe('Scheduler destination cap', () => {
       jobOf(harness, 'single', targets.to('x:443', 10), { concurrency: 1 }),
     );
     const many = scheduler.submit(jobOf(harness, 'many', targets.to('x:443', 60)));
+    await afterPumps(() => scheduler.snapshot().waitingForDestination === 70);
     expect(scheduler.snapshot().jobs).toEqual([
       expect.objectContaining({ jobId: 'first', running: 6 }),
       expect.objectContaining({ jobId: 'single', running: 0, waitingForDestination: 10 }),
@@ -293,6 +294,7 @@ describe('Scheduler destination cap', () => {
     );
     const many = scheduler.submit(jobOf(harness, 'many', targets.to('x:443', 60)));
     for (let i = 0; i < 6; i++) await harness.release((started) => started.task.jobId === 'first');
+    await afterPumps(() => scheduler.snapshot().waitingForDestination === 64);
     // The single job cannot start an input to x while z runs, so x's slots go to the other.
     expect(harness.pending.filter(isAtX).map((started) => started.task.jobId)).toEqual(
       Array(6).fill('many'),

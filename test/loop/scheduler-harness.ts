@@ -189,3 +189,15 @@ export async function runToEnd(harness: Harness, done: Promise<unknown>): Promis
     await Promise.resolve();
   }
 }
+
+/**
+ * Waits, one poll at a time, until `check` holds. A pump that has used up its time slice
+ * goes on after the next poll (a slow or busy machine cuts a scan of 60 parked inputs
+ * short), and a park wakes no `until` waiter: this is how a test sees a scan to its end.
+ */
+export async function afterPumps(check: () => boolean): Promise<void> {
+  for (let poll = 0; !check(); poll++) {
+    if (poll === 1_000) throw new Error('the scheduler did not get there in 1,000 polls');
+    await new Promise((wake) => setImmediate(wake));
+  }
+}
