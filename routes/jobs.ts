@@ -1,13 +1,17 @@
-// /v1/jobs: submit a batch, follow it (poll, NDJSON, SSE), page its results, cancel, delete.
+// /v1/jobs: submit a batch, follow it (poll, NDJSON, SSE), page or export its results (CSV,
+// HAR), cancel, delete.
 import { pipeline, Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../src/config.js';
-import { acceptsAny, NotAcceptableError } from '../src/http/accept.js';
+import { CSV_MEDIA_TYPE } from '../src/exports/csv.js';
+import { HAR_MEDIA_TYPE } from '../src/exports/har.js';
+import { exportJob } from '../src/exports/job-export.js';
+import { acceptsAny, NotAcceptableError, namesMediaType } from '../src/http/accept.js';
 import { onResponseDone } from '../src/http/response-done.js';
 import { followJob } from '../src/jobs/follow-job.js';
-import { JobNotFoundError } from '../src/jobs/job-errors.js';
+import { JobNotFinishedError, JobNotFoundError } from '../src/jobs/job-errors.js';
 import { InvalidCursorError, type JobRecord } from '../src/jobs/job-store.js';
 import type { Submitted } from '../src/jobs/job-submissions.js';
 import { jobSummary, jobView } from '../src/jobs/job-view.js';
@@ -21,6 +25,7 @@ import {
   ListJobsQuery,
   ResultPage,
   ResultsQuery,
+  type resultFormats,
 } from '../src/schemas/job.js';
 import { Problem } from '../src/schemas/problem.js';
 import { CoalescingStream } from '../src/streams/coalescing-stream.js';
@@ -81,6 +86,23 @@ const problems = {
   503: Problem,
 };
 
+type ResultFormat = (typeof resultFormats)[number];
+
+const RESULT_TYPES: Record<ResultFormat, string> = {
+  json: JSON_TYPE,
+  ndjson: NDJSON,
+  csv: CSV_MEDIA_TYPE,
+  har: HAR_MEDIA_TYPE,
+};
+
+/** ?format= wins; else a media type the Accept header names, NDJSON first; else a JSON page. */
+function resultFormatOf(format: ResultFormat | undefined, accept: string | undefined) {
+  if (format !== undefined) return format;
+  for (const candidate of ['ndjson', 'csv', 'har'] as const)
+    if (namesMediaType(accept, RESULT_TYPES[candidate])) return candidate;
+  return 'json';
+}
+
 /** A results cursor is a sequence number this server handed out (`nextCursor`). */
 function resultsCursor(value: string | undefined): number {
   if (value === undefined) return 0;
@@ -96,11 +118,17 @@ function lastEventSeq(value: string | null | undefined): number {
 
 const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config }) => {
   app.decorateRequest('jobId', null);
-  // Every route here answers JSON (and /results NDJSON too); /events negotiates for itself.
+  // Every route here answers JSON (and /results NDJSON, CSV and HAR too, or the one its
+  // ?format= names); /events negotiates for itself.
   app.addHook('onRequest', async (request) => {
     const route = request.routeOptions.url ?? '';
     if (route.endsWith('/events')) return;
-    const produces = route.endsWith('/results') ? [JSON_TYPE, NDJSON] : [JSON_TYPE];
+    const format = (request.query as { format?: string }).format;
+    const produces = !route.endsWith('/results')
+      ? [JSON_TYPE]
+      : Object.hasOwn(RESULT_TYPES, format ?? '')
+        ? [RESULT_TYPES[format as ResultFormat]]
+        : Object.values(RESULT_TYPES);
     if (!acceptsAny(request.headers.accept, produces)) throw new NotAcceptableError(produces);
   });
   const inlineCap = config.inlineResults;
@@ -220,14 +248,25 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
     {
       schema: {
         tags: ['jobs'],
-        summary: 'Results in completion order: a JSON page, or an NDJSON stream',
+        summary: 'Results in completion order: a JSON page, an NDJSON stream, CSV or HAR',
         description:
-          'With `Accept: application/x-ndjson`, one JobResult per line, streamed as targets ' +
-          'finish until the job ends (`cursor` resumes after a sequence number). Otherwise a ' +
-          'page of at most `limit` results with `nextCursor`.',
+          'With `Accept: application/x-ndjson` (or `?format=ndjson`), one JobResult per line, ' +
+          'streamed as targets finish until the job ends (`cursor` resumes after a sequence ' +
+          'number). With `Accept: text/csv` or `application/har+json` (or `?format=csv`, ' +
+          '`?format=har`), the whole finished job as one download: CSV with the columns of ' +
+          "the README's table, or a HAR 1.2 log with an entry per request (redirect hops " +
+          'included); a job that still runs answers 409 job_not_finished. Otherwise a page of ' +
+          'at most `limit` results with `nextCursor`. `?format=` wins over Accept.',
         params: JobIdParams,
         querystring: ResultsQuery,
-        response: { 200: ResultPage, 400: Problem, 404: Problem, 429: Problem, 503: Problem },
+        response: {
+          200: ResultPage,
+          400: Problem,
+          404: Problem,
+          409: Problem,
+          429: Problem,
+          503: Problem,
+        },
       },
     },
     async (request, reply) => {
@@ -235,7 +274,17 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       request.jobId = id;
       const job = await requireJob(id, request);
       const afterSeq = resultsCursor(request.query.cursor);
-      if ((request.headers.accept ?? '').includes(NDJSON)) {
+      const format = resultFormatOf(request.query.format, request.headers.accept);
+      if (format === 'csv' || format === 'har') {
+        if (!isFinished(job.status)) throw new JobNotFinishedError(id, format.toUpperCase());
+        takeStreamSlot(request, reply);
+        const document = exportJob(store, id, job.options, format, closedSignal(reply));
+        return reply
+          .type(format === 'csv' ? `${CSV_MEDIA_TYPE}; charset=utf-8` : HAR_MEDIA_TYPE)
+          .header('Content-Disposition', `attachment; filename="headprobe-${id}.${format}"`)
+          .send(document as never);
+      }
+      if (format === 'ndjson') {
         takeStreamSlot(request, reply);
         // Lines are coalesced into a write every few milliseconds; pipeline() tears both
         // streams down together if the client goes away.

@@ -75,6 +75,13 @@ export const PROBLEMS = {
     title: 'Unsupported media type',
     meaning: 'the body is not `application/json`',
   },
+  job_not_finished: {
+    status: 409,
+    title: 'Job not finished',
+    meaning:
+      'a CSV or HAR export of a job that still runs; follow it (NDJSON, SSE) or retry once it ends',
+    retryAfterS: 1,
+  },
   idempotency_key_reused: {
     status: 422,
     title: 'Idempotency-Key reused',

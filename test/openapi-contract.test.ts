@@ -66,9 +66,19 @@ describe('the OpenAPI document', () => {
     expect(submit['404'].description).toContain('Prefer: wait');
   });
 
-  it('documents the NDJSON results and the SSE events with Last-Event-ID', () => {
-    const results = document.paths['/v1/jobs/{id}/results'].get.responses['200'].content;
-    expect(Object.keys(results)).toEqual(['application/json', 'application/x-ndjson']);
+  it('documents the NDJSON, CSV and HAR results and the SSE events with Last-Event-ID', () => {
+    const results = document.paths['/v1/jobs/{id}/results'].get.responses['200'];
+    expect(Object.keys(results.content)).toEqual([
+      'application/json',
+      'application/x-ndjson',
+      'text/csv',
+      'application/har+json',
+    ]);
+    expect(Object.keys(results.headers)).toEqual(['Content-Disposition']);
+    const formats = document.paths['/v1/jobs/{id}/results'].get.parameters.find(
+      (p: Json) => p.name === 'format',
+    );
+    expect(formats.schema.enum).toEqual(['json', 'ndjson', 'csv', 'har']);
     const events = document.paths['/v1/jobs/{id}/events'].get;
     const stream = events.responses['200'].content['text/event-stream'].schema;
     expect(stream.oneOf.map((event: Json) => event.properties.event.const)).toEqual([

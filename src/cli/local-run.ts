@@ -4,7 +4,7 @@
 // handed on as it lands: memory stays bounded whatever the length of the list.
 import { Scheduler } from '../loop/index.js';
 import type { AddressPolicy } from '../policy/address-policy.js';
-import { type DnsResolver, destinationOf, probeTarget } from '../probe/index.js';
+import { type DnsResolver, destinationOf, type ProbeLimits, probeTarget } from '../probe/index.js';
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
 
@@ -14,6 +14,8 @@ export interface LocalRunOptions {
   /** Targets in flight at once to one host:port. */
   readonly concurrencyPerDestination: number;
   readonly resolver: DnsResolver;
+  /** The engine's per-phase bounds (the command's user is its operator). */
+  readonly limits?: ProbeLimits;
   /** Absent: every address may be dialled. */
   readonly policy?: AddressPolicy;
   /** Called once per target that was probed (a target cancelled before it started is not). */
@@ -55,6 +57,7 @@ export class LocalRun {
       runTask: (task) =>
         probeTarget(task.input, options.probe, {
           resolver: options.resolver,
+          limits: options.limits,
           policy: options.policy,
           // The task is its own cancellation signal: no AbortController per target.
           signal: task,

@@ -3,14 +3,22 @@
 // Commander parses the arguments; a bad flag or an unreadable file is one line on stderr and
 // an exit code, never a stack trace.
 import { createWriteStream, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createAddressPolicy } from '../policy/address-policy.js';
-import { createDnsResolver } from '../probe/index.js';
+import { createDnsResolver, defaultProbeLimits, type ProbeLimits } from '../probe/index.js';
 import { ProbeOptions } from '../schemas/probe-options.js';
 import { endsWithNewline, opened } from './files.js';
 import { LocalRun } from './local-run.js';
-import { createWriter, OUTPUT_FORMATS, type OutputFormat } from './output/writers.js';
+import { parseWriteOut } from './output/write-out.js';
+import {
+  createWriter,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  type ResultWriter,
+  writeOutWriter,
+} from './output/writers.js';
 import { createTally } from './progress.js';
 import { targetsDone } from './skip-done.js';
 import { targetLines } from './target-lines.js';
@@ -82,6 +90,7 @@ interface ProbeFlags {
   resolve?: string[];
   insecure?: boolean;
   maxTime: number;
+  connectTimeout?: number;
   concurrency: number;
   perDestination: number;
   parallelMaxHost?: number;
@@ -89,6 +98,7 @@ interface ProbeFlags {
   dnsCache: boolean;
   denyPrivate?: boolean;
   outputFormat?: OutputFormat;
+  writeOut?: string;
   output?: string;
   skipDone?: string;
   silent?: boolean;
@@ -124,7 +134,8 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
     throw new UsageError('no targets: give them as arguments, with -l FILE, or on stdin (--help)');
   }
   const options = probeOptionsOf(flags);
-  if (flags.skipDone !== undefined && (flags.outputFormat ?? 'jsonl') !== 'jsonl') {
+  const jsonl = flags.writeOut === undefined && (flags.outputFormat ?? 'jsonl') === 'jsonl';
+  if (flags.skipDone !== undefined && !jsonl) {
     throw new UsageError('--skip-done reads and appends JSON Lines: use it with -o jsonl');
   }
   const done = flags.skipDone === undefined ? null : await targetsDone(flags.skipDone);
@@ -136,15 +147,14 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
     outputError ??= error;
     run.cancel();
   });
-  const format = flags.outputFormat ?? (out.isTTY ? 'table' : 'jsonl');
-  const colour = out.isTTY === true && !io.env.NO_COLOR;
-  const writer = createWriter(format, out, colour);
+  const writer = await writerFor(flags, options, out, io);
   const tally = createTally(io.stderr, flags.silent === true);
   const run = new LocalRun({
     probe: options,
     concurrency: flags.concurrency,
     concurrencyPerDestination: flags.parallelMaxHost ?? flags.perDestination,
     resolver: createDnsResolver({ servers: flags.dnsServer }),
+    limits: limitsOf(flags),
     policy: flags.denyPrivate ? createAddressPolicy() : undefined,
     onResult: (index, result) => {
       writer.write(index, result);
@@ -174,6 +184,34 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
     return EXIT.error;
   }
   return interrupted ? EXIT.interrupted : EXIT.ok;
+}
+
+function limitsOf(flags: ProbeFlags): ProbeLimits {
+  if (flags.connectTimeout === undefined) return defaultProbeLimits;
+  return { ...defaultProbeLimits, connectTimeoutMs: Math.round(flags.connectTimeout * 1000) };
+}
+
+/** `-w` replaces the output format, as curl prints only its write-out with `-o /dev/null`. */
+async function writerFor(
+  flags: ProbeFlags,
+  options: ProbeOptions,
+  out: Writable & { isTTY?: boolean },
+  io: Io,
+): Promise<ResultWriter> {
+  if (flags.writeOut !== undefined) {
+    if (flags.outputFormat !== undefined)
+      throw new UsageError('-w prints its own format: use it without -o');
+    const format = flags.writeOut.startsWith('@')
+      ? await readFile(flags.writeOut.slice(1), 'utf8')
+      : flags.writeOut;
+    const writeOut = parseWriteOut(format);
+    for (const name of writeOut.unknown)
+      io.stderr.write(`headprobe: unknown --write-out variable: '${name}'\n`);
+    return writeOutWriter(out, writeOut);
+  }
+  const format = flags.outputFormat ?? (out.isTTY ? 'table' : 'jsonl');
+  const colour = out.isTTY === true && !io.env.NO_COLOR;
+  return createWriter(format, out, colour, options);
 }
 
 /**
@@ -261,6 +299,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .option('-k, --insecure', 'do not fail https targets whose certificate does not verify')
     .option('-m, --max-time <seconds>', 'deadline per target (DNS to response head)', seconds, 10)
+    .option('--connect-timeout <seconds>', 'longest a TCP connect may take (default 5)', seconds)
     .option('-c, --concurrency <n>', 'targets in flight at once', positiveInt, 500)
     .option('--per-destination <n>', 'targets in flight at once to one host:port', positiveInt, 6)
     .addOption(
@@ -279,6 +318,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       "refuse private, loopback and metadata addresses (the service's policy)",
     )
     .addOption(new Option('-o, --output-format <format>', 'output format').choices(OUTPUT_FORMATS))
+    .option(
+      '-w, --write-out <format>',
+      "print FORMAT per target, as curl's --write-out (@FILE reads it from FILE)",
+    )
     .option('-O, --output <file>', 'write results to FILE (appended to with --skip-done)')
     .option('--skip-done <file>', 'skip targets already in this earlier JSON Lines output')
     .option('-s, --silent', 'no progress bar and no summary on stderr')

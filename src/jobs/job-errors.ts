@@ -7,6 +7,12 @@ export class JobNotFoundError extends ServiceError {
   }
 }
 
+export class JobNotFinishedError extends ServiceError {
+  constructor(id: string, format: string) {
+    super('job_not_finished', `job ${id} still runs: its ${format} export is ready once it ends`);
+  }
+}
+
 export class IdempotencyConflictError extends ServiceError {
   constructor() {
     super('idempotency_key_reused', 'this Idempotency-Key was used with a different request');

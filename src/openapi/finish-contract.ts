@@ -5,6 +5,7 @@
 // streams, and no component that nothing refers to.
 
 import { PROBLEMS, type ProblemCode, type ProblemDefinition } from '../errors.js';
+import { CSV_COLUMNS } from '../exports/result-row.js';
 
 type Json = Record<string, unknown>;
 
@@ -87,8 +88,8 @@ const SUCCESS_DESCRIPTIONS: Record<string, string> = {
   'get /readyz 503': 'Not taking jobs: draining (shutting down), overloaded, or store_unavailable.',
   'delete /v1/jobs/{id} 204': 'Deleted.',
   'get /v1/jobs/{id}/results 200':
-    'A page of results (JSON), or with Accept: application/x-ndjson one JobResult per line ' +
-    'as targets finish, until the job ends.',
+    'A page of results (JSON); with Accept: application/x-ndjson one JobResult per line as ' +
+    'targets finish, until the job ends; or the finished job as CSV or HAR.',
   'get /v1/jobs/{id}/events 200': 'The event stream; it ends after `done`.',
 };
 
@@ -112,6 +113,11 @@ const SUCCESS_HEADERS: Record<string, Json> = {
     'Retry-After': header('While the job runs: seconds before the next poll.', { type: 'integer' }),
   },
   'get /readyz 503': { 'Retry-After': RETRY_AFTER },
+  'get /v1/jobs/{id}/results 200': {
+    'Content-Disposition': header(
+      'CSV and HAR only: attachment; filename="headprobe-{id}.csv" (or .har).',
+    ),
+  },
 };
 
 /** `text/event-stream` events of /events, each with its data. */
@@ -153,13 +159,22 @@ function sseEvents(): Json {
   };
 }
 
+/** Whether a code sent with `status` comes with a Retry-After of its own (409 job_not_finished). */
+function retriedLater(status: number): boolean {
+  return Object.values(PROBLEMS as Record<ProblemCode, ProblemDefinition>).some(
+    (problem) => problem.status === status && problem.retryAfterS !== undefined,
+  );
+}
+
 function problemResponse(status: number): Json {
   return {
     description: problemDescription(status),
     ...(status === 401
       ? { headers: { 'WWW-Authenticate': header('Bearer realm="headprobe"') } }
       : {}),
-    ...(status === 429 || status === 503 ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
+    ...(status === 429 || status === 503 || retriedLater(status)
+      ? { headers: { 'Retry-After': RETRY_AFTER } }
+      : {}),
     content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
   };
 }
@@ -204,6 +219,36 @@ function finishOperation(key: string, path: string, operation: Json): void {
       schema: {
         description: 'One JobResult per line, in completion order.',
         $ref: '#/components/schemas/JobResult',
+      },
+    };
+    content['text/csv'] = {
+      schema: {
+        type: 'string',
+        description:
+          'A header line, then one row per result in completion order (RFC 4180, UTF-8). ' +
+          `Columns: ${CSV_COLUMNS.join(', ')}; times in ms, headers a JSON array of [name, value].`,
+      },
+    };
+    content['application/har+json'] = {
+      schema: {
+        type: 'object',
+        description:
+          'A HAR 1.2 log: one entry per request, redirect hops first, in completion order; ' +
+          'no content is ever read (size 0); _index, _target and _error are custom fields.',
+        externalDocs: { url: 'http://www.softwareishard.com/blog/har-12-spec/' },
+        required: ['log'],
+        properties: {
+          log: {
+            type: 'object',
+            required: ['version', 'creator', 'entries'],
+            properties: {
+              version: { const: '1.2' },
+              creator: { type: 'object' },
+              pages: { type: 'array' },
+              entries: { type: 'array', items: { type: 'object' } },
+            },
+          },
+        },
       },
     };
   }

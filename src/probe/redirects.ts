@@ -62,7 +62,9 @@ async function followRedirects(
     next.hash = '';
     hops.push({
       url: current.url ?? target,
+      httpVersion: current.httpVersion,
       status: current.status!,
+      statusText: current.statusText,
       location,
       headers: current.headers,
       remote: current.remote,

@@ -142,7 +142,20 @@ export const ListJobsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 
+export const resultFormats = ['json', 'ndjson', 'csv', 'har'] as const;
+
 export const ResultsQuery = z.object({
-  cursor: z.string().max(32).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z
+    .string()
+    .max(32)
+    .optional()
+    .describe('json and ndjson: resume after this sequence number (`nextCursor`).'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('json: results per page.'),
+  format: z
+    .enum(resultFormats)
+    .optional()
+    .describe(
+      'Overrides the Accept header: json (a page), ndjson (a stream), csv or har (the whole ' +
+        'finished job as one download).',
+    ),
 });

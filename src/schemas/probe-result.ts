@@ -176,7 +176,9 @@ export const HeaderPair = z.tuple([z.string(), z.string()]);
 export const RedirectHop = z
   .object({
     url: z.string(),
+    httpVersion: z.string().nullable(),
     status: z.number().int(),
+    statusText: z.string().nullable(),
     location: z.string().describe('The Location header as sent.'),
     headers: z.array(HeaderPair),
     remote: RemoteEndpoint.nullable(),

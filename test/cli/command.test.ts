@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CSV_COLUMNS } from '../../src/cli/output/result-row.js';
+import { CSV_COLUMNS } from '../../src/exports/result-row.js';
 import { runCommand, runInTerminal, startCommand } from '../support/command.js';
 import {
   normalResponse,

@@ -1,14 +1,18 @@
 // The command's outputs, each written as results land: JSON Lines (the API's result shape,
-// one per line), CSV (csv-stringify, the columns of result-row.ts) and a compact table for a
-// terminal (colours only on a terminal, never with NO_COLOR).
+// one per line), CSV (csv-stringify, the columns of exports/result-row.ts), HAR 1.2 (one
+// document, its entries streamed), a compact table for a terminal (colours only on a
+// terminal, never with NO_COLOR), and curl's --write-out.
 import { Writable } from 'node:stream';
 import { styleText } from 'node:util';
-import { stringify } from 'csv-stringify';
+import { createCsvStringifier } from '../../exports/csv.js';
+import { HAR_LOG_TAIL, harEntries, harLogHead } from '../../exports/har.js';
+import { certDaysLeft, headerValue, resultRow } from '../../exports/result-row.js';
 import { serializeResult } from '../../jobs/result-json.js';
+import type { ProbeOptions } from '../../schemas/probe-options.js';
 import type { ProbeResult } from '../../schemas/probe-result.js';
-import { CSV_COLUMNS, certDaysLeft, headerValue, resultRow } from './result-row.js';
+import type { WriteOut } from './write-out.js';
 
-export const OUTPUT_FORMATS = ['jsonl', 'csv', 'table'] as const;
+export const OUTPUT_FORMATS = ['jsonl', 'csv', 'table', 'har'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface ResultWriter {
@@ -94,11 +98,7 @@ function jsonLines(target: Writable): ResultWriter {
 
 function csv(target: Writable): ResultWriter {
   const out = new Coalesced(target);
-  const stringifier = stringify({
-    header: true,
-    columns: [...CSV_COLUMNS],
-    cast: { boolean: String },
-  });
+  const stringifier = createCsvStringifier();
   stringifier.pipe(out);
   const now = Date.now();
   return {
@@ -168,7 +168,43 @@ function table(target: Writable, colour: boolean): ResultWriter {
   };
 }
 
-export function createWriter(format: OutputFormat, out: Writable, colour: boolean): ResultWriter {
+function har(target: Writable, options: ProbeOptions): ResultWriter {
+  const out = new Coalesced(target);
+  out.write(harLogHead());
+  let first = true;
+  return {
+    write: (index, result) => {
+      for (const entry of harEntries(index, result, options)) {
+        out.write(first ? JSON.stringify(entry) : `,${JSON.stringify(entry)}`);
+        first = false;
+      }
+    },
+    room: () => roomIn(out),
+    end: () => {
+      out.write(HAR_LOG_TAIL);
+      return flushed(out);
+    },
+  };
+}
+
+/** `-w FORMAT`: curl's --write-out, once per target. */
+export function writeOutWriter(target: Writable, format: WriteOut): ResultWriter {
+  const out = new Coalesced(target);
+  return {
+    write: (_index, result) => {
+      out.write(format.render(result));
+    },
+    room: () => roomIn(out),
+    end: () => flushed(out),
+  };
+}
+
+export function createWriter(
+  format: OutputFormat,
+  out: Writable,
+  colour: boolean,
+  options: ProbeOptions,
+): ResultWriter {
   switch (format) {
     case 'jsonl':
       return jsonLines(out);
@@ -176,5 +212,7 @@ export function createWriter(format: OutputFormat, out: Writable, colour: boolea
       return csv(out);
     case 'table':
       return table(out, colour);
+    case 'har':
+      return har(out, options);
   }
 }

@@ -1,6 +1,6 @@
 // One result as a flat row: the columns of the CSV export and the terminal table, documented
 // in the README ("Command line", CSV columns). Times are milliseconds, as in the JSON.
-import type { ProbeResult } from '../../schemas/probe-result.js';
+import type { ProbeResult } from '../schemas/probe-result.js';
 
 export const CSV_COLUMNS = [
   'index',

@@ -1,0 +1,67 @@
+// A finished job's results as a CSV or HAR document, for GET /v1/jobs/{id}/results. Read
+// from the store a page at a time and written as they are read: a job of 100,000 results is
+// never held whole, and a slow reader holds the reading back.
+import { pipeline, Readable } from 'node:stream';
+import type { JobStore } from '../jobs/job-store.js';
+import type { ProbeOptions } from '../schemas/probe-options.js';
+import type { ProbeResult } from '../schemas/probe-result.js';
+import { createCsvStringifier } from './csv.js';
+import { HAR_LOG_TAIL, harEntries, harLogHead } from './har.js';
+import { resultRow } from './result-row.js';
+
+export const EXPORT_FORMATS = ['csv', 'har'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+const PAGE = 500;
+
+/** Every stored result of job `id`, in completion order, parsed back. */
+async function* storedResults(
+  store: JobStore,
+  id: string,
+  signal: AbortSignal,
+): AsyncGenerator<{ index: number; result: ProbeResult }> {
+  for (let afterSeq = 0; !signal.aborted; ) {
+    const page = await store.resultsAfter(id, afterSeq, PAGE);
+    for (const stored of page) yield { index: stored.index, result: JSON.parse(stored.json) };
+    if (page.length < PAGE) return;
+    afterSeq = page.at(-1)!.seq;
+  }
+}
+
+async function* harText(
+  results: AsyncIterable<{ index: number; result: ProbeResult }>,
+  options: ProbeOptions,
+): AsyncGenerator<string> {
+  yield harLogHead();
+  let first = true;
+  for await (const { index, result } of results) {
+    let chunk = '';
+    for (const entry of harEntries(index, result, options)) {
+      chunk += first ? JSON.stringify(entry) : `,${JSON.stringify(entry)}`;
+      first = false;
+    }
+    yield chunk;
+  }
+  yield HAR_LOG_TAIL;
+}
+
+async function* csvRows(results: AsyncIterable<{ index: number; result: ProbeResult }>) {
+  const now = Date.now();
+  for await (const { index, result } of results) yield resultRow(index, result, now);
+}
+
+/** The document as a stream; `signal` stops the reading when the client goes away. */
+export function exportJob(
+  store: JobStore,
+  id: string,
+  options: ProbeOptions,
+  format: ExportFormat,
+  signal: AbortSignal,
+): Readable {
+  const results = storedResults(store, id, signal);
+  if (format === 'har') return Readable.from(harText(results, options));
+  // pipeline(): a store read that fails ends the response instead of leaving it hanging.
+  const csv = createCsvStringifier();
+  pipeline(Readable.from(csvRows(results)), csv, () => {});
+  return csv;
+}
