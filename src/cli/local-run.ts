@@ -7,6 +7,7 @@ import type { AddressPolicy } from '../policy/address-policy.js';
 import { type DnsResolver, destinationOf, type ProbeLimits, probeTarget } from '../probe/index.js';
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
+import { submitInBatches } from './batches.js';
 
 export interface LocalRunOptions {
   readonly probe: ProbeOptions;
@@ -24,17 +25,10 @@ export interface LocalRunOptions {
   readonly onTargetsRead?: (count: number, complete: boolean) => void;
 }
 
-export interface LocalRunSummary {
-  readonly read: number;
-  readonly probed: number;
-  readonly ok: number;
-  readonly failed: number;
-  /** True when cancel() cut the run short. */
-  readonly cancelled: boolean;
-}
-
 /** Targets per batch handed to the Scheduler: a few times what runs at once. */
 const batchSize = (concurrency: number) => Math.max(1_000, 4 * concurrency);
+/** A partial batch goes after this long without a new target. */
+const IDLE_MS = 50;
 
 export class LocalRun {
   readonly #options: LocalRunOptions;
@@ -45,9 +39,6 @@ export class LocalRun {
   readonly #stopped = new Promise<null>((resolve) => {
     this.#stop = () => resolve(null);
   });
-  #probed = 0;
-  #ok = 0;
-  #failed = 0;
   #batches = 0;
 
   constructor(options: LocalRunOptions) {
@@ -76,48 +67,16 @@ export class LocalRun {
     void this.#scheduler.drain({ cancel: true, reason: new Error('interrupted') });
   }
 
-  async run(targets: AsyncIterable<string>): Promise<LocalRunSummary> {
-    const size = batchSize(this.#options.concurrency);
-    const running: Array<Promise<unknown>> = [];
-    let read = 0;
-    let batch: string[] = [];
-    let timer: NodeJS.Timeout | null = null;
-    // A full batch goes at once; a partial one after 50 ms without a full one, so targets
-    // that trickle in (a `tail -f`, an enumerator) are probed as they come.
-    const submit = () => {
-      if (timer !== null) clearTimeout(timer);
-      timer = null;
-      if (batch.length === 0 || this.#cancelled) return;
-      const inputs = batch;
-      batch = [];
-      running.push(this.#submit(inputs, read - inputs.length));
-      this.#options.onTargetsRead?.(read, false);
-    };
-    const iterator = targets[Symbol.asyncIterator]();
-    for (;;) {
-      // Ctrl-C must not wait for the next line of an input that is slow to come.
-      const next = await Promise.race([iterator.next(), this.#stopped]);
-      if (next === null || next.done === true) break;
-      batch.push(next.value);
-      read++;
-      if (batch.length === size) submit();
-      else timer ??= setTimeout(submit, 50);
-      // Two batches out: wait for the older before reading further.
-      while (running.length >= 2) await running.shift();
-    }
-    if (this.#cancelled) void iterator.return?.();
-    else submit();
-    if (timer !== null) clearTimeout(timer);
-    this.#options.onTargetsRead?.(read, !this.#cancelled);
-    await Promise.all(running);
+  async run(targets: AsyncIterable<string>): Promise<void> {
+    await submitInBatches(targets, {
+      size: batchSize(this.#options.concurrency),
+      idleMs: IDLE_MS,
+      stopped: this.#stopped,
+      isStopped: () => this.#cancelled,
+      submit: (batch, offset) => this.#submit(batch, offset),
+      onTargetsRead: this.#options.onTargetsRead,
+    });
     await this.#scheduler.drain();
-    return {
-      read,
-      probed: this.#probed,
-      ok: this.#ok,
-      failed: this.#failed,
-      cancelled: this.#cancelled,
-    };
   }
 
   #submit(inputs: string[], offset: number): Promise<unknown> {
@@ -126,11 +85,7 @@ export class LocalRun {
       jobId: `batch-${this.#batches++}`,
       inputs,
       onTaskEnd: (task, result) => {
-        if (result === undefined) return;
-        this.#probed++;
-        if (result.ok) this.#ok++;
-        else this.#failed++;
-        this.#options.onResult(offset + task.index, result);
+        if (result !== undefined) this.#options.onResult(offset + task.index, result);
       },
     });
     return job.done;

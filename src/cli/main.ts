@@ -8,7 +8,9 @@ import type { Writable } from 'node:stream';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createAddressPolicy } from '../policy/address-policy.js';
 import { createDnsResolver, defaultProbeLimits, type ProbeLimits } from '../probe/index.js';
+import type { JobOptionsInput } from '../schemas/job.js';
 import { ProbeOptions } from '../schemas/probe-options.js';
+import type { ProbeResult } from '../schemas/probe-result.js';
 import { endsWithNewline, opened } from './files.js';
 import { LocalRun } from './local-run.js';
 import { parseWriteOut } from './output/write-out.js';
@@ -20,6 +22,7 @@ import {
   writeOutWriter,
 } from './output/writers.js';
 import { createTally } from './progress.js';
+import { RemoteError, RemoteRun } from './remote-run.js';
 import { targetsDone } from './skip-done.js';
 import { targetLines } from './target-lines.js';
 
@@ -102,6 +105,10 @@ interface ProbeFlags {
   output?: string;
   skipDone?: string;
   silent?: boolean;
+  server?: string;
+  jobSize: number;
+  /** Flags the user gave (not commander's defaults): --server sends only those. */
+  given: ReadonlySet<string>;
 }
 
 export interface Io {
@@ -149,19 +156,32 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
   });
   const writer = await writerFor(flags, options, out, io);
   const tally = createTally(io.stderr, flags.silent === true);
-  const run = new LocalRun({
-    probe: options,
-    concurrency: flags.concurrency,
-    concurrencyPerDestination: flags.parallelMaxHost ?? flags.perDestination,
-    resolver: createDnsResolver({ servers: flags.dnsServer }),
-    limits: limitsOf(flags),
-    policy: flags.denyPrivate ? createAddressPolicy() : undefined,
-    onResult: (index, result) => {
-      writer.write(index, result);
-      tally.result(result);
-    },
-    onTargetsRead: (count, complete) => tally.read(count, complete),
-  });
+  const onResult = (index: number, result: ProbeResult) => {
+    writer.write(index, result);
+    tally.result(result);
+  };
+  const onTargetsRead = (count: number, complete: boolean) => tally.read(count, complete);
+  const run =
+    flags.server === undefined
+      ? new LocalRun({
+          probe: options,
+          concurrency: flags.concurrency,
+          concurrencyPerDestination: flags.parallelMaxHost ?? flags.perDestination,
+          resolver: createDnsResolver({ servers: flags.dnsServer }),
+          limits: limitsOf(flags),
+          policy: flags.denyPrivate ? createAddressPolicy() : undefined,
+          onResult,
+          onTargetsRead,
+        })
+      : new RemoteRun({
+          server: serverUrl(flags),
+          apiKey: io.env.HEADPROBE_API_KEY || undefined,
+          jobOptions: remoteJobOptions(options, flags),
+          jobSize: flags.jobSize,
+          onResult,
+          onTargetsRead,
+          onNotice: (message) => tally.notice(message),
+        });
   let interrupted = false;
   const onSigint = () => {
     // A second Ctrl-C does not wait for the running targets.
@@ -170,9 +190,13 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
     run.cancel();
   };
   process.on('SIGINT', onSigint);
+  let remoteError: RemoteError | null = null;
   try {
     const sources = targetLines({ args: targets, listFile: flags.list, stdin: io.stdin as never });
     await run.run(skipping(sources, done, writer));
+  } catch (error) {
+    if (!(error instanceof RemoteError)) throw error;
+    remoteError = error;
   } finally {
     process.off('SIGINT', onSigint);
   }
@@ -183,7 +207,45 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
     io.stderr.write(`headprobe: cannot write the results: ${(outputError as Error).message}\n`);
     return EXIT.error;
   }
+  if (remoteError !== null) {
+    io.stderr.write(`headprobe: ${remoteError.message}\n`);
+    return EXIT.error;
+  }
   return interrupted ? EXIT.interrupted : EXIT.ok;
+}
+
+/** Local-run settings a service decides for itself: refused with --server, not ignored. */
+const LOCAL_ONLY = ['dnsServer', 'denyPrivate', 'connectTimeout'] as const;
+const FLAG_NAMES: Record<(typeof LOCAL_ONLY)[number], string> = {
+  dnsServer: '--dns-server',
+  denyPrivate: '--deny-private',
+  connectTimeout: '--connect-timeout',
+};
+
+function serverUrl(flags: ProbeFlags): URL {
+  for (const name of LOCAL_ONLY) {
+    if (flags.given.has(name))
+      throw new UsageError(`${FLAG_NAMES[name]} applies to a local run; the service sets its own`);
+  }
+  try {
+    const url = new URL(flags.server!);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url;
+  } catch {
+    // Said below.
+  }
+  throw new UsageError(`--server ${flags.server}: expected an http(s) URL`);
+}
+
+/** The job's options; the caps only when given, so the service's defaults apply otherwise. */
+function remoteJobOptions(options: ProbeOptions, flags: ProbeFlags): JobOptionsInput {
+  const perDestination = flags.parallelMaxHost ?? flags.perDestination;
+  return {
+    ...options,
+    ...(flags.given.has('concurrency') ? { concurrency: flags.concurrency } : {}),
+    ...(flags.given.has('perDestination') || flags.given.has('parallelMaxHost')
+      ? { concurrencyPerDestination: perDestination }
+      : {}),
+  };
 }
 
 function limitsOf(flags: ProbeFlags): ProbeLimits {
@@ -325,10 +387,24 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('-O, --output <file>', 'write results to FILE (appended to with --skip-done)')
     .option('--skip-done <file>', 'skip targets already in this earlier JSON Lines output')
     .option('-s, --silent', 'no progress bar and no summary on stderr')
+    .option(
+      '--server <url>',
+      'run the list as jobs on this headprobe service (key from HEADPROBE_API_KEY)',
+    )
+    .option('--job-size <n>', 'with --server: targets per job', positiveInt, 10_000)
     .addHelpText('after', EXAMPLES)
-    .action(async (targets: string[], flags: ProbeFlags & { 'http1.0'?: boolean }) => {
-      setExit(await probe(targets, { ...flags, http10: flags['http1.0'] }, io));
-    });
+    .action(
+      async (
+        targets: string[],
+        flags: Omit<ProbeFlags, 'given'> & { 'http1.0'?: boolean },
+        command: Command,
+      ) => {
+        const given = new Set(
+          Object.keys(flags).filter((name) => command.getOptionValueSource(name) === 'cli'),
+        );
+        setExit(await probe(targets, { ...flags, http10: flags['http1.0'], given }, io));
+      },
+    );
   const serviceFlags = (command: Command) =>
     command
       .option('-p, --port <port>', 'port to listen on (PORT)')

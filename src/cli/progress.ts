@@ -8,6 +8,8 @@ import type { ProbeResult } from '../schemas/probe-result.js';
 export interface RunTally {
   read(count: number, complete: boolean): void;
   result(result: ProbeResult): void;
+  /** A line for the user (a stream resumed, a busy service), above the bar; none with -s. */
+  notice(message: string): void;
   /** Clears the bar and prints the summary. */
   finish(interrupted: boolean): void;
 }
@@ -50,6 +52,11 @@ export function createTally(stderr: Writable & { isTTY?: boolean }, silent: bool
         errors.set(code, (errors.get(code) ?? 0) + 1);
       }
       bar?.update(ok + failed, { ok, failed, rate: String(rate()) });
+    },
+    notice(message) {
+      if (silent) return;
+      // Over the bar's line; the bar draws itself again below at its next redraw.
+      stderr.write(`${bar === null ? '' : '\r\x1b[K'}headprobe: ${message}\n`);
     },
     finish(interrupted) {
       bar?.stop();

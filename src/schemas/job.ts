@@ -36,6 +36,7 @@ export const JobOptions = ProbeOptions.extend({
     ),
 }).meta({ id: 'JobOptions' });
 export type JobOptions = z.infer<typeof JobOptions>;
+export type JobOptionsInput = z.input<typeof JobOptions>;
 
 export const JobSubmission = z
   .strictObject({

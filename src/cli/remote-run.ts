@@ -1,0 +1,243 @@
+// A run of the command through a running service (`--server URL`): the list goes up as jobs
+// of at most `jobSize` targets (two open at a time, so the service's queue stays fed without
+// a caller's cap being reached), each followed over its SSE stream and handed on result by
+// result with its index in the whole list. A dropped stream is resumed with Last-Event-ID,
+// so no result is missed or repeated; a retried submission carries an Idempotency-Key, so no
+// job is made twice. cancel() cancels the open jobs on the service and follows them to their
+// end. Targets a cancelled job never started are not handed on: a local run has none either.
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createParser } from 'eventsource-parser';
+import type { JobOptionsInput } from '../schemas/job.js';
+import type { ProbeResult } from '../schemas/probe-result.js';
+import { submitInBatches } from './batches.js';
+
+export interface RemoteRunOptions {
+  /** The service's base URL, e.g. http://127.0.0.1:3000. */
+  readonly server: URL;
+  /** Sent as `Authorization: Bearer …` when set. */
+  readonly apiKey?: string;
+  readonly jobOptions: JobOptionsInput;
+  /** Targets per job (the service's HEADPROBE_MAX_TARGETS at most). */
+  readonly jobSize: number;
+  readonly onResult: (index: number, result: ProbeResult) => void;
+  readonly onTargetsRead?: (count: number, complete: boolean) => void;
+  /** A line for the user (a dropped stream being resumed, a busy service). */
+  readonly onNotice?: (message: string) => void;
+}
+
+/** The service refused, or could not be reached: the run cannot go on. */
+export class RemoteError extends Error {}
+
+/** A partial job goes up after this long without a new target. */
+const IDLE_MS = 500;
+/** Tries of one request (a submission, a stream) in a row before the run gives up. */
+const MAX_TRIES = 8;
+const backoffMs = (tries: number) => Math.min(100 * 2 ** tries, 3_000);
+/** Statuses after which the same request may succeed: busy, shedding load, restarting. */
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+interface Problem {
+  code?: string;
+  detail?: string;
+  title?: string;
+}
+
+function retryAfterMs(response: Response, tries: number): number {
+  const seconds = Number(response.headers.get('retry-after'));
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 30) * 1000 : backoffMs(tries);
+}
+
+async function problemOf(response: Response): Promise<string> {
+  const problem = (await response.json().catch(() => ({}))) as Problem;
+  const what = problem.detail ?? problem.title ?? response.statusText;
+  return `${response.status}${problem.code === undefined ? '' : ` ${problem.code}`}: ${what}`;
+}
+
+/** Errors of a connection that may work on the next try (the service restarting, say). */
+const TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+function reason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  // fetch (undici) refuses the ports of the Fetch standard's list, 6000 (X11) among them.
+  if (cause?.message === 'bad port')
+    return "a port fetch refuses to use (the Fetch standard's bad ports)";
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}
+
+export class RemoteRun {
+  readonly #options: RemoteRunOptions;
+  readonly #runId = randomUUID();
+  readonly #open = new Set<string>();
+  readonly #cancels: Array<Promise<void>> = [];
+  #cancelled = false;
+  #stop: () => void = () => {};
+  readonly #stopped = new Promise<null>((resolve) => {
+    this.#stop = () => resolve(null);
+  });
+  #jobs = 0;
+  /** Until the service has answered once, a failed connection ends the run (a wrong URL). */
+  #reached = false;
+
+  constructor(options: RemoteRunOptions) {
+    this.#options = options;
+  }
+
+  /** Reads no more targets and cancels every open job on the service. */
+  cancel(): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    this.#stop();
+    for (const id of this.#open) this.#cancels.push(this.#cancelJob(id));
+  }
+
+  async run(targets: AsyncIterable<string>): Promise<void> {
+    let failure: unknown = null;
+    await submitInBatches(targets, {
+      size: this.#options.jobSize,
+      idleMs: IDLE_MS,
+      stopped: this.#stopped,
+      isStopped: () => this.#cancelled,
+      // A job that cannot go on stops the run: the others are cancelled, the error is said.
+      submit: (batch, offset) =>
+        this.#runJob(batch, offset).catch((error: unknown) => {
+          failure ??= error;
+          this.cancel();
+        }),
+      onTargetsRead: this.#options.onTargetsRead,
+    });
+    await Promise.all(this.#cancels);
+    if (failure !== null) throw failure;
+  }
+
+  #url(path: string): URL {
+    return new URL(path, this.#options.server);
+  }
+
+  #headers(extra: Record<string, string> = {}): Record<string, string> {
+    const key = this.#options.apiKey;
+    return { ...(key ? { authorization: `Bearer ${key}` } : {}), ...extra };
+  }
+
+  async #runJob(targets: string[], offset: number): Promise<void> {
+    const id = await this.#submit(targets);
+    if (id === null) return;
+    this.#open.add(id);
+    if (this.#cancelled) this.#cancels.push(this.#cancelJob(id));
+    try {
+      await this.#follow(id, offset);
+    } finally {
+      this.#open.delete(id);
+    }
+  }
+
+  /** The new job's id; null when the run was cancelled before the service took it. */
+  async #submit(targets: string[]): Promise<string | null> {
+    const key = `headprobe-${this.#runId}-${this.#jobs++}`;
+    const body = JSON.stringify({ targets, options: this.#options.jobOptions });
+    for (let tries = 0; ; tries++) {
+      if (this.#cancelled) return null;
+      let wait: number;
+      try {
+        const response = await fetch(this.#url('/v1/jobs'), {
+          method: 'POST',
+          headers: this.#headers({ 'content-type': 'application/json', 'idempotency-key': key }),
+          body,
+        });
+        this.#reached = true;
+        if (response.ok) return ((await response.json()) as { id: string }).id;
+        if (!RETRYABLE.has(response.status) || tries >= MAX_TRIES)
+          throw new RemoteError(`the service refused the job: ${await problemOf(response)}`);
+        wait = retryAfterMs(response, tries);
+        this.#options.onNotice?.(`service busy (${response.status}), trying again`);
+        await response.body?.cancel();
+      } catch (error) {
+        if (error instanceof RemoteError) throw error;
+        if (tries >= MAX_TRIES || !this.#mayRetry(error))
+          throw new RemoteError(`cannot reach ${this.#options.server.origin}: ${reason(error)}`);
+        wait = backoffMs(tries);
+      }
+      await sleep(wait);
+    }
+  }
+
+  /** Reads the job's events until `done`, resuming after the last one seen when cut off. */
+  async #follow(id: string, offset: number): Promise<void> {
+    // Moved by the parser's callback: a holder, so the loop reads its latest value.
+    const seen: { lastEventId: string | null } = { lastEventId: null };
+    for (let tries = 0; ; tries++) {
+      let done = false;
+      let wait = backoffMs(tries);
+      try {
+        const response = await fetch(this.#url(`/v1/jobs/${encodeURIComponent(id)}/events`), {
+          headers: this.#headers({
+            accept: 'text/event-stream',
+            ...(seen.lastEventId === null ? {} : { 'last-event-id': seen.lastEventId }),
+          }),
+        });
+        if (!response.ok || response.body === null) {
+          if (!RETRYABLE.has(response.status) || tries >= MAX_TRIES)
+            throw new RemoteError(`cannot follow job ${id}: ${await problemOf(response)}`);
+          wait = retryAfterMs(response, tries);
+        } else {
+          const parser = createParser({
+            onEvent: (event) => {
+              if (event.event === 'result') this.#deliver(JSON.parse(event.data), offset);
+              else if (event.event === 'done') done = true;
+              // Only after the event is handled: a cut right here resumes with it again.
+              if (event.id !== undefined) seen.lastEventId = event.id;
+            },
+          });
+          for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+            parser.feed(chunk);
+            tries = 0;
+            if (done) break;
+          }
+        }
+      } catch (error) {
+        if (error instanceof RemoteError) throw error;
+        if (tries >= MAX_TRIES || !this.#mayRetry(error))
+          throw new RemoteError(
+            `lost job ${id} on ${this.#options.server.origin}: ${reason(error)}`,
+          );
+      }
+      if (done) return;
+      this.#options.onNotice?.(`the stream of job ${id} was cut; resuming`);
+      await sleep(wait);
+    }
+  }
+
+  #mayRetry(error: unknown): boolean {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    return this.#reached && code !== undefined && TRANSIENT.has(code);
+  }
+
+  #deliver(line: { index: number } & ProbeResult, offset: number): void {
+    const { index, ...result } = line;
+    const error = result.error;
+    if (error !== null && error.code === 'cancelled' && error.phase === 'queued') return;
+    this.#options.onResult(offset + index, result);
+  }
+
+  async #cancelJob(id: string): Promise<void> {
+    try {
+      const response = await fetch(this.#url(`/v1/jobs/${encodeURIComponent(id)}/cancel`), {
+        method: 'POST',
+        headers: this.#headers(),
+      });
+      await response.body?.cancel();
+    } catch (error) {
+      this.#options.onNotice?.(`could not cancel job ${id}: ${reason(error)}`);
+    }
+  }
+}
