@@ -34,11 +34,8 @@ export class LocalRun {
   readonly #options: LocalRunOptions;
   readonly #scheduler: Scheduler<string, ProbeResult>;
   #cancelled = false;
-  #stop: () => void = () => {};
-  /** Resolves with null once cancel() is called. */
-  readonly #stopped = new Promise<null>((resolve) => {
-    this.#stop = () => resolve(null);
-  });
+  /** Aborted by cancel(): no more targets are read. */
+  readonly #stop = new AbortController();
   #batches = 0;
 
   constructor(options: LocalRunOptions) {
@@ -63,7 +60,7 @@ export class LocalRun {
   cancel(): void {
     if (this.#cancelled) return;
     this.#cancelled = true;
-    this.#stop();
+    this.#stop.abort();
     void this.#scheduler.drain({ cancel: true, reason: new Error('interrupted') });
   }
 
@@ -71,8 +68,7 @@ export class LocalRun {
     await submitInBatches(targets, {
       size: batchSize(this.#options.concurrency),
       idleMs: IDLE_MS,
-      stopped: this.#stopped,
-      isStopped: () => this.#cancelled,
+      stop: this.#stop.signal,
       submit: (batch, offset) => this.#submit(batch, offset),
       onTargetsRead: this.#options.onTargetsRead,
     });

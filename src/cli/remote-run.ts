@@ -81,10 +81,8 @@ export class RemoteRun {
   readonly #open = new Set<string>();
   readonly #cancels: Array<Promise<void>> = [];
   #cancelled = false;
-  #stop: () => void = () => {};
-  readonly #stopped = new Promise<null>((resolve) => {
-    this.#stop = () => resolve(null);
-  });
+  /** Aborted by cancel(): no more targets are read. */
+  readonly #stop = new AbortController();
   #jobs = 0;
   /** Until the service has answered once, a failed connection ends the run (a wrong URL). */
   #reached = false;
@@ -97,7 +95,7 @@ export class RemoteRun {
   cancel(): void {
     if (this.#cancelled) return;
     this.#cancelled = true;
-    this.#stop();
+    this.#stop.abort();
     for (const id of this.#open) this.#cancels.push(this.#cancelJob(id));
   }
 
@@ -106,8 +104,7 @@ export class RemoteRun {
     await submitInBatches(targets, {
       size: this.#options.jobSize,
       idleMs: IDLE_MS,
-      stopped: this.#stopped,
-      isStopped: () => this.#cancelled,
+      stop: this.#stop.signal,
       // A job that cannot go on stops the run: the others are cancelled, the error is said.
       submit: (batch, offset) =>
         this.#runJob(batch, offset).catch((error: unknown) => {
