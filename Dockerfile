@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# Build: compile src and routes only (tsconfig.build.json: no bench, no tests) with dev
-# dependencies. Run: production dependencies only, non-root, Node 24 LTS, signals straight to
+# Build: compile src and routes only (tsconfig.build.json: no bench, no tests) and the results
+# page, with dev dependencies. Run: production dependencies only, non-root, Node 24 LTS, signals straight to
 # node (no shell wrapper).
 FROM node:24-slim AS build
 WORKDIR /app
@@ -9,6 +9,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY routes ./routes
+# The results page: Vite builds web/ into dist/web, its API types from the committed document.
+COPY openapi ./openapi
+COPY web ./web
 RUN npm run build
 
 FROM node:24-slim AS runtime

@@ -30,6 +30,7 @@ import problemDetails from './plugins/problem-details.js';
 import rateLimits from './plugins/rate-limits.js';
 import redis from './plugins/redis.js';
 import requestLog from './plugins/request-log.js';
+import webPage from './plugins/web-page.js';
 import { StreamSlots } from './policy/stream-slots.js';
 import type { DnsResolver, ProbeLimits } from './probe/index.js';
 
@@ -57,6 +58,8 @@ export interface AppOverrides {
   readonly sseHeartbeatMs?: number;
   /** How often an API process on Redis re-queues jobs left queued (default 30 s, after 60 s). */
   readonly orphanSweep?: OrphanSweepOptions;
+  /** The built results page (tests build their own); absent: dist/web. */
+  readonly webRoot?: string;
   /** Sees every response as it is sent (tests check each against the OpenAPI document). */
   readonly onSend?: (request: FastifyRequest, reply: FastifyReply, payload: unknown) => void;
 }
@@ -133,6 +136,7 @@ export async function buildApp(
   // A worker serves health, metrics and its own loop; jobs are taken by the API processes.
   if (config.role !== 'worker') await app.register(jobRoutes, { config });
   await app.register(loopRoutes);
+  if (config.role !== 'worker') await app.register(webPage, { root: overrides.webRoot });
 
   // Last, so that it sees each response as it leaves, after every other onSend hook.
   const observe = overrides.onSend;

@@ -119,6 +119,11 @@ describe('the Dockerfile, replayed outside Docker', () => {
       const [commandCode] = await once(command, 'exit');
       expect(commandCode).toBe(0);
       expect(JSON.parse(output)).toMatchObject({ ok: true, status: 200 });
+      // The results page, built in the build stage, is served by the image.
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      const script = /src="(\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+      expect((await fetch(`http://127.0.0.1:${port}${script}`)).status).toBe(200);
       // Production install: no dev tooling in the runtime stage.
       expect(() =>
         readFileSync(path.join(stage!.dir, 'node_modules/vitest/package.json')),

@@ -1,0 +1,159 @@
+// One job, live: progress and counts over its SSE stream (resumed after a drop), cancel,
+// exports, the timing charts, the results table and the target opened from it. Results are
+// kept in one array that grows in place; the view redraws at most once per animation frame,
+// so 10,000 results arriving in a burst cost 10,000 pushes, not 10,000 renders.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import {
+  api,
+  downloadExport,
+  type ExportFormat,
+  followJob,
+  type Job,
+  type JobResult,
+} from '../api';
+import { Charts } from './Charts';
+import { ResultsTable } from './ResultsTable';
+import { TargetDetail } from './TargetDetail';
+
+const FINISHED = new Set(['succeeded', 'cancelled', 'failed']);
+
+export function JobView({ id }: { id: string }) {
+  const [job, setJob] = useState<Job | null>(null);
+  const [missing, setMissing] = useState<string | null>(null);
+  const [status, setStatus] = useState<string>('queued');
+  const [progress, setProgress] = useState({ total: 0, done: 0, ok: 0, failed: 0 });
+  const [reconnecting, setReconnecting] = useState(false);
+  const [version, setVersion] = useState(0);
+  const [opened, setOpened] = useState<JobResult | null>(null);
+  const [exportError, setExportError] = useState<string | null>(null);
+  const results = useRef<JobResult[]>([]);
+  const frame = useRef<number | null>(null);
+
+  useEffect(() => {
+    const stop = new AbortController();
+    const redraw = () => {
+      frame.current ??= requestAnimationFrame(() => {
+        frame.current = null;
+        setVersion((v) => v + 1);
+      });
+    };
+    void (async () => {
+      const { data, response } = await api.GET('/v1/jobs/{id}', { params: { path: { id } } });
+      if (data === undefined) {
+        setMissing(
+          response.status === 404
+            ? 'No such job (it may have expired).'
+            : `Error ${response.status}`,
+        );
+        return;
+      }
+      // openapi-fetch reads tuples ([name, value] headers) as arrays; the schema's are pairs.
+      setJob(data as Job);
+      setStatus(data.status);
+      setProgress(data.progress);
+      await followJob(
+        id,
+        (event) => {
+          if (event.type === 'reconnecting') setReconnecting(true);
+          else setReconnecting(false);
+          if (event.type === 'result') {
+            results.current.push(event.result);
+            redraw();
+          } else if (event.type === 'progress') {
+            setProgress(event.progress);
+            setStatus((current) => (current === 'queued' ? 'running' : current));
+          } else if (event.type === 'done') {
+            setProgress(event.progress);
+            setStatus(event.status);
+            redraw();
+          }
+        },
+        stop.signal,
+      ).catch((error: Error) => setMissing(error.message));
+    })();
+    return () => {
+      stop.abort();
+      if (frame.current !== null) cancelAnimationFrame(frame.current);
+    };
+  }, [id]);
+
+  const errorCounts = useMemo(() => {
+    const counts = new Map<string, number>();
+    for (const result of results.current) {
+      const code = result.error?.code;
+      if (code !== undefined) counts.set(code, (counts.get(code) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1]);
+  }, [version]);
+
+  if (missing !== null)
+    return (
+      <section class="panel">
+        <h1>Job {id}</h1>
+        <p role="alert">{missing}</p>
+      </section>
+    );
+  if (job === null) return <p aria-live="polite">Loading job {id}…</p>;
+
+  const finished = FINISHED.has(status);
+  const exportAs = (format: ExportFormat) => {
+    setExportError(null);
+    downloadExport(id, format).catch((error: Error) => setExportError(error.message));
+  };
+
+  return (
+    <>
+      <section class="panel" aria-labelledby="job-title">
+        <h1 id="job-title">
+          Job <code>{id}</code>
+        </h1>
+        <p>
+          Status: <strong data-testid="job-status">{status}</strong>
+          {reconnecting ? <span class="note"> (connection lost, resuming…)</span> : null}
+        </p>
+        <progress
+          aria-label="Targets done"
+          max={Math.max(progress.total, 1)}
+          value={progress.done}
+        />
+        <p aria-live="polite" data-testid="counts">
+          {progress.done} of {progress.total} done: {progress.ok} ok, {progress.failed} failed
+        </p>
+        {errorCounts.length === 0 ? null : (
+          <ul class="error-counts" aria-label="Failures by error code">
+            {errorCounts.map(([code, count]) => (
+              <li key={code}>
+                <code>{code}</code> {count}
+              </li>
+            ))}
+          </ul>
+        )}
+        <div class="actions">
+          {finished ? null : (
+            <button
+              type="button"
+              onClick={() => void api.POST('/v1/jobs/{id}/cancel', { params: { path: { id } } })}
+            >
+              Cancel job
+            </button>
+          )}
+          <span>Export:</span>
+          {(['jsonl', 'csv', 'har'] as const).map((format) => (
+            <button
+              type="button"
+              key={format}
+              disabled={!finished}
+              onClick={() => exportAs(format)}
+            >
+              {format === 'jsonl' ? 'JSON Lines' : format.toUpperCase()}
+            </button>
+          ))}
+          {exportError === null ? null : <span role="alert">{exportError}</span>}
+        </div>
+      </section>
+      <Charts results={results.current} version={version} />
+      <ResultsTable results={results.current} version={version} onOpen={setOpened} />
+      {opened === null ? null : <TargetDetail result={opened} onClose={() => setOpened(null)} />}
+    </>
+  );
+}
