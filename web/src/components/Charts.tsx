@@ -6,6 +6,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { JobResult } from '../api';
 import { PHASES } from '../result-facts';
+import { useThrottled } from '../throttle';
 
 type Measure = 'total' | (typeof PHASES)[number];
 const MEASURES: readonly Measure[] = ['total', ...PHASES];
@@ -30,28 +31,6 @@ function histogram(sorted: number[]): [number[], number[]] {
   const counts = new Array<number>(BUCKETS).fill(0);
   for (const value of sorted) counts[Math.min(BUCKETS - 1, Math.floor(value / width))]!++;
   return [counts.map((_, i) => (i + 0.5) * width), counts];
-}
-
-/** `version`, changed at most once per `ms`: the last value always shows in the end. */
-function useThrottled(version: number, ms: number): number {
-  const [shown, setShown] = useState(version);
-  const latest = useRef(version);
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  latest.current = version;
-  useEffect(() => {
-    if (timer.current !== null || version === shown) return;
-    timer.current = setTimeout(() => {
-      timer.current = null;
-      setShown(latest.current);
-    }, ms);
-  }, [version, shown]);
-  useEffect(
-    () => () => {
-      if (timer.current !== null) clearTimeout(timer.current);
-    },
-    [],
-  );
-  return shown;
 }
 
 export function Charts({ results, version }: { results: readonly JobResult[]; version: number }) {

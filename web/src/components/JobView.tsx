@@ -11,6 +11,7 @@ import {
   type Job,
   type JobResult,
 } from '../api';
+import { useThrottled } from '../throttle';
 import { Charts } from './Charts';
 import { ResultsTable } from './ResultsTable';
 import { TargetDetail } from './TargetDetail';
@@ -77,6 +78,7 @@ export function JobView({ id }: { id: string }) {
     };
   }, [id]);
 
+  const countsVersion = useThrottled(version, 250);
   const errorCounts = useMemo(() => {
     const counts = new Map<string, number>();
     for (const result of results.current) {
@@ -84,7 +86,7 @@ export function JobView({ id }: { id: string }) {
       if (code !== undefined) counts.set(code, (counts.get(code) ?? 0) + 1);
     }
     return [...counts].sort((a, b) => b[1] - a[1]);
-  }, [version]);
+  }, [countsVersion]);
 
   if (missing !== null)
     return (

@@ -5,6 +5,7 @@
 import { useMemo, useRef, useState } from 'preact/hooks';
 import type { JobResult } from '../api';
 import { certDaysLeft, headerValue, PHASES, phaseMs } from '../result-facts';
+import { useThrottled } from '../throttle';
 
 interface Column {
   readonly key: string;
@@ -79,13 +80,14 @@ export function ResultsTable({
   const [text, setText] = useState('');
   const [scrollTop, setScrollTop] = useState(0);
   const scroller = useRef<HTMLDivElement>(null);
+  const shown = useThrottled(version, 150);
 
   const codes = useMemo(
     () => [...new Set(results.map((r) => r.error?.code).filter((c) => c !== undefined))].sort(),
-    [results, version],
+    [results, shown],
   );
 
-  const rows = useMemo(() => {
+  const { rows, total } = useMemo(() => {
     const needle = text.trim().toLowerCase();
     const column = COLUMNS.find((c) => c.key === sortKey) ?? COLUMNS[0]!;
     const kept = results.filter(
@@ -98,13 +100,14 @@ export function ResultsTable({
           (r.error?.message ?? '').toLowerCase().includes(needle)),
     );
     const sign = descending ? -1 : 1;
-    return kept.sort((a, b) => {
+    kept.sort((a, b) => {
       const [left, right] = [column.value(a), column.value(b)];
       const order =
         left === null || right === null ? compare(left, right) : sign * compare(left, right);
       return order === 0 ? a.index - b.index : order;
     });
-  }, [results, version, sortKey, descending, statusClass, errorCode, text]);
+    return { rows: kept, total: results.length };
+  }, [results, shown, sortKey, descending, statusClass, errorCode, text]);
 
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(rows.length, first + VIEW_ROWS + 2 * OVERSCAN);
@@ -159,7 +162,7 @@ export function ResultsTable({
           />
         </div>
         <span aria-live="polite" data-testid="row-count">
-          {rows.length} of {results.length} shown
+          {rows.length} of {total} shown
         </span>
       </div>
       <div
