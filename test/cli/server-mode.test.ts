@@ -10,6 +10,7 @@ import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp } from '../helper.js';
 import { runCommand, startCommand } from '../support/command.js';
+import { cuttingProxy } from '../support/cutting-proxy.js';
 import {
   normalResponse,
   respondWith,
@@ -51,54 +52,6 @@ const linesOf = (text: string) =>
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as Line)
     .sort((a, b) => a.index - b.index);
-
-/**
- * A TCP proxy to `port` that cuts the first event stream it carries once `cutAfter` result
- * events have gone through, and keeps every request head it saw.
- */
-async function cuttingProxy(port: number, cutAfter: number) {
-  const heads: string[] = [];
-  let cut = false;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = tcpConnect(port, '127.0.0.1');
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.once('close', () => sockets.delete(socket));
-    }
-    let head = '';
-    let results = 0;
-    client.on('data', (chunk: Buffer) => {
-      head += chunk.toString('latin1');
-      if (head.includes('\r\n\r\n') && !heads.includes(head)) heads.push(head);
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      client.write(chunk);
-      if (cut || !head.includes('/events')) return;
-      results += chunk.toString('utf8').split('event: result').length - 1;
-      if (results >= cutAfter) {
-        cut = true;
-        client.destroy();
-        upstream.destroy();
-      }
-    });
-    client.once('end', () => upstream.end());
-    upstream.once('end', () => client.end());
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    heads,
-    wasCut: () => cut,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 describe('headprobe --server', () => {
   it('prints what a local run prints, index for index, across jobs of --job-size', async () => {

@@ -18,10 +18,12 @@ import {
   startPageService,
 } from '../support/browser.js';
 import { makeSelfSignedCertificate } from '../support/certs.js';
+import { cuttingProxy } from '../support/cutting-proxy.js';
 import {
   normalResponse,
   respondWith,
   type ServerHandle,
+  startDelayServer,
   startTcpServer,
   startTlsServer,
 } from '../support/servers.js';
@@ -188,6 +190,28 @@ describe.skipIf(!hasChromium)('the results page', () => {
     expect(har.log.entries).toHaveLength(2);
     const lines = (await save('JSON Lines')).trim().split('\n');
     expect(lines.map((line) => JSON.parse(line).index).sort()).toEqual([0, 1]);
+  });
+
+  it('resumes a job’s stream cut mid-job: every row once, none missed', async () => {
+    const { url } = await startPageService(web.dir);
+    // 24 targets, 2 at a time, 100 ms each: the job runs for over a second, so the cut
+    // comes while it runs, whatever the page had already read.
+    const target = await track(startDelayServer(100));
+    const proxy = await track(cuttingProxy(Number(new URL(url).port), 3));
+    const { page, errors } = await openPage(proxy.url);
+    const targets = Array.from({ length: 24 }, (_, i) => `http://127.0.0.1:${target.port}/${i}`);
+    await submit(page, targets, { "Concurrency (blank: the service's)": '2' });
+    await expect
+      .poll(() => page.getByTestId('job-status').textContent(), { timeout: 15_000 })
+      .toBe('succeeded');
+    await expect.poll(() => rowCount(page).textContent()).toBe('24 of 24 shown');
+    expect(proxy.wasCut()).toBe(true);
+    const streams = proxy.heads.filter((head) => head.includes('/events'));
+    expect(streams.some((head) => /last-event-id: \d+/i.test(head))).toBe(true);
+    const indexes = await firstColumn(page);
+    expect(new Set(indexes).size).toBe(24);
+    // The cut shows as a failed fetch in the console; nothing else may.
+    expect(errors.filter((error) => !/network|ERR_|Failed to fetch/i.test(error))).toEqual([]);
   });
 
   it('cancels a running job from its page', async () => {
