@@ -100,6 +100,9 @@ describe.skipIf(!hasChromium)('the results page', () => {
     await expect.poll(() => page.getByTestId('job-status').textContent()).toBe('succeeded');
     await expect.poll(() => rowCount(page).textContent()).toBe('5 of 5 shown');
     expect(await page.getByTestId('counts').textContent()).toBe('5 of 5 done: 3 ok, 2 failed');
+    await expect
+      .poll(() => page.getByTestId('status-counts').locator('li').allTextContents())
+      .toEqual(['200 3', 'no response 2']);
     await screenshot(page, 'results');
 
     // Sort by status, descending on a second click; empty statuses stay last.
@@ -225,6 +228,33 @@ describe.skipIf(!hasChromium)('the results page', () => {
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await expect.poll(() => page.getByTestId('job-status').textContent()).toBe('cancelled');
     await expect.poll(() => rowCount(page).textContent()).toBe('4 of 4 shown');
+  });
+
+  it('takes a list from a file and is driven by the keyboard alone', async () => {
+    const { url } = await startPageService(web.dir);
+    const ok = await track(startTcpServer(respondWith(normalResponse)));
+    const { page } = await openPage(url);
+    await page.getByLabel('Or load a file').setInputFiles({
+      name: 'hosts.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from(`# two targets\n127.0.0.1:${ok.port}\n\n127.0.0.1:1\n`),
+    });
+    await expect
+      .poll(() => page.getByLabel(/^Targets, one per line/).inputValue())
+      .toContain(`127.0.0.1:${ok.port}`);
+    await page.getByRole('button', { name: 'Probe' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('job-status').textContent()).toBe('succeeded');
+    await expect.poll(() => rowCount(page).textContent()).toBe('2 of 2 shown');
+    // A sort header and a target are buttons: Enter works them, and focus goes to the target.
+    await page.getByRole('button', { name: 'Total ms' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: '127.0.0.1:1' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate('document.activeElement.id')).toBe('detail-title');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('section.detail').count()).toBe(0);
   });
 
   it('shows a validation problem from the API next to the field it names', async () => {

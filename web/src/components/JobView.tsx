@@ -79,13 +79,18 @@ export function JobView({ id }: { id: string }) {
   }, [id]);
 
   const countsVersion = useThrottled(version, 250);
-  const errorCounts = useMemo(() => {
-    const counts = new Map<string, number>();
+  // The breakdowns: how many of each status code, and of each error code.
+  const [statusCounts, errorCounts] = useMemo(() => {
+    const statuses = new Map<string, number>();
+    const errors = new Map<string, number>();
     for (const result of results.current) {
+      const status = result.status === null ? 'no response' : String(result.status);
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
       const code = result.error?.code;
-      if (code !== undefined) counts.set(code, (counts.get(code) ?? 0) + 1);
+      if (code !== undefined) errors.set(code, (errors.get(code) ?? 0) + 1);
     }
-    return [...counts].sort((a, b) => b[1] - a[1]);
+    const byCount = (counts: Map<string, number>) => [...counts].sort((a, b) => b[1] - a[1]);
+    return [byCount(statuses), byCount(errors)];
   }, [countsVersion]);
 
   if (missing !== null)
@@ -121,6 +126,15 @@ export function JobView({ id }: { id: string }) {
         <p aria-live="polite" data-testid="counts">
           {progress.done} of {progress.total} done: {progress.ok} ok, {progress.failed} failed
         </p>
+        {statusCounts.length === 0 ? null : (
+          <ul class="error-counts" aria-label="Results by status" data-testid="status-counts">
+            {statusCounts.map(([status, count]) => (
+              <li key={status}>
+                <strong>{status}</strong> {count}
+              </li>
+            ))}
+          </ul>
+        )}
         {errorCounts.length === 0 ? null : (
           <ul class="error-counts" aria-label="Failures by error code">
             {errorCounts.map(([code, count]) => (
