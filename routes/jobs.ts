@@ -8,7 +8,7 @@ import type { Config } from '../src/config.js';
 import { CSV_MEDIA_TYPE } from '../src/exports/csv.js';
 import { HAR_MEDIA_TYPE } from '../src/exports/har.js';
 import { exportJob } from '../src/exports/job-export.js';
-import { acceptsAny, NotAcceptableError, namesMediaType } from '../src/http/accept.js';
+import { acceptsAny, NotAcceptableError, preferredMediaType } from '../src/http/accept.js';
 import { onResponseDone } from '../src/http/response-done.js';
 import { followJob } from '../src/jobs/follow-job.js';
 import { JobNotFinishedError, JobNotFoundError } from '../src/jobs/job-errors.js';
@@ -95,12 +95,12 @@ const RESULT_TYPES: Record<ResultFormat, string> = {
   har: HAR_MEDIA_TYPE,
 };
 
-/** ?format= wins; else a media type the Accept header names, NDJSON first; else a JSON page. */
+/** ?format= wins; else what the Accept header prefers (a JSON page on a tie or a wildcard). */
 function resultFormatOf(format: ResultFormat | undefined, accept: string | undefined) {
   if (format !== undefined) return format;
-  for (const candidate of ['ndjson', 'csv', 'har'] as const)
-    if (namesMediaType(accept, RESULT_TYPES[candidate])) return candidate;
-  return 'json';
+  const media = preferredMediaType(accept, Object.values(RESULT_TYPES));
+  const found = Object.entries(RESULT_TYPES).find(([, type]) => type === media);
+  return (found?.[0] ?? 'json') as ResultFormat;
 }
 
 /** A results cursor is a sequence number this server handed out (`nextCursor`). */
@@ -275,10 +275,19 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       const job = await requireJob(id, request);
       const afterSeq = resultsCursor(request.query.cursor);
       const format = resultFormatOf(request.query.format, request.headers.accept);
+      // One URL, four representations: a cache must key them on Accept.
+      reply.header('Vary', 'Accept');
       if (format === 'csv' || format === 'har') {
         if (!isFinished(job.status)) throw new JobNotFinishedError(id, format.toUpperCase());
         takeStreamSlot(request, reply);
-        const document = exportJob(store, id, job.options, format, closedSignal(reply));
+        const document = exportJob(
+          store,
+          id,
+          job.progress.done,
+          job.options,
+          format,
+          closedSignal(reply),
+        );
         return reply
           .type(format === 'csv' ? `${CSV_MEDIA_TYPE}; charset=utf-8` : HAR_MEDIA_TYPE)
           .header('Content-Disposition', `attachment; filename="headprobe-${id}.${format}"`)

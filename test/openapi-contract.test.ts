@@ -74,7 +74,7 @@ describe('the OpenAPI document', () => {
       'text/csv',
       'application/har+json',
     ]);
-    expect(Object.keys(results.headers)).toEqual(['Content-Disposition']);
+    expect(Object.keys(results.headers)).toEqual(['Vary', 'Content-Disposition']);
     const formats = document.paths['/v1/jobs/{id}/results'].get.parameters.find(
       (p: Json) => p.name === 'format',
     );

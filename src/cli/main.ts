@@ -13,7 +13,7 @@ import { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
 import { endsWithNewline, opened } from './files.js';
 import { LocalRun } from './local-run.js';
-import { parseWriteOut } from './output/write-out.js';
+import { parseWriteOut, type WriteOut } from './output/write-out.js';
 import {
   createWriter,
   OUTPUT_FORMATS,
@@ -145,16 +145,13 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
   if (flags.skipDone !== undefined && !jsonl) {
     throw new UsageError('--skip-done reads and appends JSON Lines: use it with -o jsonl');
   }
+  // Every usage check before -O opens (and so empties) its file.
+  const server = flags.server === undefined ? null : serverUrl(flags);
+  const writeOut = await writeOutOf(flags, io);
   const done = flags.skipDone === undefined ? null : await targetsDone(flags.skipDone);
   const out: Writable & { isTTY?: boolean } =
     flags.output === undefined ? io.stdout : await openOutput(flags.output, done !== null);
-  let outputError: Error | null = null;
-  // A reader that went away (`| head`): stop probing, say so in one line.
-  out.on('error', (error: Error) => {
-    outputError ??= error;
-    run.cancel();
-  });
-  const writer = await writerFor(flags, options, out, io);
+  const writer = writerFor(flags, writeOut, options, out, io);
   const tally = createTally(io.stderr, flags.silent === true);
   const onResult = (index: number, result: ProbeResult) => {
     writer.write(index, result);
@@ -162,7 +159,7 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
   };
   const onTargetsRead = (count: number, complete: boolean) => tally.read(count, complete);
   const run =
-    flags.server === undefined
+    server === null
       ? new LocalRun({
           probe: options,
           concurrency: flags.concurrency,
@@ -174,7 +171,7 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
           onTargetsRead,
         })
       : new RemoteRun({
-          server: serverUrl(flags),
+          server,
           apiKey: io.env.HEADPROBE_API_KEY || undefined,
           jobOptions: remoteJobOptions(options, flags),
           jobSize: flags.jobSize,
@@ -182,6 +179,12 @@ async function probe(targets: string[], flags: ProbeFlags, io: Io): Promise<numb
           onTargetsRead,
           onNotice: (message) => tally.notice(message),
         });
+  let outputError: Error | null = null;
+  // A reader that went away (`| head`): stop probing, say so in one line.
+  out.on('error', (error: Error) => {
+    outputError ??= error;
+    run.cancel();
+  });
   let interrupted = false;
   const onSigint = () => {
     // A second Ctrl-C does not wait for the running targets.
@@ -253,24 +256,29 @@ function limitsOf(flags: ProbeFlags): ProbeLimits {
   return { ...defaultProbeLimits, connectTimeoutMs: Math.round(flags.connectTimeout * 1000) };
 }
 
+/** `-w FORMAT` (or `-w @FILE`) parsed, unknown variables warned about; null without -w. */
+async function writeOutOf(flags: ProbeFlags, io: Io): Promise<WriteOut | null> {
+  if (flags.writeOut === undefined) return null;
+  if (flags.outputFormat !== undefined)
+    throw new UsageError('-w prints its own format: use it without -o');
+  const format = flags.writeOut.startsWith('@')
+    ? await readFile(flags.writeOut.slice(1), 'utf8')
+    : flags.writeOut;
+  const writeOut = parseWriteOut(format);
+  for (const name of writeOut.unknown)
+    io.stderr.write(`headprobe: unknown --write-out variable: '${name}'\n`);
+  return writeOut;
+}
+
 /** `-w` replaces the output format, as curl prints only its write-out with `-o /dev/null`. */
-async function writerFor(
+function writerFor(
   flags: ProbeFlags,
+  writeOut: WriteOut | null,
   options: ProbeOptions,
   out: Writable & { isTTY?: boolean },
   io: Io,
-): Promise<ResultWriter> {
-  if (flags.writeOut !== undefined) {
-    if (flags.outputFormat !== undefined)
-      throw new UsageError('-w prints its own format: use it without -o');
-    const format = flags.writeOut.startsWith('@')
-      ? await readFile(flags.writeOut.slice(1), 'utf8')
-      : flags.writeOut;
-    const writeOut = parseWriteOut(format);
-    for (const name of writeOut.unknown)
-      io.stderr.write(`headprobe: unknown --write-out variable: '${name}'\n`);
-    return writeOutWriter(out, writeOut);
-  }
+): ResultWriter {
+  if (writeOut !== null) return writeOutWriter(out, writeOut);
   const format = flags.outputFormat ?? (out.isTTY ? 'table' : 'jsonl');
   const colour = out.isTTY === true && !io.env.NO_COLOR;
   return createWriter(format, out, colour, options);

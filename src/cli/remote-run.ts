@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser } from 'eventsource-parser';
-import type { JobOptionsInput } from '../schemas/job.js';
+import { unprobedResult } from '../probe/index.js';
+import { type JobOptionsInput, refusedTarget } from '../schemas/job.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
 import { submitInBatches } from './batches.js';
 
@@ -41,6 +42,7 @@ interface Problem {
   code?: string;
   detail?: string;
   title?: string;
+  errors?: Array<{ field: string; message: string }>;
 }
 
 function retryAfterMs(response: Response, tries: number): number {
@@ -51,7 +53,9 @@ function retryAfterMs(response: Response, tries: number): number {
 async function problemOf(response: Response): Promise<string> {
   const problem = (await response.json().catch(() => ({}))) as Problem;
   const what = problem.detail ?? problem.title ?? response.statusText;
-  return `${response.status}${problem.code === undefined ? '' : ` ${problem.code}`}: ${what}`;
+  const fields = (problem.errors ?? []).map((error) => `${error.field}: ${error.message}`);
+  const code = problem.code === undefined ? '' : ` ${problem.code}`;
+  return `${response.status}${code}: ${[what, ...fields.slice(0, 3)].join('; ')}`;
 }
 
 /** Errors of a connection that may work on the next try (the service restarting, say). */
@@ -73,6 +77,11 @@ function reason(error: unknown): string {
   if (cause?.message === 'bad port')
     return "a port fetch refuses to use (the Fetch standard's bad ports)";
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}
+
+function invalidResult(target: string, why: string): ProbeResult {
+  const result = unprobedResult(target, 'invalid_target', why);
+  return { ...result, error: { code: 'invalid_target', phase: 'parse', message: why } };
 }
 
 export class RemoteRun {
@@ -117,8 +126,12 @@ export class RemoteRun {
     if (failure !== null) throw failure;
   }
 
+  /** `path` under the server's URL, a path prefix (a reverse proxy's) kept. */
   #url(path: string): URL {
-    return new URL(path, this.#options.server);
+    const base = this.#options.server.href.endsWith('/')
+      ? this.#options.server.href
+      : `${this.#options.server.href}/`;
+    return new URL(path.replace(/^\//, ''), base);
   }
 
   #headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -127,12 +140,24 @@ export class RemoteRun {
   }
 
   async #runJob(targets: string[], offset: number): Promise<void> {
-    const id = await this.#submit(targets);
+    // A line the service would refuse the whole job for is an invalid target here, as it is
+    // in a local run; the rest go up, each remembered by its place in the whole list.
+    const sent: string[] = [];
+    const positions: number[] = [];
+    targets.forEach((target, at) => {
+      const refused = refusedTarget(target);
+      if (refused === null) {
+        sent.push(target);
+        positions.push(offset + at);
+      } else this.#options.onResult(offset + at, invalidResult(target, refused));
+    });
+    if (sent.length === 0) return;
+    const id = await this.#submit(sent);
     if (id === null) return;
     this.#open.add(id);
     if (this.#cancelled) this.#cancels.push(this.#cancelJob(id));
     try {
-      await this.#follow(id, offset);
+      await this.#follow(id, positions);
     } finally {
       this.#open.delete(id);
     }
@@ -164,16 +189,18 @@ export class RemoteRun {
           throw new RemoteError(`cannot reach ${this.#options.server.origin}: ${reason(error)}`);
         wait = backoffMs(tries);
       }
-      await sleep(wait);
+      // Ctrl-C during the wait: nothing was submitted, nothing to cancel.
+      const stopped = await sleep(wait, false, { signal: this.#stop.signal }).catch(() => true);
+      if (stopped) return null;
     }
   }
 
   /** Reads the job's events until `done`, resuming after the last one seen when cut off. */
-  async #follow(id: string, offset: number): Promise<void> {
+  async #follow(id: string, positions: readonly number[]): Promise<void> {
     // Moved by the parser's callback: a holder, so the loop reads its latest value.
     const seen: { lastEventId: string | null } = { lastEventId: null };
     for (let tries = 0; ; tries++) {
-      let done = false;
+      let done: string | null = null;
       let wait = backoffMs(tries);
       try {
         const response = await fetch(this.#url(`/v1/jobs/${encodeURIComponent(id)}/events`), {
@@ -186,11 +213,12 @@ export class RemoteRun {
           if (!RETRYABLE.has(response.status) || tries >= MAX_TRIES)
             throw new RemoteError(`cannot follow job ${id}: ${await problemOf(response)}`);
           wait = retryAfterMs(response, tries);
+          await response.body?.cancel();
         } else {
           const parser = createParser({
             onEvent: (event) => {
-              if (event.event === 'result') this.#deliver(JSON.parse(event.data), offset);
-              else if (event.event === 'done') done = true;
+              if (event.event === 'result') this.#deliver(JSON.parse(event.data), positions);
+              else if (event.event === 'done') done = JSON.parse(event.data).status ?? 'done';
               // Only after the event is handled: a cut right here resumes with it again.
               if (event.id !== undefined) seen.lastEventId = event.id;
             },
@@ -198,7 +226,7 @@ export class RemoteRun {
           for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
             parser.feed(chunk);
             tries = 0;
-            if (done) break;
+            if (done !== null) break;
           }
         }
       } catch (error) {
@@ -208,7 +236,12 @@ export class RemoteRun {
             `lost job ${id} on ${this.#options.server.origin}: ${reason(error)}`,
           );
       }
-      if (done) return;
+      if (done !== null) {
+        // Cancelled or failed on the service, not by this run: its targets are not all here.
+        if (done !== 'succeeded' && !this.#cancelled)
+          throw new RemoteError(`job ${id} ended ${done} on the service`);
+        return;
+      }
       this.#options.onNotice?.(`the stream of job ${id} was cut; resuming`);
       await sleep(wait);
     }
@@ -219,22 +252,38 @@ export class RemoteRun {
     return this.#reached && code !== undefined && TRANSIENT.has(code);
   }
 
-  #deliver(line: { index: number } & ProbeResult, offset: number): void {
+  #deliver(line: { index: number } & ProbeResult, positions: readonly number[]): void {
     const { index, ...result } = line;
     const error = result.error;
     if (error !== null && error.code === 'cancelled' && error.phase === 'queued') return;
-    this.#options.onResult(offset + index, result);
+    this.#options.onResult(positions[index]!, result);
   }
 
+  /** Asks the service to cancel job `id`, a few times if it is busy; says so if it will not. */
   async #cancelJob(id: string): Promise<void> {
-    try {
-      const response = await fetch(this.#url(`/v1/jobs/${encodeURIComponent(id)}/cancel`), {
-        method: 'POST',
-        headers: this.#headers(),
-      });
-      await response.body?.cancel();
-    } catch (error) {
-      this.#options.onNotice?.(`could not cancel job ${id}: ${reason(error)}`);
+    for (let tries = 0; ; tries++) {
+      let why: string;
+      let wait = backoffMs(tries);
+      try {
+        const response = await fetch(this.#url(`/v1/jobs/${encodeURIComponent(id)}/cancel`), {
+          method: 'POST',
+          headers: this.#headers(),
+        });
+        if (response.ok) {
+          await response.body?.cancel();
+          return;
+        }
+        why = await problemOf(response);
+        if (!RETRYABLE.has(response.status)) tries = MAX_TRIES;
+        else wait = retryAfterMs(response, tries);
+      } catch (error) {
+        why = reason(error);
+      }
+      if (tries >= 3) {
+        this.#options.onNotice?.(`could not cancel job ${id}: ${why}`);
+        return;
+      }
+      await sleep(wait);
     }
   }
 }

@@ -191,7 +191,8 @@ function entryOf(
       // HAR tools read status 0 as "no response".
       status: exchange.status ?? 0,
       statusText: exchange.statusText ?? '',
-      httpVersion: exchange.httpVersion === null ? '' : `HTTP/${exchange.httpVersion}`,
+      // == null: hops stored before hops kept their version have none at all.
+      httpVersion: exchange.httpVersion == null ? '' : `HTTP/${exchange.httpVersion}`,
       cookies: cookiesOf(exchange.headers),
       headers,
       content: {

@@ -14,18 +14,27 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 const PAGE = 500;
 
-/** Every stored result of job `id`, in completion order, parsed back. */
+/**
+ * Every stored result of job `id`, in completion order, parsed back. A job deleted or expired
+ * mid-export reads as an early end: that throws, so the response is cut off instead of
+ * ending as a whole-looking document that lacks results.
+ */
 async function* storedResults(
   store: JobStore,
   id: string,
+  expected: number,
   signal: AbortSignal,
 ): AsyncGenerator<{ index: number; result: ProbeResult }> {
+  let read = 0;
   for (let afterSeq = 0; !signal.aborted; ) {
     const page = await store.resultsAfter(id, afterSeq, PAGE);
     for (const stored of page) yield { index: stored.index, result: JSON.parse(stored.json) };
-    if (page.length < PAGE) return;
+    read += page.length;
+    if (page.length < PAGE) break;
     afterSeq = page.at(-1)!.seq;
   }
+  if (read < expected && !signal.aborted)
+    throw new Error(`job ${id} went away after ${read} of ${expected} results`);
 }
 
 async function* harText(
@@ -54,11 +63,12 @@ async function* csvRows(results: AsyncIterable<{ index: number; result: ProbeRes
 export function exportJob(
   store: JobStore,
   id: string,
+  expected: number,
   options: ProbeOptions,
   format: ExportFormat,
   signal: AbortSignal,
 ): Readable {
-  const results = storedResults(store, id, signal);
+  const results = storedResults(store, id, expected, signal);
   if (format === 'har') return Readable.from(harText(results, options));
   // pipeline(): a store read that fails ends the response instead of leaving it hanging.
   const csv = createCsvStringifier();

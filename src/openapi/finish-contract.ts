@@ -114,6 +114,7 @@ const SUCCESS_HEADERS: Record<string, Json> = {
   },
   'get /readyz 503': { 'Retry-After': RETRY_AFTER },
   'get /v1/jobs/{id}/results 200': {
+    Vary: header('Accept: the representation depends on it (unless ?format= is given).'),
     'Content-Disposition': header(
       'CSV and HAR only: attachment; filename="headprobe-{id}.csv" (or .har).',
     ),

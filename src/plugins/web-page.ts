@@ -25,11 +25,14 @@ export const PAGE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** dist/web, seen from src/plugins (tsx) or from dist/src/plugins (compiled). */
+/**
+ * dist/web, seen from src/plugins (tsx) or from dist/src/plugins (compiled). A built page
+ * has assets/; the source web/ (which tsx would reach as ../../web) has none.
+ */
 function builtPage(): string | null {
   for (const up of ['../../dist/web', '../../web']) {
     const dir = fileURLToPath(new URL(up, import.meta.url));
-    if (existsSync(join(dir, 'index.html'))) return dir;
+    if (existsSync(join(dir, 'index.html')) && existsSync(join(dir, 'assets'))) return dir;
   }
   return null;
 }

@@ -38,6 +38,17 @@ export const JobOptions = ProbeOptions.extend({
 export type JobOptions = z.infer<typeof JobOptions>;
 export type JobOptionsInput = z.input<typeof JobOptions>;
 
+// Lone surrogates (from \ud800 escapes) and U+FFFD (what invalid UTF-8 in the body decodes
+// to) are never part of a host or URL.
+const isValidUnicode = (target: string) => target.isWellFormed() && !target.includes('\ufffd');
+const NOT_UNICODE = 'not valid Unicode (invalid UTF-8 or a lone surrogate)';
+
+/** Why a submission with `target` in it is refused whole (400), or null: the two checks below. */
+export function refusedTarget(target: string): string | null {
+  if (target.length > MAX_TARGET_LENGTH) return `longer than ${MAX_TARGET_LENGTH} characters`;
+  return isValidUnicode(target) ? null : NOT_UNICODE;
+}
+
 export const JobSubmission = z
   .strictObject({
     targets: z
@@ -45,11 +56,8 @@ export const JobSubmission = z
         z
           .string()
           .max(MAX_TARGET_LENGTH)
-          // Lone surrogates (from \ud800 escapes) and U+FFFD (what invalid UTF-8 in the
-          // body decodes to) are never part of a host or URL: refuse them by index.
-          .refine((target) => target.isWellFormed() && !target.includes('\ufffd'), {
-            message: 'not valid Unicode (invalid UTF-8 or a lone surrogate)',
-          }),
+          // Refused by index: the caller learns which line it was.
+          .refine(isValidUnicode, { message: NOT_UNICODE }),
       )
       .min(1)
       .describe('host, host:port, [v6]:port, http://… or https://…; duplicates are kept in order.'),

@@ -83,6 +83,19 @@ describe('GET /v1/jobs/{id}/results exports', () => {
     expect(byIndex.get(2)).toMatchObject({ ok: 'false', errorCode: 'connection_refused' });
     expect(byIndex.get(3)).toMatchObject({ errorCode: 'invalid_target' });
     expect(JSON.parse(byIndex.get(0)!.headers!)).toContainEqual(['Server', 'nginx/1.24.0']);
+    expect(response.headers.vary).toBe('Accept');
+  });
+
+  it('keeps a header a spreadsheet would run as a formula as text', async () => {
+    const app = await startApp();
+    const hostile = await target(
+      respondWith('HTTP/1.1 200 =HYPERLINK("x")\r\nServer: =cmd|x\r\nContent-Length: 0\r\n\r\n'),
+    );
+    const id = await finishedJob(app, [hostile]);
+    const response = await request(app.server).get(`/v1/jobs/${id}/results?format=csv`);
+    const [row] = parseCsv(response.text, { columns: true }) as Array<Record<string, string>>;
+    expect(row).toMatchObject({ server: "'=cmd|x", statusText: `'=HYPERLINK("x")` });
+    expect(row!.target).toBe(hostile);
   });
 
   it('gives a finished job as HAR 1.2 that passes the HAR schema, redirect hops as entries', async () => {
@@ -170,11 +183,18 @@ describe('GET /v1/jobs/{id}/results exports', () => {
     await request(app.server).post(`/v1/jobs/${created.body.id}/cancel`).expect(200);
   });
 
-  it('lets ?format= win over Accept, and refuses an Accept the format does not meet', async () => {
+  it('weighs Accept by q and by wildcard, lets ?format= win, and refuses what it cannot meet', async () => {
     const app = await startApp();
     const id = await finishedJob(app, ['127.0.0.1:1']);
-    const csv = await request(app.server).get(`/v1/jobs/${id}/results`).set('Accept', 'text/csv');
-    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+    const typeFor = async (accept: string) =>
+      (await request(app.server).get(`/v1/jobs/${id}/results`).set('Accept', accept)).headers[
+        'content-type'
+      ];
+    expect(await typeFor('text/csv')).toBe('text/csv; charset=utf-8');
+    expect(await typeFor('text/*')).toBe('text/csv; charset=utf-8');
+    expect(await typeFor('application/json, text/csv;q=0.1')).toMatch(/^application\/json/);
+    expect(await typeFor('text/csv;q=0.5, application/har+json')).toBe('application/har+json');
+    expect(await typeFor('*/*')).toMatch(/^application\/json/);
     const page = await request(app.server)
       .get(`/v1/jobs/${id}/results?format=json`)
       .set('Accept', 'application/json, text/csv');

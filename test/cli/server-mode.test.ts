@@ -2,9 +2,10 @@
 // started here, against loopback targets: the same output as a local run, a stream cut
 // mid-job by a proxy and resumed with Last-Event-ID (every index once), Ctrl-C cancelling the
 // job on the service, API keys, and a service that refuses.
-import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { createServer, type Socket, connect as tcpConnect } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -69,6 +70,37 @@ describe('headprobe --server', () => {
     const gist = (line: Line) => [line.index, line.target, line.ok, line.status, line.error?.code];
     expect(ours.map(gist)).toEqual(theirs.map(gist));
     expect(ours.map((line) => line.index)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('reports a line the service would refuse as an invalid target, as a local run does', async () => {
+    const { url } = await service();
+    const target = await track(startTcpServer(respondWith(normalResponse)));
+    const long = `http://127.0.0.1:${target.port}/${'a'.repeat(2100)}`;
+    const list = [`127.0.0.1:${target.port}`, long, `127.0.0.1:${target.port}`].join('\n');
+    const run = await runCommand(['-s', '--server', url], { stdin: list });
+    expect(run.code).toBe(0);
+    expect(linesOf(run.stdout).map((line) => [line.index, line.status, line.error?.code])).toEqual([
+      [0, 200, undefined],
+      [1, null, 'invalid_target'],
+      [2, 200, undefined],
+    ]);
+  });
+
+  it('stops with exit 1 when its job is cancelled on the service by someone else', async () => {
+    const { app, url } = await service();
+    let arrived: () => void = () => {};
+    const silent = await track(startTcpServer(() => arrived()));
+    const { done } = startCommand(['-s', '--server', url, '-m', '60'], {
+      stdin: Array(3).fill(`127.0.0.1:${silent.port}`).join('\n'),
+    });
+    await new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const jobs = await request(app.server).get('/v1/jobs').expect(200);
+    await request(app.server).post(`/v1/jobs/${jobs.body.jobs[0].id}/cancel`).expect(200);
+    const run = await done;
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/ended cancelled on the service/);
   });
 
   it('resumes a stream cut mid-job with Last-Event-ID: every result once, none missed', async () => {
@@ -141,6 +173,14 @@ describe('headprobe --server', () => {
   });
 
   it('refuses local-only flags and a bad URL with exit 2, and an unreachable service with exit 1', async () => {
+    // Refused before -O opens its file: an earlier run's output is not emptied.
+    const dir = mkdtempSync(join(tmpdir(), 'headprobe-o-'));
+    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const kept = join(dir, 'out.jsonl');
+    writeFileSync(kept, '{"index":0}\n');
+    const typo = await runCommand(['--server', 'ftp://x', '-O', kept, '127.0.0.1:1']);
+    expect(typo.code).toBe(2);
+    expect(readFileSync(kept, 'utf8')).toBe('{"index":0}\n');
     const bad = await runCommand(['--server', 'ftp://example', '127.0.0.1:1']);
     expect([bad.code, bad.stderr]).toEqual([
       2,

@@ -283,6 +283,13 @@ describe.skipIf(!hasChromium)('the results page', () => {
     await expect.poll(() => page.getByTestId('job-status').textContent()).toBe('succeeded');
     expect(await page.evaluate("sessionStorage.getItem('headprobe.apiKey')")).toBe(key);
     expect(page.url()).not.toContain(key);
+
+    // The job's link opened in a fresh tab (no key in its session storage) asks for the key.
+    const shared = await openPage(page.url());
+    const askField = shared.page.getByLabel('API key (kept for this tab only)');
+    await askField.fill(key);
+    await shared.page.getByRole('button', { name: 'Open job' }).click();
+    await expect.poll(() => shared.page.getByTestId('job-status').textContent()).toBe('succeeded');
   });
 
   it('has no serious or critical axe-core violations on the form and on a job', async () => {

@@ -5,6 +5,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
   api,
+  apiKey,
   downloadExport,
   type ExportFormat,
   followJob,
@@ -27,6 +28,10 @@ export function JobView({ id }: { id: string }) {
   const [version, setVersion] = useState(0);
   const [opened, setOpened] = useState<JobResult | null>(null);
   const [exportError, setExportError] = useState<string | null>(null);
+  // A shared link opened in a new tab has no key yet: the page asks for one, then tries again.
+  const [needsKey, setNeedsKey] = useState(false);
+  const [attempt, setAttempt] = useState(0);
+  const [key, setKey] = useState(apiKey.get());
   const results = useRef<JobResult[]>([]);
   const frame = useRef<number | null>(null);
 
@@ -41,13 +46,16 @@ export function JobView({ id }: { id: string }) {
     void (async () => {
       const { data, response } = await api.GET('/v1/jobs/{id}', { params: { path: { id } } });
       if (data === undefined) {
-        setMissing(
-          response.status === 404
-            ? 'No such job (it may have expired).'
-            : `Error ${response.status}`,
-        );
+        if (response.status === 401) setNeedsKey(true);
+        else
+          setMissing(
+            response.status === 404
+              ? 'No such job (it may have expired).'
+              : `Error ${response.status}`,
+          );
         return;
       }
+      setNeedsKey(false);
       // openapi-fetch reads tuples ([name, value] headers) as arrays; the schema's are pairs.
       setJob(data as Job);
       setStatus(data.status);
@@ -76,7 +84,7 @@ export function JobView({ id }: { id: string }) {
       stop.abort();
       if (frame.current !== null) cancelAnimationFrame(frame.current);
     };
-  }, [id]);
+  }, [id, attempt]);
 
   const countsVersion = useThrottled(version, 250);
   // The breakdowns: how many of each status code, and of each error code.
@@ -98,6 +106,33 @@ export function JobView({ id }: { id: string }) {
       <section class="panel">
         <h1>Job {id}</h1>
         <p role="alert">{missing}</p>
+      </section>
+    );
+  if (needsKey)
+    return (
+      <section class="panel" aria-labelledby="key-title">
+        <h1 id="key-title">Job {id}</h1>
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            apiKey.set(key.trim());
+            setAttempt((a) => a + 1);
+          }}
+        >
+          <label for="apiKey">API key (kept for this tab only)</label>
+          <input
+            id="apiKey"
+            type="password"
+            autoComplete="off"
+            value={key}
+            aria-describedby="apiKey-error"
+            onInput={(event) => setKey(event.currentTarget.value)}
+          />
+          <p class="field-error" id="apiKey-error" role="alert">
+            {attempt === 0 ? 'This service needs an API key.' : 'That key was not accepted.'}
+          </p>
+          <button type="submit">Open job</button>
+        </form>
       </section>
     );
   if (job === null) return <p aria-live="polite">Loading job {id}…</p>;
