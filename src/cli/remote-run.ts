@@ -58,19 +58,6 @@ async function problemOf(response: Response): Promise<string> {
   return `${response.status}${code}: ${[what, ...fields.slice(0, 3)].join('; ')}`;
 }
 
-/** Errors of a connection that may work on the next try (the service restarting, say). */
-const TRANSIENT = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
-
 function reason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   // fetch (undici) refuses the ports of the Fetch standard's list, 6000 (X11) among them.
@@ -185,7 +172,7 @@ export class RemoteRun {
         await response.body?.cancel();
       } catch (error) {
         if (error instanceof RemoteError) throw error;
-        if (tries >= MAX_TRIES || !this.#mayRetry(error))
+        if (tries >= MAX_TRIES || !this.#mayRetry())
           throw new RemoteError(`cannot reach ${this.#options.server.origin}: ${reason(error)}`);
         wait = backoffMs(tries);
       }
@@ -231,7 +218,7 @@ export class RemoteRun {
         }
       } catch (error) {
         if (error instanceof RemoteError) throw error;
-        if (tries >= MAX_TRIES || !this.#mayRetry(error))
+        if (tries >= MAX_TRIES || !this.#mayRetry())
           throw new RemoteError(
             `lost job ${id} on ${this.#options.server.origin}: ${reason(error)}`,
           );
@@ -247,9 +234,14 @@ export class RemoteRun {
     }
   }
 
-  #mayRetry(error: unknown): boolean {
-    const code = (error as { cause?: { code?: string } }).cause?.code;
-    return this.#reached && code !== undefined && TRANSIENT.has(code);
+  /**
+   * Once the service has answered, a failed connection or a stream cut mid-body is worth
+   * another try (a restart, a proxy's timeout), whatever name the HTTP client gives it
+   * (ECONNRESET, UND_ERR_SOCKET, HPE_INVALID_EOF_STATE with Node 24's undici…); the tries are
+   * bounded. Before it has, the URL is likely wrong: say so at once.
+   */
+  #mayRetry(): boolean {
+    return this.#reached;
   }
 
   #deliver(line: { index: number } & ProbeResult, positions: readonly number[]): void {
