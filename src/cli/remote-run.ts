@@ -67,8 +67,9 @@ function reason(error: unknown): string {
 }
 
 function invalidResult(target: string, why: string): ProbeResult {
+  // As a local run's parse gives it: failed in the parse phase, not while queued.
   const result = unprobedResult(target, 'invalid_target', why);
-  return { ...result, error: { code: 'invalid_target', phase: 'parse', message: why } };
+  return { ...result, error: { ...result.error!, phase: 'parse' } };
 }
 
 export class RemoteRun {
