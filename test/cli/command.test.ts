@@ -6,8 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../src/exports/result-row.js';
+import { track } from '../support/cleanup.js';
 import { runCommand, runInTerminal, startCommand } from '../support/command.js';
 import {
   normalResponse,
@@ -17,17 +18,11 @@ import {
 } from '../support/servers.js';
 import { listeningPort } from '../support/service-process.js';
 
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
 const dir = mkdtempSync(join(tmpdir(), 'headprobe-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function server(respond = respondWith(normalResponse)): Promise<ServerHandle> {
-  const handle = await startTcpServer(respond);
-  closers.push(() => handle.close());
-  return handle;
+  return track(startTcpServer(respond));
 }
 
 const jsonLines = (text: string) =>

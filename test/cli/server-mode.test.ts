@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startApp } from '../helper.js';
+import { onCleanup, track } from '../support/cleanup.js';
 import { runCommand, startCommand } from '../support/command.js';
 import { cuttingProxy } from '../support/cutting-proxy.js';
 import {
@@ -19,17 +20,6 @@ import {
   startDelayServer,
   startTcpServer,
 } from '../support/servers.js';
-
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-async function track<T extends { close(): Promise<void> }>(thing: Promise<T>): Promise<T> {
-  const handle = await thing;
-  closers.push(() => handle.close());
-  return handle;
-}
 
 async function service(
   env: NodeJS.ProcessEnv = {},
@@ -175,7 +165,7 @@ describe('headprobe --server', () => {
   it('refuses local-only flags and a bad URL with exit 2, and an unreachable service with exit 1', async () => {
     // Refused before -O opens its file: an earlier run's output is not emptied.
     const dir = mkdtempSync(join(tmpdir(), 'headprobe-o-'));
-    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
     const kept = join(dir, 'out.jsonl');
     writeFileSync(kept, '{"index":0}\n');
     const typo = await runCommand(['--server', 'ftp://x', '-O', kept, '127.0.0.1:1']);

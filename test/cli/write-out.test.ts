@@ -3,29 +3,19 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import harValidator from 'har-validator';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeSelfSignedCertificate } from '../support/certs.js';
+import { track } from '../support/cleanup.js';
 import { runCommand } from '../support/command.js';
 import {
   type ConnectionHandler,
   normalResponse,
   respondWith,
-  type ServerHandle,
   startTcpServer,
   startTlsServer,
 } from '../support/servers.js';
 
 const run = promisify(execFile);
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-async function track(server: Promise<ServerHandle>): Promise<ServerHandle> {
-  const handle = await server;
-  closers.push(() => handle.close());
-  return handle;
-}
 
 /** `/old` redirects to `/new`, which answers 200; both with two X-Dup headers. */
 const redirecting: ConnectionHandler = (socket) => {

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { parse as parseCsv } from 'csv-parse/sync';
 import harValidator from 'har-validator';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildPage,
   hasChromium,
@@ -18,6 +18,7 @@ import {
   startPageService,
 } from '../support/browser.js';
 import { makeSelfSignedCertificate } from '../support/certs.js';
+import { onCleanup, track } from '../support/cleanup.js';
 import { cuttingProxy } from '../support/cutting-proxy.js';
 import {
   normalResponse,
@@ -30,17 +31,6 @@ import {
 
 if (!hasChromium) {
   console.warn('skipped: the results page tests need Debian’s Chromium at /usr/bin/chromium');
-}
-
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
-
-async function track<T extends { close(): Promise<void> }>(thing: Promise<T>): Promise<T> {
-  const handle = await thing;
-  closers.push(() => handle.close());
-  return handle;
 }
 
 describe.skipIf(!hasChromium)('the results page', () => {
@@ -56,7 +46,7 @@ describe.skipIf(!hasChromium)('the results page', () => {
 
   async function openPage(url: string): Promise<{ page: Page; errors: string[] }> {
     const context = await browser.newContext({ acceptDownloads: true });
-    closers.push(() => context.close());
+    onCleanup(() => context.close());
     const page = await context.newPage();
     const errors = pageErrors(page);
     await page.goto(url);
