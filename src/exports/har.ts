@@ -9,6 +9,7 @@ import { buildRequestHead, defaultUserAgent } from '../probe/request.js';
 import { parseTarget } from '../probe/target.js';
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeResult, ProbeTiming, RemoteEndpoint } from '../schemas/probe-result.js';
+import { headerValue } from './result-row.js';
 
 /** Not registered with IANA; what HAR tools that name a media type use. */
 export const HAR_MEDIA_TYPE = 'application/har+json';
@@ -216,6 +217,25 @@ function entryOf(
   return entry;
 }
 
+/**
+ * The text of one document, target by target, for a writer that streams it: harLogHead(),
+ * then `entries()` of each result (commas between them), then HAR_LOG_TAIL.
+ */
+export class HarEntriesText {
+  #first = true;
+
+  constructor(private readonly options: ProbeOptions) {}
+
+  entries(index: number, result: ProbeResult): string {
+    let text = '';
+    for (const entry of harEntries(index, result, this.options)) {
+      text += this.#first ? JSON.stringify(entry) : `,${JSON.stringify(entry)}`;
+      this.#first = false;
+    }
+    return text;
+  }
+}
+
 /** The entries of one target: each redirect hop, then the response the result describes. */
 export function harEntries(index: number, result: ProbeResult, options: ProbeOptions): HarEntry[] {
   const entries = result.redirects.map((hop, at) =>
@@ -248,7 +268,7 @@ export function harEntries(index: number, result: ProbeResult, options: ProbeOpt
       headers: result.headers,
       remote: result.remote,
       timing: result.timing,
-      location: result.headers.find(([name]) => name.toLowerCase() === 'location')?.[1] ?? '',
+      location: headerValue(result, 'location') ?? '',
     },
     options,
   );

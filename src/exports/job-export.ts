@@ -6,7 +6,7 @@ import type { JobStore } from '../jobs/job-store.js';
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
 import { createCsvStringifier } from './csv.js';
-import { HAR_LOG_TAIL, harEntries, harLogHead } from './har.js';
+import { HAR_LOG_TAIL, HarEntriesText, harLogHead } from './har.js';
 import { resultRow } from './result-row.js';
 
 export const EXPORT_FORMATS = ['csv', 'har'] as const;
@@ -42,15 +42,8 @@ async function* harText(
   options: ProbeOptions,
 ): AsyncGenerator<string> {
   yield harLogHead();
-  let first = true;
-  for await (const { index, result } of results) {
-    let chunk = '';
-    for (const entry of harEntries(index, result, options)) {
-      chunk += first ? JSON.stringify(entry) : `,${JSON.stringify(entry)}`;
-      first = false;
-    }
-    yield chunk;
-  }
+  const text = new HarEntriesText(options);
+  for await (const { index, result } of results) yield text.entries(index, result);
   yield HAR_LOG_TAIL;
 }
 

@@ -3,6 +3,7 @@
 // http_code, "000" when there was no response). As curl does, an unknown variable prints
 // nothing and a warning (here once per run, not once per target), an unterminated `%{` is
 // printed as it is, and everything after `%{onerror}` is printed only for a failed target.
+import { headerValue } from '../../exports/result-row.js';
 import type { ProbeErrorCode, ProbeResult } from '../../schemas/probe-result.js';
 
 type Part =
@@ -70,11 +71,6 @@ function httpVersionOf(result: ProbeResult): string {
   return result.httpVersion === '1.0' ? '1' : result.httpVersion;
 }
 
-function headerValues(result: ProbeResult, name: string): string[] {
-  const wanted = name.toLowerCase();
-  return result.headers.filter(([key]) => key.toLowerCase() === wanted).map(([, value]) => value);
-}
-
 /** Variables %{json} gives as numbers, as curl's does. */
 const NUMERIC = new Set([
   'http_code',
@@ -113,15 +109,15 @@ const VARIABLES = {
   num_redirects: (r) => String(r.redirects.length),
   redirect_url: (r) => {
     const location = r.status !== null && r.status >= 300 && r.status < 400;
-    const value = location ? headerValues(r, 'location')[0] : undefined;
-    if (value === undefined || r.url === null) return '';
+    const value = location ? headerValue(r, 'location') : null;
+    if (value === null || r.url === null) return '';
     try {
       return new URL(value, r.finalUrl ?? r.url).href;
     } catch {
       return '';
     }
   },
-  content_type: (r) => headerValues(r, 'content-type')[0] ?? '',
+  content_type: (r) => headerValue(r, 'content-type') ?? '',
   // Empty, as curl's, until a connection was made.
   scheme: (r) => {
     const url = r.finalUrl ?? r.url;
@@ -218,7 +214,7 @@ export function parseWriteOut(format: string): WriteOut {
         } else if (part.kind === 'text') out += part.text;
         else if (part.kind === 'variable') out += VARIABLES[part.name](result);
         // Of a repeated header, the first, as curl's (curl_easy_header index 0).
-        else out += headerValues(result, part.name)[0] ?? '';
+        else out += headerValue(result, part.name) ?? '';
       }
       return out;
     },

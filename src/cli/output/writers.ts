@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { styleText } from 'node:util';
 import { createCsvStringifier } from '../../exports/csv.js';
-import { HAR_LOG_TAIL, harEntries, harLogHead } from '../../exports/har.js';
+import { HAR_LOG_TAIL, HarEntriesText, harLogHead } from '../../exports/har.js';
 import { certDaysLeft, headerValue, resultRow } from '../../exports/result-row.js';
 import { serializeResult } from '../../jobs/result-json.js';
 import type { ProbeOptions } from '../../schemas/probe-options.js';
@@ -171,13 +171,10 @@ function table(target: Writable, colour: boolean): ResultWriter {
 function har(target: Writable, options: ProbeOptions): ResultWriter {
   const out = new Coalesced(target);
   out.write(harLogHead());
-  let first = true;
+  const text = new HarEntriesText(options);
   return {
     write: (index, result) => {
-      for (const entry of harEntries(index, result, options)) {
-        out.write(first ? JSON.stringify(entry) : `,${JSON.stringify(entry)}`);
-        first = false;
-      }
+      out.write(text.entries(index, result));
     },
     room: () => roomIn(out),
     end: () => {
