@@ -14,6 +14,7 @@ import {
 } from '../api';
 import { useThrottled } from '../throttle';
 import { Charts } from './Charts';
+import { ApiKeyField } from './fields';
 import { ResultsTable } from './ResultsTable';
 import { TargetDetail } from './TargetDetail';
 
@@ -119,18 +120,12 @@ export function JobView({ id }: { id: string }) {
             setAttempt((a) => a + 1);
           }}
         >
-          <label for="apiKey">API key (kept for this tab only)</label>
-          <input
-            id="apiKey"
-            type="password"
-            autoComplete="off"
+          <p>This service needs an API key.</p>
+          <ApiKeyField
             value={key}
-            aria-describedby="apiKey-error"
-            onInput={(event) => setKey(event.currentTarget.value)}
+            onInput={setKey}
+            error={attempt === 0 ? undefined : 'That key was not accepted.'}
           />
-          <p class="field-error" id="apiKey-error" role="alert">
-            {attempt === 0 ? 'This service needs an API key.' : 'That key was not accepted.'}
-          </p>
           <button type="submit">Open job</button>
         </form>
       </section>

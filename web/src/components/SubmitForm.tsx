@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, apiKey, type JobSubmissionBody, type Problem } from '../api';
 import { navigate } from '../router';
+import { ApiKeyField, describedBy, ErrorText, TextField } from './fields';
 
 type Field =
   | 'targets'
@@ -38,14 +39,6 @@ const targetsOf = (text: string) =>
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
 
-function ErrorText({ id, message }: { id: string; message: string | undefined }) {
-  return message === undefined ? null : (
-    <p class="field-error" id={id} role="alert">
-      {message}
-    </p>
-  );
-}
-
 export function SubmitForm() {
   const [targets, setTargets] = useState('');
   const [method, setMethod] = useState<'GET' | 'HEAD'>('GET');
@@ -67,10 +60,7 @@ export function SubmitForm() {
     });
   }, []);
 
-  const described = (field: Field) =>
-    errors[field] === undefined
-      ? {}
-      : { 'aria-describedby': `${field}-error`, 'aria-invalid': true as const };
+  const described = (field: Field) => describedBy(field, errors[field]);
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -176,53 +166,38 @@ export function SubmitForm() {
               </select>
               <ErrorText id="method-error" message={errors.method} />
             </div>
-            <div>
-              <label for="timeoutMs">Timeout per target (ms)</label>
-              <input
-                id="timeoutMs"
-                inputMode="numeric"
-                value={timeoutMs}
-                onInput={(event) => setTimeoutMs(event.currentTarget.value)}
-                {...described('timeoutMs')}
-              />
-              <ErrorText id="timeoutMs-error" message={errors.timeoutMs} />
-            </div>
-            <div>
-              <label for="followRedirects">Redirects to follow</label>
-              <input
-                id="followRedirects"
-                inputMode="numeric"
-                value={followRedirects}
-                onInput={(event) => setFollowRedirects(event.currentTarget.value)}
-                {...described('followRedirects')}
-              />
-              <ErrorText id="followRedirects-error" message={errors.followRedirects} />
-            </div>
-            <div>
-              <label for="concurrency">Concurrency (blank: the service's)</label>
-              <input
-                id="concurrency"
-                inputMode="numeric"
-                value={concurrency}
-                onInput={(event) => setConcurrency(event.currentTarget.value)}
-                {...described('concurrency')}
-              />
-              <ErrorText id="concurrency-error" message={errors.concurrency} />
-            </div>
-            <div>
-              <label for="concurrencyPerDestination">Per host:port (blank: the service's)</label>
-              <input
-                id="concurrencyPerDestination"
-                inputMode="numeric"
-                value={perDestination}
-                onInput={(event) => setPerDestination(event.currentTarget.value)}
-                {...described('concurrencyPerDestination')}
-              />
-              <ErrorText
-                id="concurrencyPerDestination-error"
-                message={errors.concurrencyPerDestination}
-              />
-            </div>
+            <TextField
+              id="timeoutMs"
+              label="Timeout per target (ms)"
+              numeric
+              value={timeoutMs}
+              onInput={setTimeoutMs}
+              error={errors.timeoutMs}
+            />
+            <TextField
+              id="followRedirects"
+              label="Redirects to follow"
+              numeric
+              value={followRedirects}
+              onInput={setFollowRedirects}
+              error={errors.followRedirects}
+            />
+            <TextField
+              id="concurrency"
+              label="Concurrency (blank: the service's)"
+              numeric
+              value={concurrency}
+              onInput={setConcurrency}
+              error={errors.concurrency}
+            />
+            <TextField
+              id="concurrencyPerDestination"
+              label="Per host:port (blank: the service's)"
+              numeric
+              value={perDestination}
+              onInput={setPerDestination}
+              error={errors.concurrencyPerDestination}
+            />
             <div class="check">
               <input
                 id="tlsVerify"
@@ -237,18 +212,7 @@ export function SubmitForm() {
           </div>
         </fieldset>
         {keysOn || key !== '' ? (
-          <div>
-            <label for="apiKey">API key (kept for this tab only)</label>
-            <input
-              id="apiKey"
-              type="password"
-              autoComplete="off"
-              value={key}
-              onInput={(event) => setKey(event.currentTarget.value)}
-              {...described('apiKey')}
-            />
-            <ErrorText id="apiKey-error" message={errors.apiKey} />
-          </div>
+          <ApiKeyField value={key} onInput={setKey} error={errors.apiKey} />
         ) : null}
         {formError === null ? null : (
           <p class="form-error" role="alert">
