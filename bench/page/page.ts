@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { findRoot, log } from '../shared/bench-env.js';
 import { ChildSet, startDelayedTarget } from '../shared/bench-processes.js';
 import { median } from '../shared/bench-report.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../shared/chromium.js';
 import { serviceEnvironment, startService } from '../shared/service-process.js';
 import { hostUrls } from '../shared/url-lists.js';
 
@@ -19,7 +20,7 @@ const { values } = parseArgs({
     n: { type: 'string', default: process.env.N ?? '10000' },
     concurrency: { type: 'string', default: process.env.CONCURRENCY ?? '500' },
     reps: { type: 'string', default: process.env.REPS ?? '3' },
-    chromium: { type: 'string', default: process.env.CHROMIUM ?? '/usr/bin/chromium' },
+    chromium: { type: 'string', default: process.env.CHROMIUM ?? CHROMIUM },
   },
 });
 const n = Number(values.n);
@@ -117,16 +118,7 @@ async function main() {
   );
   const base = `http://127.0.0.1:${service.port}`;
   const targets = hostUrls(n, target.port);
-  const browser = await chromium.launch({
-    executablePath: values.chromium,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-    ],
-  });
+  const browser = await chromium.launch({ executablePath: values.chromium, args: CHROMIUM_ARGS });
   const page: Record<'first' | 'all', number[]> = { first: [], all: [] };
   const curl: Record<'first' | 'all', number[]> = { first: [], all: [] };
   const sorts: number[] = [];
