@@ -17,9 +17,14 @@ import type {
   TlsDetails,
 } from '../schemas/probe-result.js';
 import type { DnsAnswer, DnsResolver, ResolvedAddress } from './dns/index.js';
+import {
+  Http2Exchange,
+  type Http2ExchangeOwner,
+  type Http2ResponseHead,
+} from './http2-exchange.js';
 import { defaultProbeLimits, type ProbeLimits } from './limits.js';
 import { pinnedAddress } from './pins.js';
-import { buildRequestHead, defaultUserAgent } from './request.js';
+import { buildHttp2RequestHeaders, buildRequestHead, defaultUserAgent } from './request.js';
 import { HeadProgress, ResponseHeadReader } from './response-head.js';
 import { type Settleable, settleSoon } from './settle-queue.js';
 import { classifySocketError } from './socket-errors.js';
@@ -46,9 +51,14 @@ const CONNECTION_ATTEMPT_DELAY_MS = 250;
 const NO_ATTEMPTS: ConnectAttempt[] = [];
 
 // One client context for every https probe: building one per connection re-reads the roots.
+// It reaches down to TLS 1.0 (OpenSSL security level 0; Node's default floor is 1.2) so that
+// an outdated server is described, and flagged by the findings, instead of refused.
 let defaultSecureContext: tls.SecureContext | undefined;
 function sharedSecureContext(): tls.SecureContext {
-  defaultSecureContext ??= tls.createSecureContext();
+  defaultSecureContext ??= tls.createSecureContext({
+    minVersion: 'TLSv1',
+    ciphers: 'DEFAULT:@SECLEVEL=0',
+  });
   return defaultSecureContext;
 }
 
@@ -91,7 +101,6 @@ type TimeoutCode = Extract<
 // One options object for every plain-http socket: same shared buffer, same callback.
 const plainReadOptions = { buffer: sharedReadBuffer, callback: onSocketRead };
 
-/** A probe is its own Milestones record: one object less per target. */
 /** What an unprobed result is built with: nothing of either is ever used. */
 const UNPROBED_OPTIONS = ProbeOptions.parse({});
 const UNPROBED_CONTEXT: ProbeContext = {
@@ -100,7 +109,13 @@ const UNPROBED_CONTEXT: ProbeContext = {
   },
 };
 
-class TargetProbe implements Milestones, Settleable {
+/** What ALPN offers: h2 only where the options allow it, and http/1.1 always, so a server
+ * without h2 still completes the handshake and is described (then refused for "2"). */
+const ALPN_HTTP1 = ['http/1.1'];
+const ALPN_HTTP2_OR_1 = ['h2', 'http/1.1'];
+
+/** A probe is its own Milestones record (one object less per target) and its own h2 owner. */
+class TargetProbe implements Milestones, Settleable, Http2ExchangeOwner {
   readonly startAt: number;
   resolvedAt: number | null = null;
   connectedAt: number | null = null;
@@ -123,6 +138,9 @@ class TargetProbe implements Milestones, Settleable {
   private remote: RemoteEndpoint | null = null;
   private dnsFacts: DnsFacts | null = null;
   private tlsDetails: TlsDetails | null = null;
+  /** Set once the connection speaks HTTP/2; the response head then comes from here. */
+  private http2: Http2Exchange | null = null;
+  private http2Head: Http2ResponseHead | null = null;
   private timer: NodeJS.Timeout | null = null;
   private timerCode: TimeoutCode = 'deadline_exceeded';
   private timerDueAt = 0;
@@ -368,7 +386,7 @@ class TargetProbe implements Milestones, Settleable {
       rejectUnauthorized: false,
       checkServerIdentity: (_host: string, cert: tls.PeerCertificate) =>
         tls.checkServerIdentity(hostname, cert),
-      ALPNProtocols: ['http/1.1'],
+      ALPNProtocols: offersHttp2(this.options) ? ALPN_HTTP2_OR_1 : ALPN_HTTP1,
     });
     socket.setNoDelay(true);
     socket.once('secureConnect', onSocketSecureConnect);
@@ -393,7 +411,9 @@ class TargetProbe implements Milestones, Settleable {
       this.armTimer(this.limits.tlsTimeoutMs, 'tls_timeout');
       return;
     }
-    this.sendRequest();
+    // Plain http speaks HTTP/2 only when asked for outright: prior knowledge (RFC 9113 §3.3).
+    if (this.options.httpVersion === '2') this.startHttp2(socket, 'http');
+    else this.sendRequest();
   }
 
   onSecureConnect(socket: tls.TLSSocket): void {
@@ -408,7 +428,60 @@ class TargetProbe implements Milestones, Settleable {
       );
       return;
     }
-    this.sendRequest();
+    const alpn = this.tlsDetails.alpn;
+    if (alpn === 'h2' && offersHttp2(this.options)) {
+      this.startHttp2(socket, 'https');
+    } else if (this.options.httpVersion === '2') {
+      this.finish(
+        'http2_not_negotiated',
+        `the server chose ${alpn === null ? 'no protocol' : alpn} via ALPN, not h2`,
+      );
+    } else {
+      this.sendRequest();
+    }
+  }
+
+  private startHttp2(socket: net.Socket, scheme: 'http' | 'https'): void {
+    this.phase = 'request';
+    this.armTimer(this.limits.headersTimeoutMs, 'headers_timeout');
+    const target = this.target!;
+    const headers = buildHttp2RequestHeaders(
+      target,
+      this.options,
+      this.context.userAgent ?? defaultUserAgent,
+    );
+    try {
+      this.http2 = new Http2Exchange(
+        socket,
+        `${scheme}://${target.authority}`,
+        headers,
+        this.limits,
+        this,
+      );
+      this.http2.start();
+    } catch (error) {
+      this.finish('internal_error', `could not start HTTP/2: ${String(error)}`);
+    }
+  }
+
+  onHttp2RequestWritten(): void {
+    if (this.finished || this.sentAt !== null) return;
+    this.sentAt = performance.now();
+    this.phase = 'headers';
+  }
+
+  onHttp2HeadersStart(at: number): void {
+    if (!this.finished && this.firstByteAt === null) this.firstByteAt = at;
+  }
+
+  onHttp2Response(head: Http2ResponseHead): void {
+    if (this.finished) return;
+    this.http2Head = head;
+    this.finish(null, '');
+  }
+
+  onHttp2Failure(code: ProbeErrorCode, message: string): void {
+    if (!this.finished) this.finish(code, message);
   }
 
   private sendRequest(): void {
@@ -427,6 +500,12 @@ class TargetProbe implements Milestones, Settleable {
   /** Returns false once the probe is over, which tells net to stop reading. */
   consume(buffer: Buffer, bytes: number): boolean {
     if (this.finished) return false;
+    if (this.http2 !== null) {
+      // A plain socket reads into the shared buffer; http2 keeps what it is given.
+      const owned = buffer === sharedReadBuffer ? Buffer.from(buffer.subarray(0, bytes)) : buffer;
+      this.http2.receive(owned.length === bytes ? owned : owned.subarray(0, bytes));
+      return !this.finished;
+    }
     if (this.firstByteAt === null) this.firstByteAt = performance.now();
     const progress = this.reader.push(buffer, 0, bytes);
     if (progress === HeadProgress.Complete) {
@@ -440,6 +519,10 @@ class TargetProbe implements Milestones, Settleable {
 
   onEnd(): void {
     if (this.finished) return;
+    if (this.http2 !== null) {
+      this.http2.remoteEnded();
+      return;
+    }
     if (this.phase === 'tls') {
       this.finish('tls_error', 'connection closed during the TLS handshake');
     } else if (this.reader.sawAnyByte) {
@@ -533,7 +616,9 @@ class TargetProbe implements Milestones, Settleable {
       if (this.timer !== null) clearTimeout(this.timer);
       this.context.signal?.removeEventListener('abort', this.onAbort);
       if (this.racing !== null) this.endRace(null);
-      this.socket?.destroy();
+      // An h2 connection closes once the stream's reset is out (see Http2Exchange.close).
+      if (this.http2 !== null) this.http2.close();
+      else this.socket?.destroy();
       result = this.result();
     } catch (error) {
       this.errorCode = 'internal_error';
@@ -548,15 +633,16 @@ class TargetProbe implements Milestones, Settleable {
     const ok = code === null;
     const reader = this.reader;
     const target = this.target;
+    const h2 = this.http2Head;
     return {
       target: this.input,
       url: target?.url ?? null,
       ok,
-      httpVersion: reader.httpVersion,
-      status: reader.status,
-      statusText: reader.statusText,
-      headers: ok ? reader.headers : [],
-      informational: reader.informational,
+      httpVersion: h2 !== null ? '2' : reader.httpVersion,
+      status: h2 !== null ? h2.status : reader.status,
+      statusText: h2 !== null ? null : reader.statusText,
+      headers: !ok ? [] : h2 !== null ? h2.headers : reader.headers,
+      informational: h2 !== null ? h2.informational : reader.informational,
       remote: this.remote,
       dns: this.dnsFacts,
       connectAttempts: this.attempts ?? NO_ATTEMPTS,
@@ -581,6 +667,10 @@ class DeferredDial implements Settleable {
   }
 }
 
+function offersHttp2(options: ProbeOptions): boolean {
+  return options.httpVersion === 'auto' || options.httpVersion === '2';
+}
+
 /** RFC 8305 §4: alternate the families, starting with IPv6, keeping each family's order. */
 function interleaveFamilies(addresses: readonly ResolvedAddress[]): ResolvedAddress[] {
   const v6 = addresses.filter((a) => a.family === 'IPv6');
@@ -593,12 +683,12 @@ function interleaveFamilies(addresses: readonly ResolvedAddress[]): ResolvedAddr
   return order;
 }
 
-/** One request to one target, no redirects followed. Never throws or rejects. */
 /** See TargetProbe.unprobed. */
 export function unprobedResult(input: string, code: ProbeErrorCode, message: string): ProbeResult {
   return TargetProbe.unprobed(input, code, message);
 }
 
+/** One request to one target, no redirects followed. Never throws or rejects. */
 export function probeOnce(
   target: string,
   options: ProbeOptions,

@@ -262,6 +262,13 @@ export class ResponseHeadReader {
   }
 
   private notHttp(data: string, pos: number, limit: number): HeadProgress {
+    // A server that speaks only HTTP/2 opens with a SETTINGS frame: 3 length bytes, type 4.
+    if (limit - pos >= 4 && data.charCodeAt(pos) === 0 && data.charCodeAt(pos + 3) === 0x04) {
+      return this.fail(
+        'not_http',
+        'the server answered with HTTP/2 frames (SETTINGS) to an HTTP/1.x request',
+      );
+    }
     const preview = data.slice(pos, Math.min(limit, pos + 16)).replace(/[^\x20-\x7e]/g, '.');
     return this.fail('not_http', `response does not start with an HTTP status line: "${preview}"`);
   }

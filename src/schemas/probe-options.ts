@@ -51,7 +51,15 @@ export const ResolveOverrides = z
 export const ProbeOptions = z
   .strictObject({
     method: z.enum(['GET', 'HEAD']).default('GET'),
-    httpVersion: z.enum(['1.1', '1.0']).default('1.1'),
+    httpVersion: z
+      .enum(['auto', '2', '1.1', '1.0'])
+      .default('auto')
+      .describe(
+        'auto: offer h2 and http/1.1 by ALPN on https and use what the server picks (as curl ' +
+          'and browsers do), HTTP/1.1 on plain http. 2: HTTP/2 only — on https a server that ' +
+          'does not pick h2 gives http2_not_negotiated; on http, prior-knowledge h2c. 1.1, ' +
+          '1.0: HTTP/1.x only.',
+      ),
     headers: z
       .record(RequestHeaderName, RequestHeaderValue)
       .refine((headers) => Object.keys(headers).length <= 64, 'at most 64 request headers')

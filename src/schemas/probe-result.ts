@@ -20,6 +20,7 @@ export const probeErrorCodes = [
   'header_overflow',
   'protocol_error',
   'not_http',
+  'http2_not_negotiated',
   'cancelled',
   'deadline_exceeded',
   'too_many_redirects',
