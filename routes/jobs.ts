@@ -12,9 +12,15 @@ import { acceptsAny, NotAcceptableError, preferredMediaType } from '../src/http/
 import { onResponseDone } from '../src/http/response-done.js';
 import { followJob } from '../src/jobs/follow-job.js';
 import { JobNotFinishedError, JobNotFoundError } from '../src/jobs/job-errors.js';
-import { InvalidCursorError, type JobRecord } from '../src/jobs/job-store.js';
+import { InvalidCursorError, type JobRecord, type JobStore } from '../src/jobs/job-store.js';
 import type { Submitted } from '../src/jobs/job-submissions.js';
 import { jobSummary, jobView } from '../src/jobs/job-view.js';
+import {
+  type FilteredPage,
+  filteredPage,
+  isFiltering,
+  type ResultFilter,
+} from '../src/jobs/result-filter.js';
 import {
   isFinished,
   Job,
@@ -101,6 +107,16 @@ function resultFormatOf(format: ResultFormat | undefined, accept: string | undef
   const media = preferredMediaType(accept, Object.values(RESULT_TYPES));
   const found = Object.entries(RESULT_TYPES).find(([, type]) => type === media);
   return (found?.[0] ?? 'json') as ResultFormat;
+}
+
+async function unfilteredPage(
+  store: JobStore,
+  id: string,
+  afterSeq: number,
+  limit: number,
+): Promise<FilteredPage> {
+  const results = await store.resultsAfter(id, afterSeq, limit);
+  return { results, lastSeq: results.at(-1)?.seq ?? afterSeq };
 }
 
 /** A results cursor is a sequence number this server handed out (`nextCursor`). */
@@ -256,7 +272,10 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
           '`?format=har`), the whole finished job as one download: CSV with the columns of ' +
           "the README's table, or a HAR 1.2 log with an entry per request (redirect hops " +
           'included); a job that still runs answers 409 job_not_finished. Otherwise a page of ' +
-          'at most `limit` results with `nextCursor`. `?format=` wins over Accept.',
+          'at most `limit` results with `nextCursor`. `?format=` wins over Accept. `finding`, ' +
+          '`grade` and `error` keep only the results that have them (every one given must ' +
+          'hold), in every format; a filtered page looks at no more than 10,000 stored ' +
+          'results, so it may hold fewer than `limit`, even none, while `nextCursor` leads on.',
         params: JobIdParams,
         querystring: ResultsQuery,
         response: {
@@ -275,6 +294,8 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
       const job = await requireJob(id, request);
       const afterSeq = resultsCursor(request.query.cursor);
       const format = resultFormatOf(request.query.format, request.headers.accept);
+      const { finding, grade, error } = request.query;
+      const filter: ResultFilter = { finding, grade, error };
       // One URL, four representations: a cache must key them on Accept.
       reply.header('Vary', 'Accept');
       if (format === 'csv' || format === 'har') {
@@ -286,6 +307,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
           job.progress.done,
           job.options,
           format,
+          filter,
           closedSignal(reply),
         );
         return reply
@@ -299,7 +321,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
         // streams down together if the client goes away.
         const lines = new CoalescingStream();
         pipeline(
-          Readable.from(ndjsonLines(followJob(store, id, afterSeq, closedSignal(reply)))),
+          Readable.from(ndjsonLines(followJob(store, id, afterSeq, closedSignal(reply)), filter)),
           lines,
           () => {},
         );
@@ -314,8 +336,10 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
           .header('Connection', 'close')
           .send(lines as never);
       }
-      const page = await store.resultsAfter(id, afterSeq, request.query.limit);
-      const lastSeq = page.at(-1)?.seq ?? afterSeq;
+      const { limit } = request.query;
+      const { results: page, lastSeq } = isFiltering(filter)
+        ? await filteredPage(store, id, afterSeq, limit, filter)
+        : await unfilteredPage(store, id, afterSeq, limit);
       const allRead = isFinished(job.status) && lastSeq >= job.progress.done;
       const nextCursor = allRead ? null : String(lastSeq);
       return reply

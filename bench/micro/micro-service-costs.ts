@@ -117,6 +117,11 @@ function typicalResult(i: number): ProbeResult {
     redirects: [],
     finalUrl: `http://${host}/`,
     error: ok ? null : { code: 'connection_refused', phase: 'connect', message: 'ECONNREFUSED' },
+    findings: [],
+    score: null,
+    grade: null,
+    technologies: [],
+    altSvc: null,
   };
 }
 

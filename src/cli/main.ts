@@ -82,12 +82,25 @@ function pinsOf(entries: readonly string[]): Record<string, string> {
   return pins;
 }
 
+/** curl's version flags; the narrower wins when several are given. */
+function httpVersionOf(flags: ProbeFlags): ProbeOptions['httpVersion'] {
+  if (flags.http10) return '1.0';
+  if (flags.http11) return '1.1';
+  if (flags.http2PriorKnowledge) return '2';
+  return 'auto';
+}
+
 interface ProbeFlags {
   list?: string;
   method: string;
   head?: boolean;
   header?: string[];
   http10?: boolean;
+  http11?: boolean;
+  http2?: boolean;
+  http2PriorKnowledge?: boolean;
+  findings: boolean;
+  certExpiryDays?: number;
   location?: boolean;
   maxRedirs?: number;
   resolve?: string[];
@@ -121,13 +134,15 @@ export interface Io {
 function probeOptionsOf(flags: ProbeFlags): ProbeOptions {
   const parsed = ProbeOptions.safeParse({
     method: flags.head ? 'HEAD' : flags.method.toUpperCase(),
-    httpVersion: flags.http10 ? '1.0' : '1.1',
+    httpVersion: httpVersionOf(flags),
     headers: headersOf(flags.header ?? []),
     timeoutMs: Math.round(flags.maxTime * 1000),
     resolve: pinsOf(flags.resolve ?? []),
     followRedirects: flags.maxRedirs ?? (flags.location ? 10 : 0),
     dnsCache: flags.dnsCache,
     tlsVerify: !flags.insecure,
+    findings: flags.findings,
+    ...(flags.certExpiryDays === undefined ? {} : { certificateExpiryDays: flags.certExpiryDays }),
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -360,6 +375,18 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('-I, --head', 'same as -X HEAD')
     .option('-H, --header <header>', 'extra request header "Name: value" (repeatable)', collect)
     .option('--http1.0', 'send HTTP/1.0 requests')
+    .option('--http1.1', 'HTTP/1.1 only (no h2 offered by ALPN)')
+    .option('--http2', 'h2 where the server picks it by ALPN, else HTTP/1.1 (the default)')
+    .option(
+      '--http2-prior-knowledge',
+      'HTTP/2 only: h2c on http, and on https a server without h2 is an error',
+    )
+    .option('--no-findings', 'no security findings, grade or technology hints')
+    .option(
+      '--cert-expiry-days <n>',
+      'flag certificates that expire within N days (default 30)',
+      positiveInt,
+    )
     .option('-L, --location', 'follow redirects (up to 10)')
     .option('--max-redirs <n>', 'redirects to follow (0-10)', (value) => Number(value))
     .option(
@@ -404,13 +431,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(
       async (
         targets: string[],
-        flags: Omit<ProbeFlags, 'given'> & { 'http1.0'?: boolean },
+        flags: Omit<ProbeFlags, 'given'> & { 'http1.0'?: boolean; 'http1.1'?: boolean },
         command: Command,
       ) => {
         const given = new Set(
           Object.keys(flags).filter((name) => command.getOptionValueSource(name) === 'cli'),
         );
-        setExit(await probe(targets, { ...flags, http10: flags['http1.0'], given }, io));
+        const http10 = flags['http1.0'];
+        const http11 = flags['http1.1'];
+        setExit(await probe(targets, { ...flags, http10, http11, given }, io));
       },
     );
   const serviceFlags = (command: Command) =>

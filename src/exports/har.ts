@@ -5,7 +5,7 @@
 // by commas, and a tail, so a job of any size streams in bounded memory.
 import { isIP } from 'node:net';
 import packageJson from '../../package.json' with { type: 'json' };
-import { buildRequestHead, defaultUserAgent } from '../probe/request.js';
+import { buildHttp2RequestHeaders, buildRequestHead, defaultUserAgent } from '../probe/request.js';
 import { parseTarget } from '../probe/target.js';
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeResult, ProbeTiming, RemoteEndpoint } from '../schemas/probe-result.js';
@@ -113,10 +113,14 @@ function entryTime(timings: HarTimings): number {
   return round(parts.reduce((sum, part) => sum + Math.max(part, 0), 0));
 }
 
-/** The request as the probe wrote it for `url`: the same function builds both. */
-function requestHeaders(url: string, options: ProbeOptions): HarHeader[] {
+/** The request as the probe wrote it for `url`: the same functions build both. */
+function requestHeaders(url: string, options: ProbeOptions, http2: boolean): HarHeader[] {
   const parsed = parseTarget(url);
   if (!parsed.ok) return [];
+  if (http2) {
+    const fields = buildHttp2RequestHeaders(parsed.target, options, defaultUserAgent);
+    return Object.entries(fields).map(([name, value]) => ({ name, value }));
+  }
   const lines = buildRequestHead(parsed.target, options, defaultUserAgent).split('\r\n');
   return lines
     .slice(1)
@@ -125,6 +129,12 @@ function requestHeaders(url: string, options: ProbeOptions): HarHeader[] {
       const colon = line.indexOf(':');
       return { name: line.slice(0, colon), value: line.slice(colon + 1).trim() };
     });
+}
+
+/** The version the request went out in: the response's, else what the options asked for. */
+function requestVersion(responseVersion: string | null | undefined, options: ProbeOptions): string {
+  if (responseVersion === '2') return 'HTTP/2';
+  return options.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
 }
 
 function queryString(url: string): HarHeader[] {
@@ -181,9 +191,12 @@ function entryOf(
     request: {
       method: options.method,
       url,
-      httpVersion: `HTTP/${options.httpVersion}`,
+      httpVersion: requestVersion(exchange.httpVersion, options),
       cookies: [],
-      headers: exchange.url === null ? [] : requestHeaders(exchange.url, options),
+      headers:
+        exchange.url === null
+          ? []
+          : requestHeaders(exchange.url, options, exchange.httpVersion === '2'),
       queryString: queryString(url),
       headersSize: -1,
       bodySize: 0,

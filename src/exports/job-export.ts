@@ -3,6 +3,7 @@
 // never held whole, and a slow reader holds the reading back.
 import { pipeline, Readable } from 'node:stream';
 import type { JobStore } from '../jobs/job-store.js';
+import { isFiltering, passesFilter, type ResultFilter } from '../jobs/result-filter.js';
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeResult } from '../schemas/probe-result.js';
 import { createCsvStringifier } from './csv.js';
@@ -23,12 +24,17 @@ async function* storedResults(
   store: JobStore,
   id: string,
   expected: number,
+  filter: ResultFilter,
   signal: AbortSignal,
 ): AsyncGenerator<{ index: number; result: ProbeResult }> {
+  const filtering = isFiltering(filter);
   let read = 0;
   for (let afterSeq = 0; !signal.aborted; ) {
     const page = await store.resultsAfter(id, afterSeq, PAGE);
-    for (const stored of page) yield { index: stored.index, result: JSON.parse(stored.json) };
+    for (const stored of page) {
+      if (filtering && !passesFilter(filter, stored.json)) continue;
+      yield { index: stored.index, result: JSON.parse(stored.json) };
+    }
     read += page.length;
     if (page.length < PAGE) break;
     afterSeq = page.at(-1)!.seq;
@@ -59,9 +65,10 @@ export function exportJob(
   expected: number,
   options: ProbeOptions,
   format: ExportFormat,
+  filter: ResultFilter,
   signal: AbortSignal,
 ): Readable {
-  const results = storedResults(store, id, expected, signal);
+  const results = storedResults(store, id, expected, filter, signal);
   if (format === 'har') return Readable.from(harText(results, options));
   // pipeline(): a store read that fails ends the response instead of leaving it hanging.
   const csv = createCsvStringifier();

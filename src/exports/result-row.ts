@@ -27,6 +27,10 @@ export const CSV_COLUMNS = [
   'finalUrl',
   'errorCode',
   'errorMessage',
+  'grade',
+  'score',
+  'findings',
+  'technologies',
   'headers',
 ] as const;
 export type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -73,6 +77,13 @@ export function resultRow(index: number, result: ProbeResult, now = Date.now()):
     finalUrl: result.finalUrl,
     errorCode: result.error?.code ?? null,
     errorMessage: result.error?.message ?? null,
+    grade: result.grade,
+    score: result.score,
+    // Finding ids, space-separated: a spreadsheet filter on "contains" finds each.
+    findings: result.findings.map((finding) => finding.id).join(' '),
+    technologies: result.technologies
+      .map(({ name, version }) => (version === null ? name : `${name}/${version}`))
+      .join(' '),
     // Every header, in wire order with duplicates, as one JSON array of [name, value].
     headers: JSON.stringify(result.headers),
   };

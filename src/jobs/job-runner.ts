@@ -25,6 +25,7 @@ import type { ProbeResult } from '../schemas/probe-result.js';
 import { ServiceClosingError } from './job-errors.js';
 import { JobEndedError, type JobRecord, type JobStore } from './job-store.js';
 import { cancelledResult, failedResult, serializeResult } from './result-json.js';
+import { resultTallies } from './result-tallies.js';
 import { settleWithin } from './settle-within.js';
 
 export interface JobRunnerOptions {
@@ -267,7 +268,13 @@ export class JobRunner {
     this.#write(run, async () => {
       try {
         // First write wins: a target another run already reported is counted once, there.
-        const { appended } = await this.#store.appendResult(run.job.id, index, final.ok, json);
+        const { appended } = await this.#store.appendResult(
+          run.job.id,
+          index,
+          final.ok,
+          json,
+          resultTallies(final),
+        );
         if (appended) this.#observer?.targetEnded(final);
       } catch (error) {
         if (!(error instanceof JobEndedError)) throw error;
@@ -330,7 +337,7 @@ export class JobRunner {
       const result = failedResult(job.targets[index]!, message);
       const json = serializeResult(index, result);
       const { appended } = await this.#persist(() =>
-        this.#store.appendResult(job.id, index, false, json),
+        this.#store.appendResult(job.id, index, false, json, resultTallies(result)),
       );
       if (appended) this.#observer?.targetEnded(result);
     }

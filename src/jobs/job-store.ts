@@ -14,6 +14,11 @@ export interface JobRecord {
   readonly targets: readonly string[];
   readonly progress: JobProgress;
   /**
+   * Results per outcome, by tally key (`error:<code>`, `grade:<grade>`, `finding:<id>`; see
+   * result-tallies.ts): what appendResult was told, counted once per stored result.
+   */
+  readonly tallies: Record<string, number>;
+  /**
    * Set once someone asked to cancel the job while it had targets without a result: the
    * runner that finishes it reads this to end it `cancelled`.
    */
@@ -132,9 +137,16 @@ export interface JobStore {
    * Records the result of input `index` and tells subscribers. The first write for an index
    * wins: a second one (a re-run slice) changes nothing, tells nobody, and says so
    * (`appended: false`, with the stored result). A job that has ended takes none: a result
-   * for a new index throws JobEndedError (a run still going when its job failed).
+   * for a new index throws JobEndedError (a run still going when its job failed). Each of
+   * `tallies` (distinct keys) is counted once with a stored result, never with a kept one.
    */
-  appendResult(id: string, index: number, ok: boolean, json: string): Promise<AppendOutcome>;
+  appendResult(
+    id: string,
+    index: number,
+    ok: boolean,
+    json: string,
+    tallies?: readonly string[],
+  ): Promise<AppendOutcome>;
   /** Ends the job with a final status and tells subscribers (a `done` event). */
   finish(id: string, status: JobStatus, at: number): Promise<void>;
   /** Forgets the job and its results. False when it was not there. */

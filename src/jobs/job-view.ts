@@ -1,6 +1,7 @@
 // A JobRecord as the API shows it: ISO times, links, and results inline up to a cap.
 import type { Job, JobResult } from '../schemas/job.js';
 import type { JobRecord, JobStore } from './job-store.js';
+import { jobCounts } from './result-tallies.js';
 
 function iso(epochMs: number | null): string | null {
   return epochMs === null ? null : new Date(epochMs).toISOString();
@@ -16,6 +17,7 @@ export function jobSummary(job: JobRecord): Omit<Job, 'results' | 'resultsTrunca
     id: job.id,
     status: job.status,
     progress: { ...job.progress },
+    counts: jobCounts(job.tallies),
     createdAt: new Date(job.createdAt).toISOString(),
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),

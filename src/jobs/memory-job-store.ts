@@ -114,6 +114,7 @@ export class MemoryJobStore implements JobStore {
         options: job.options,
         targets: job.targets,
         progress: { total, done: 0, ok: 0, failed: 0 },
+        tallies: {},
         cancelRequested: false,
         caller: job.caller,
         owner: job.owner,
@@ -179,7 +180,13 @@ export class MemoryJobStore implements JobStore {
     entry.record.startedAt = at;
   }
 
-  async appendResult(id: string, index: number, ok: boolean, json: string): Promise<AppendOutcome> {
+  async appendResult(
+    id: string,
+    index: number,
+    ok: boolean,
+    json: string,
+    tallies: readonly string[] = [],
+  ): Promise<AppendOutcome> {
     const entry = this.#live(id);
     if (!entry) throw new Error(`job ${id} not found`);
     const { progress } = entry.record;
@@ -201,6 +208,8 @@ export class MemoryJobStore implements JobStore {
     progress.done++;
     if (ok) progress.ok++;
     else progress.failed++;
+    const counts = entry.record.tallies;
+    for (const key of tallies) counts[key] = (counts[key] ?? 0) + 1;
     this.#countQueued(entry.record.caller, -1);
 
     // Listeners get the string as given: no decoding on the path every result takes.

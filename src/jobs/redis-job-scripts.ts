@@ -76,7 +76,8 @@ return 1
 
 /**
  * First write wins. KEYS: job, results (list of "index:json"), seqs (hash index → seq),
- * order (zset, score index, member seq). ARGV: index, ok ('1'/'0'), json, events channel.
+ * order (zset, score index, member seq). ARGV: index, ok ('1'/'0'), json, events channel,
+ * then the tally keys to count (job hash fields "tally:<key>").
  * Returns {1, seq, done, ok, failed} | {0, seq, entry} | {-1} (no job) | {-2, total} |
  * {-3} (the job has ended: no new results).
  */
@@ -98,6 +99,7 @@ redis.call('HSET', seqs, index, seq)
 redis.call('ZADD', order, i, seq)
 local done = redis.call('HINCRBY', job, 'done', 1)
 if ok == '1' then redis.call('HINCRBY', job, 'ok', 1) else redis.call('HINCRBY', job, 'failed', 1) end
+for t = 5, #ARGV do redis.call('HINCRBY', job, 'tally:' .. ARGV[t], 1) end
 local counts = redis.call('HMGET', job, 'ok', 'failed')
 local okCount, failed = tonumber(counts[1]), tonumber(counts[2])
 redis.call('PUBLISH', channel, 'r' .. seq .. ',' .. index .. ',' .. total .. ',' .. done .. ',' .. okCount .. ',' .. failed .. ':' .. json)

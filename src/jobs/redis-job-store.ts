@@ -1,7 +1,7 @@
 // The JobStore on Redis, for API and worker processes that share jobs: the same contract as
 // the memory store (test/jobs/job-store.contract.ts runs against a real Redis). Each job
 // lives under keys with its own hash tag, so Redis Cluster can spread jobs over shards:
-//   PREFIX{job:ID}          hash: the record, its counters and its targets (JSON)
+//   PREFIX{job:ID}          hash: the record, its counters ("tally:<key>" too) and its targets (JSON)
 //   PREFIX{job:ID}:results  list: "index:json" in completion order (seq = position + 1)
 //   PREFIX{job:ID}:seqs     hash: index → seq (first write wins)
 //   PREFIX{job:ID}:order    sorted set: seq by index (input order)
@@ -81,6 +81,17 @@ const orNull = (value: string | undefined): string | null =>
   value === undefined || value === '' ? null : value;
 const numberOrNull = (value: string | undefined): number | null =>
   value === undefined || value === '' ? null : Number(value);
+
+const TALLY_FIELD = 'tally:';
+/** The job hash's "tally:<key>" counters as JobRecord.tallies. */
+function talliesIn(fields: Record<string, string>): Record<string, number> {
+  const tallies: Record<string, number> = {};
+  for (const field in fields) {
+    if (field.startsWith(TALLY_FIELD))
+      tallies[field.slice(TALLY_FIELD.length)] = Number(fields[field]);
+  }
+  return tallies;
+}
 
 /** "index:json" → the stored result at `seq`. */
 function storedResult(seq: number, entry: string): StoredResult {
@@ -198,6 +209,7 @@ export class RedisJobStore implements JobStore {
       options: job.options,
       targets: job.targets,
       progress: { total: job.targets.length, done: 0, ok: 0, failed: 0 },
+      tallies: {},
       cancelRequested: false,
       caller: job.caller,
       owner: job.owner,
@@ -270,6 +282,7 @@ export class RedisJobStore implements JobStore {
         ok: Number(fields.ok),
         failed: Number(fields.failed),
       },
+      tallies: talliesIn(fields),
       cancelRequested: fields.cancelRequested === '1',
       caller: fields.caller!,
       owner: orNull(fields.owner),
@@ -362,7 +375,13 @@ export class RedisJobStore implements JobStore {
     await this.#redis.hpMarkStarted(this.#jobKey(id), at);
   }
 
-  async appendResult(id: string, index: number, ok: boolean, json: string): Promise<AppendOutcome> {
+  async appendResult(
+    id: string,
+    index: number,
+    ok: boolean,
+    json: string,
+    tallies: readonly string[] = [],
+  ): Promise<AppendOutcome> {
     if (!Number.isInteger(index)) throw new RangeError(`result index ${index} is not an integer`);
     const reply = (await this.#redis.hpAppendResult(
       ...this.#jobKeys(id),
@@ -370,6 +389,7 @@ export class RedisJobStore implements JobStore {
       ok ? '1' : '0',
       json,
       this.#eventsChannel(id),
+      ...tallies,
     )) as [number, number?, (number | string)?];
     switch (reply[0]) {
       case 1:

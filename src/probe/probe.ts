@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { CancellationSignal } from '../cancellation.js';
 import type { AddressPolicy } from '../policy/address-policy.js';
+import type { Finding, Technology } from '../schemas/findings.js';
 import { ProbeOptions } from '../schemas/probe-options.js';
 import type {
   ConnectAttempt,
@@ -17,6 +18,7 @@ import type {
   TlsDetails,
 } from '../schemas/probe-result.js';
 import type { DnsAnswer, DnsResolver, ResolvedAddress } from './dns/index.js';
+import { addHeadAnalysis } from './head-analysis.js';
 import {
   Http2Exchange,
   type Http2ExchangeOwner,
@@ -49,6 +51,8 @@ const MAX_ADDRESS_ATTEMPTS = 3;
 /** RFC 8305 §5: the next address is dialled this long after the previous one, if it is still pending. */
 const CONNECTION_ATTEMPT_DELAY_MS = 250;
 const NO_ATTEMPTS: ConnectAttempt[] = [];
+const NO_FINDINGS: Finding[] = [];
+const NO_TECHNOLOGIES: Technology[] = [];
 
 // One client context for every https probe: building one per connection re-reads the roots.
 // It reaches down to TLS 1.0 (OpenSSL security level 0; Node's default floor is 1.2) so that
@@ -161,6 +165,8 @@ class TargetProbe implements Milestones, Settleable, Http2ExchangeOwner {
     private readonly input: string,
     private readonly options: ProbeOptions,
     private readonly context: ProbeContext,
+    /** Add findings and Alt-Svc to the result (not for a redirect hop: its chain is). */
+    private readonly analysed = false,
   ) {
     this.limits = context.limits ?? defaultProbeLimits;
     this.reader = new ResponseHeadReader(this.limits);
@@ -620,6 +626,7 @@ class TargetProbe implements Milestones, Settleable, Http2ExchangeOwner {
       if (this.http2 !== null) this.http2.close();
       else this.socket?.destroy();
       result = this.result();
+      if (this.analysed) addHeadAnalysis(result, this.options);
     } catch (error) {
       this.errorCode = 'internal_error';
       this.errorMessage = `probe cleanup failed: ${String(error)}`;
@@ -651,6 +658,11 @@ class TargetProbe implements Milestones, Settleable, Http2ExchangeOwner {
       redirects: [],
       finalUrl: target?.url ?? null,
       error: code === null ? null : { code, phase: this.phase, message: this.errorMessage },
+      findings: NO_FINDINGS,
+      score: null,
+      grade: null,
+      technologies: NO_TECHNOLOGIES,
+      altSvc: null,
     };
   }
 }
@@ -690,6 +702,15 @@ export function unprobedResult(input: string, code: ProbeErrorCode, message: str
 
 /** One request to one target, no redirects followed. Never throws or rejects. */
 export function probeOnce(
+  target: string,
+  options: ProbeOptions,
+  context: ProbeContext,
+): Promise<ProbeResult> {
+  return new TargetProbe(target, options, context, true).run();
+}
+
+/** probeOnce without findings or Alt-Svc: a redirect hop, analysed with its whole chain. */
+export function probeOnceUnanalysed(
   target: string,
   options: ProbeOptions,
   context: ProbeContext,

@@ -3,7 +3,8 @@
 // downgrades are reported; the result describes the last response and carries the chain.
 import type { ProbeOptions } from '../schemas/probe-options.js';
 import type { ProbeErrorCode, ProbeResult, RedirectHop } from '../schemas/probe-result.js';
-import { type ProbeContext, probeOnce } from './probe.js';
+import { addHeadAnalysis } from './head-analysis.js';
+import { type ProbeContext, probeOnce, probeOnceUnanalysed } from './probe.js';
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -23,9 +24,11 @@ export function probeTarget(
   options: ProbeOptions,
   context: ProbeContext,
 ): Promise<ProbeResult> {
-  // The common case costs no extra promise: one request, no chain.
+  // The common case costs no extra promise: one request, no chain, analysed as it settles.
   if (options.followRedirects === 0) return probeOnce(target, options, context);
-  return followRedirects(target, options, context);
+  return followRedirects(target, options, context).then((result) =>
+    addHeadAnalysis(result, options),
+  );
 }
 
 async function followRedirects(
@@ -35,7 +38,7 @@ async function followRedirects(
 ): Promise<ProbeResult> {
   // From the start, not from when the first result arrived: it may have waited to settle.
   const deadlineAt = performance.now() + options.timeoutMs;
-  const first = await probeOnce(target, options, context);
+  const first = await probeOnceUnanalysed(target, options, context);
   if (locationOf(first) === null) return first;
 
   const hops: RedirectHop[] = [];
@@ -85,7 +88,7 @@ async function followRedirects(
     }
     visited.add(next.href);
     const remainingMs = Math.floor(deadlineAt - performance.now());
-    current = await probeOnce(
+    current = await probeOnceUnanalysed(
       next.href,
       { ...options, timeoutMs: Math.max(1, remainingMs) },
       context,

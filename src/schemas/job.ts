@@ -2,8 +2,9 @@
 // and are the OpenAPI document: one schema per shape.
 import { z } from 'zod';
 import { MAX_TARGET_LENGTH } from '../probe/target.js';
+import { Grade } from './findings.js';
 import { ProbeOptions } from './probe-options.js';
-import { ProbeResult } from './probe-result.js';
+import { ProbeErrorCode, ProbeResult } from './probe-result.js';
 
 export const jobStatuses = ['queued', 'running', 'succeeded', 'cancelled', 'failed'] as const;
 export const JobStatus = z
@@ -85,6 +86,20 @@ export const JobProgress = z
   .meta({ id: 'JobProgress' });
 export type JobProgress = z.infer<typeof JobProgress>;
 
+export const JobCounts = z
+  .object({
+    errors: z.partialRecord(ProbeErrorCode, z.int()).describe('Results per error.code.'),
+    grades: z
+      .partialRecord(Grade, z.int())
+      .describe('Results per security grade; results without a grade are not counted.'),
+    findings: z
+      .record(z.string(), z.int())
+      .describe('Results per finding id; a result counts once per id.'),
+  })
+  .describe('Counts of the results so far; absent keys are 0.')
+  .meta({ id: 'JobCounts' });
+export type JobCounts = z.infer<typeof JobCounts>;
+
 export const JobResult = z
   .object({
     index: z.int().describe('Position of the target in the submitted list.'),
@@ -100,6 +115,7 @@ export const Job = z
     id: z.string(),
     status: JobStatus,
     progress: JobProgress,
+    counts: JobCounts,
     createdAt: z.iso.datetime(),
     startedAt: timestamp,
     finishedAt: timestamp,
@@ -160,6 +176,14 @@ export const ResultsQuery = z.object({
     .optional()
     .describe('json and ndjson: resume after this sequence number (`nextCursor`).'),
   limit: z.coerce.number().int().min(1).max(1000).default(100).describe('json: results per page.'),
+  finding: z
+    .string()
+    .max(100)
+    .regex(/^[a-z0-9-]+$/, 'a finding id: lowercase letters, digits and dashes')
+    .optional()
+    .describe('Only results with this finding id (README, "Findings").'),
+  grade: Grade.optional().describe('Only results with this security grade.'),
+  error: ProbeErrorCode.optional().describe('Only results that failed with this error code.'),
   format: z
     .enum(resultFormats)
     .optional()

@@ -92,6 +92,21 @@ export const ProbeOptions = z
       .boolean()
       .default(true)
       .describe('Fail https targets whose certificate does not verify (details still reported).'),
+    findings: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Compute findings, score, grade and technology hints from each head (README, ' +
+          '"Findings"). false leaves findings and technologies empty and score and grade null.',
+      ),
+    certificateExpiryDays: z
+      .int()
+      .min(1)
+      .max(365)
+      .default(30)
+      .describe(
+        'A certificate that expires within this many days is a tls-certificate-expiring finding.',
+      ),
   })
   .meta({ id: 'ProbeOptions' });
 export type ProbeOptions = z.infer<typeof ProbeOptions>;

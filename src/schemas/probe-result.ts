@@ -1,6 +1,7 @@
 // The wire shape of one probed target. The probe engine builds values of these
 // types; the job API (later) serialises and documents them from the same schemas.
 import { z } from 'zod';
+import { AltSvc, Finding, Grade, Technology } from './findings.js';
 
 /** Closed taxonomy of per-target failures. Clients switch on these; never rename one. */
 export const probeErrorCodes = [
@@ -221,6 +222,25 @@ export const ProbeResult = z
       .describe('Responses that redirected, in order, when options.followRedirects > 0.'),
     finalUrl: z.string().nullable().describe('The URL the fields above describe.'),
     error: ProbeError.nullable(),
+    findings: z
+      .array(Finding)
+      .describe(
+        'What the head says about security (README, "Findings"): the scored MDN Observatory ' +
+          'results that cost or earn points, TLS and disclosure findings. Empty when ' +
+          'options.findings is false.',
+      ),
+    score: z
+      .int()
+      .nullable()
+      .describe(
+        'Security score from the findings (MDN HTTP Observatory scoring, from 100); null ' +
+          'without a final response, or when options.findings is false.',
+      ),
+    grade: Grade.nullable().describe('The letter for score (A+ … F); null with it.'),
+    technologies: z
+      .array(Technology)
+      .describe('Software the headers and cookie names point to, with the evidence.'),
+    altSvc: AltSvc.nullable().describe("The final response's Alt-Svc; null without one."),
   })
   .meta({ id: 'ProbeResult' });
 export type ProbeResult = z.infer<typeof ProbeResult>;

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { onResponseDone } from '../http/response-done.js';
 import type { FollowEvent } from '../jobs/follow-job.js';
 import type { StoredResult } from '../jobs/job-store.js';
+import { isFiltering, passesFilter, type ResultFilter } from '../jobs/result-filter.js';
 
 /** Aborts when the response is over or the client is gone: streams stop following then. */
 export function closedSignal(reply: FastifyReply): AbortSignal {
@@ -12,10 +13,18 @@ export function closedSignal(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
-export async function* ndjsonLines(batches: AsyncIterable<FollowEvent[]>): AsyncGenerator<string> {
+export async function* ndjsonLines(
+  batches: AsyncIterable<FollowEvent[]>,
+  filter: ResultFilter = {},
+): AsyncGenerator<string> {
+  const filtering = isFiltering(filter);
   for await (const batch of batches) {
     let chunk = '';
-    for (const event of batch) if (event.type === 'result') chunk += `${event.result.json}\n`;
+    for (const event of batch) {
+      if (event.type !== 'result') continue;
+      if (filtering && !passesFilter(filter, event.result.json)) continue;
+      chunk += `${event.result.json}\n`;
+    }
     if (chunk !== '') yield chunk;
   }
 }

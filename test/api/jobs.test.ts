@@ -77,7 +77,7 @@ describe('POST /v1/jobs', () => {
       progress: { total: 2 },
       options: {
         method: 'GET',
-        httpVersion: '1.1',
+        httpVersion: 'auto',
         timeoutMs: 10000,
         tlsVerify: true,
         // A caller's share: 90% of the global 500, leaving room for other callers.

@@ -63,6 +63,10 @@ describe.skipIf(!available)('the service on Redis', () => {
 
     const job = await request(other.server).get(`/v1/jobs/${id}`).expect(200);
     expect(job.body).toMatchObject({ status: 'succeeded', progress: { total: 3, ok: 3 } });
+    // Counts kept in Redis by the worker's writes, read here by another process.
+    const grade = lines[0].grade as string;
+    expect(job.body.counts.grades).toEqual({ [grade]: 3 });
+    expect(job.body.counts.findings['csp-not-implemented']).toBe(3);
     const listed = await request(other.server).get('/v1/jobs').expect(200);
     expect(listed.body.jobs.map((j: { id: string }) => j.id)).toEqual([id]);
     // The queue, seen from any API process, and every series labelled with the role.

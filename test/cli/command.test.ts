@@ -149,10 +149,12 @@ describe('headprobe, run locally', () => {
     const target = await server();
     const run = await runCommand(['-o', 'table', '-s', `127.0.0.1:${target.port}`]);
     const [head, row] = run.stdout.split('\n');
-    expect(head).toMatch(/^target\s+status\s+server\s+http\s+cert days\s+total ms\s+error$/);
+    expect(head).toMatch(
+      /^target\s+status\s+server\s+http\s+grade\s+cert days\s+total ms\s+error$/,
+    );
     expect(row).toMatch(
       new RegExp(
-        `^127\\.0\\.0\\.1:${target.port}\\s+200\\s+nginx/1\\.24\\.0\\s+1\\.1\\s+-\\s+[\\d.]+$`,
+        `^127\\.0\\.0\\.1:${target.port}\\s+200\\s+nginx/1\\.24\\.0\\s+1\\.1\\s+[A-F][+-]?\\s+-\\s+[\\d.]+$`,
       ),
     );
     expect(run.stdout).not.toContain('\x1b[');

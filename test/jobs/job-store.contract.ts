@@ -135,6 +135,7 @@ export function describeJobStoreContract(
           options,
           targets: ['a.example', 'a.example', '[2001:db8::1]:443'],
           progress: { total: 3, done: 0, ok: 0, failed: 0 },
+          tallies: {},
           cancelRequested: false,
           caller: 'caller-a',
           owner: 'owner-hash',
@@ -232,6 +233,22 @@ export function describeJobStoreContract(
 
         const record = await store.get(job.id);
         expect(record?.progress).toEqual({ total: 3, done: 2, ok: 1, failed: 1 });
+      });
+
+      it('counts the tally keys of each stored result, never of a kept duplicate', async () => {
+        const { store, newJob } = await open();
+        const job = await store.create(newJob());
+        await store.appendResult(job.id, 0, false, resultJson(0), ['error:dns_timeout']);
+        await store.appendResult(job.id, 1, true, resultJson(1), ['grade:B', 'finding:hsts-x']);
+        await store.appendResult(job.id, 2, true, resultJson(2), ['grade:B']);
+        // A re-run's second write for index 1 is kept out, counts included.
+        await store.appendResult(job.id, 1, true, resultJson(1), ['grade:A', 'finding:hsts-x']);
+
+        expect((await store.get(job.id))?.tallies).toEqual({
+          'error:dns_timeout': 1,
+          'grade:B': 2,
+          'finding:hsts-x': 1,
+        });
       });
 
       it('keeps the JSON exactly as given', async () => {

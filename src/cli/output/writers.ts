@@ -122,6 +122,7 @@ const TABLE_COLUMNS = [
   ['status', 6],
   ['server', 16],
   ['http', 4],
+  ['grade', 5],
   ['cert days', 9],
   ['total ms', 9],
   ['error', 20],
@@ -129,6 +130,11 @@ const TABLE_COLUMNS = [
 
 function cell(text: string, width: number): string {
   return text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
+}
+
+function gradeStyle(grade: string): 'green' | 'yellow' | 'red' {
+  if (grade.startsWith('A') || grade.startsWith('B')) return 'green';
+  return grade.startsWith('C') ? 'yellow' : 'red';
 }
 
 function table(target: Writable, colour: boolean): ResultWriter {
@@ -148,6 +154,7 @@ function table(target: Writable, colour: boolean): ResultWriter {
         result.status === null ? '-' : String(result.status),
         headerValue(result, 'server') ?? '-',
         result.httpVersion ?? '-',
+        result.grade ?? '-',
         days === null ? '-' : String(days),
         result.timing.total.toFixed(1),
         result.error?.code ?? '',
@@ -159,8 +166,9 @@ function table(target: Writable, colour: boolean): ResultWriter {
           cells[1]!,
         );
       }
-      if (days !== null && days < 30) cells[4] = paint(days < 0 ? 'red' : 'yellow', cells[4]!);
-      if (result.error !== null) cells[6] = paint('red', cells[6]!);
+      if (result.grade !== null) cells[4] = paint(gradeStyle(result.grade), cells[4]!);
+      if (days !== null && days < 30) cells[5] = paint(days < 0 ? 'red' : 'yellow', cells[5]!);
+      if (result.error !== null) cells[7] = paint('red', cells[7]!);
       out.write(`${cells.join(' ').trimEnd()}\n`);
     },
     room: () => roomIn(out),

@@ -20,6 +20,12 @@ import { TargetDetail } from './TargetDetail';
 
 const FINISHED = new Set(['succeeded', 'cancelled', 'failed']);
 
+const GRADE_ORDER = ['A+', 'A', 'A-', 'B+', 'B', 'B-', 'C+', 'C', 'C-', 'D+', 'D', 'D-', 'F'];
+/** Best grade first. */
+function gradeOrder(a: string, b: string): number {
+  return GRADE_ORDER.indexOf(a) - GRADE_ORDER.indexOf(b);
+}
+
 export function JobView({ id }: { id: string }) {
   const [job, setJob] = useState<Job | null>(null);
   const [missing, setMissing] = useState<string | null>(null);
@@ -88,18 +94,20 @@ export function JobView({ id }: { id: string }) {
   }, [id, attempt]);
 
   const countsVersion = useThrottled(version, 250);
-  // The breakdowns: how many of each status code, and of each error code.
-  const [statusCounts, errorCounts] = useMemo(() => {
+  // The breakdowns: how many of each status code, error code and grade.
+  const [statusCounts, errorCounts, gradeCounts] = useMemo(() => {
     const statuses = new Map<string, number>();
     const errors = new Map<string, number>();
+    const grades = new Map<string, number>();
     for (const result of results.current) {
       const status = result.status === null ? 'no response' : String(result.status);
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
       const code = result.error?.code;
       if (code !== undefined) errors.set(code, (errors.get(code) ?? 0) + 1);
+      if (result.grade !== null) grades.set(result.grade, (grades.get(result.grade) ?? 0) + 1);
     }
     const byCount = (counts: Map<string, number>) => [...counts].sort((a, b) => b[1] - a[1]);
-    return [byCount(statuses), byCount(errors)];
+    return [byCount(statuses), byCount(errors), [...grades].sort(([a], [b]) => gradeOrder(a, b))];
   }, [countsVersion]);
 
   if (missing !== null)
@@ -161,6 +169,15 @@ export function JobView({ id }: { id: string }) {
             {statusCounts.map(([status, count]) => (
               <li key={status}>
                 <strong>{status}</strong> {count}
+              </li>
+            ))}
+          </ul>
+        )}
+        {gradeCounts.length === 0 ? null : (
+          <ul class="error-counts" aria-label="Results by grade" data-testid="grade-counts">
+            {gradeCounts.map(([grade, count]) => (
+              <li key={grade}>
+                <strong>{grade}</strong> {count}
               </li>
             ))}
           </ul>

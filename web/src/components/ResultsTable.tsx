@@ -1,4 +1,5 @@
-// The results table: sort by any column, filter by status class, error code and free text.
+// The results table: sort by any column, filter by status class, error code, finding and
+// free text.
 // Only the rows in view (and a few either side) are in the DOM: rows have one fixed height,
 // so 10,000 results scroll as fast as 50. The sorted, filtered list is computed again only
 // when results arrive or a control changes.
@@ -12,6 +13,8 @@ interface Column {
   readonly label: string;
   readonly value: (result: JobResult) => string | number | null;
   readonly numeric?: boolean;
+  /** What the column sorts by, when not what it shows (a grade sorts by its score). */
+  readonly sortValue?: (result: JobResult) => string | number | null;
 }
 
 export const COLUMNS: readonly Column[] = [
@@ -21,6 +24,7 @@ export const COLUMNS: readonly Column[] = [
   { key: 'reason', label: 'Reason', value: (r) => r.statusText },
   { key: 'server', label: 'Server', value: (r) => headerValue(r, 'server') },
   { key: 'http', label: 'HTTP', value: (r) => r.httpVersion },
+  { key: 'grade', label: 'Grade', value: (r) => r.grade, sortValue: (r) => r.score },
   { key: 'remote', label: 'Remote', value: (r) => r.remote?.address ?? null },
   { key: 'tls', label: 'TLS', value: (r) => r.tls?.protocol ?? null },
   { key: 'certDays', label: 'Cert days', value: (r) => certDaysLeft(r), numeric: true },
@@ -77,6 +81,7 @@ export function ResultsTable({
   const [descending, setDescending] = useState(false);
   const [statusClass, setStatusClass] = useState<StatusClass>('all');
   const [errorCode, setErrorCode] = useState('all');
+  const [findingId, setFindingId] = useState('all');
   const [text, setText] = useState('');
   const [scrollTop, setScrollTop] = useState(0);
   const scroller = useRef<HTMLDivElement>(null);
@@ -87,6 +92,11 @@ export function ResultsTable({
     [results, shown],
   );
 
+  const findingIds = useMemo(
+    () => [...new Set(results.flatMap((r) => r.findings.map((f) => f.id)))].sort(),
+    [results, shown],
+  );
+
   const { rows, total } = useMemo(() => {
     const needle = text.trim().toLowerCase();
     const column = COLUMNS.find((c) => c.key === sortKey) ?? COLUMNS[0]!;
@@ -94,6 +104,7 @@ export function ResultsTable({
       (r) =>
         (statusClass === 'all' || statusClassOf(r) === statusClass) &&
         (errorCode === 'all' || r.error?.code === errorCode) &&
+        (findingId === 'all' || r.findings.some((f) => f.id === findingId)) &&
         (needle === '' ||
           r.target.toLowerCase().includes(needle) ||
           (headerValue(r, 'server') ?? '').toLowerCase().includes(needle) ||
@@ -101,13 +112,14 @@ export function ResultsTable({
     );
     const sign = descending ? -1 : 1;
     kept.sort((a, b) => {
-      const [left, right] = [column.value(a), column.value(b)];
+      const sortValue = column.sortValue ?? column.value;
+      const [left, right] = [sortValue(a), sortValue(b)];
       const order =
         left === null || right === null ? compare(left, right) : sign * compare(left, right);
       return order === 0 ? a.index - b.index : order;
     });
     return { rows: kept, total: results.length };
-  }, [results, shown, sortKey, descending, statusClass, errorCode, text]);
+  }, [results, shown, sortKey, descending, statusClass, errorCode, findingId, text]);
 
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(rows.length, first + VIEW_ROWS + 2 * OVERSCAN);
@@ -148,6 +160,19 @@ export function ResultsTable({
             <option value="all">all</option>
             {codes.map((code) => (
               <option key={code}>{code}</option>
+            ))}
+          </select>
+        </div>
+        <div>
+          <label for="filter-finding">Finding</label>
+          <select
+            id="filter-finding"
+            value={findingId}
+            onChange={(event) => setFindingId(event.currentTarget.value)}
+          >
+            <option value="all">all</option>
+            {findingIds.map((id) => (
+              <option key={id}>{id}</option>
             ))}
           </select>
         </div>

@@ -9,6 +9,7 @@ import { ApiKeyField, describedBy, ErrorText, TextField } from './fields';
 type Field =
   | 'targets'
   | 'method'
+  | 'httpVersion'
   | 'timeoutMs'
   | 'followRedirects'
   | 'tlsVerify'
@@ -24,6 +25,7 @@ function fieldOf(path: string): Field | null {
   const option = /^body\.options\.(\w+)/.exec(path)?.[1];
   const fields: Field[] = [
     'method',
+    'httpVersion',
     'timeoutMs',
     'followRedirects',
     'tlsVerify',
@@ -32,6 +34,8 @@ function fieldOf(path: string): Field | null {
   ];
   return option !== undefined && (fields as string[]).includes(option) ? (option as Field) : null;
 }
+
+type HttpVersion = 'auto' | '2' | '1.1' | '1.0';
 
 const targetsOf = (text: string) =>
   text
@@ -42,6 +46,7 @@ const targetsOf = (text: string) =>
 export function SubmitForm() {
   const [targets, setTargets] = useState('');
   const [method, setMethod] = useState<'GET' | 'HEAD'>('GET');
+  const [httpVersion, setHttpVersion] = useState<HttpVersion>('auto');
   const [timeoutMs, setTimeoutMs] = useState('10000');
   const [followRedirects, setFollowRedirects] = useState('0');
   const [tlsVerify, setTlsVerify] = useState(true);
@@ -73,6 +78,7 @@ export function SubmitForm() {
       targets: targetsOf(targets),
       options: {
         method,
+        httpVersion,
         timeoutMs: number(timeoutMs),
         followRedirects: number(followRedirects),
         tlsVerify,
@@ -165,6 +171,21 @@ export function SubmitForm() {
                 <option>HEAD</option>
               </select>
               <ErrorText id="method-error" message={errors.method} />
+            </div>
+            <div>
+              <label for="httpVersion">HTTP version</label>
+              <select
+                id="httpVersion"
+                value={httpVersion}
+                onChange={(event) => setHttpVersion(event.currentTarget.value as HttpVersion)}
+                {...described('httpVersion')}
+              >
+                <option value="auto">auto (h2 by ALPN, else 1.1)</option>
+                <option value="2">2 only</option>
+                <option value="1.1">1.1 only</option>
+                <option value="1.0">1.0</option>
+              </select>
+              <ErrorText id="httpVersion-error" message={errors.httpVersion} />
             </div>
             <TextField
               id="timeoutMs"

@@ -73,6 +73,43 @@ const names = (record: Record<string, string | string[]>) =>
     .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join('+') : value}`)
     .join(', ');
 
+/** The grade, each finding with its severity, and the technology hints. */
+function Findings({ result }: { result: JobResult }) {
+  if (result.grade === null && result.findings.length === 0 && result.technologies.length === 0) {
+    return null;
+  }
+  return (
+    <>
+      <h3>Findings</h3>
+      {result.grade === null ? null : (
+        <p data-testid="grade">
+          Grade <strong>{result.grade}</strong> (score {result.score})
+        </p>
+      )}
+      {result.findings.length === 0 ? null : (
+        <ul class="findings">
+          {result.findings.map((finding) => (
+            <li key={finding.id} class={`severity-${finding.severity}`}>
+              <span class="severity">{finding.severity}</span> <code>{finding.id}</code>{' '}
+              {finding.message}
+              {finding.scoreModifier === 0 ? null : ` (${finding.scoreModifier})`}
+            </li>
+          ))}
+        </ul>
+      )}
+      {result.technologies.length === 0 ? null : (
+        <p>
+          Technologies:{' '}
+          {result.technologies
+            .map(({ name, version }) => (version === null ? name : `${name} ${version}`))
+            .join(', ')}
+        </p>
+      )}
+      {result.altSvc?.http3 ? <p>HTTP/3 advertised (Alt-Svc)</p> : null}
+    </>
+  );
+}
+
 export function TargetDetail({ result, onClose }: { result: JobResult; onClose: () => void }) {
   const heading = useRef<HTMLHeadingElement>(null);
   // Keyboard users land on the panel they opened.
@@ -104,6 +141,7 @@ export function TargetDetail({ result, onClose }: { result: JobResult; onClose: 
         </p>
       )}
       <Waterfall result={result} />
+      <Findings result={result} />
       <h3>Headers</h3>
       <Headers headers={result.headers} />
       {result.redirects.length === 0 ? null : (
