@@ -89,12 +89,13 @@ export function checkTls(
           `The certificate is valid only from ${iso(validFrom)}.`,
         );
       } else if (left <= expiryDays * DAY_MS) {
-        // Rounded up: a certificate with 9.5 days left "expires in 10 days".
-        const days = Math.ceil(left / DAY_MS);
+        // Whole days left, rounded down as certDaysLeft (CSV, table, page) counts them.
+        const days = Math.floor(left / DAY_MS);
+        const when = days === 0 ? 'within a day' : `in ${plural(days)}`;
         card.note(
           'tls-certificate-expiring',
           null,
-          `The certificate expires in ${plural(days)} (${iso(validTo)}).`,
+          `The certificate expires ${when} (${iso(validTo)}).`,
         );
       }
     }

@@ -52,6 +52,8 @@ function errorName(code: number): string {
   return ERROR_NAMES[code] ?? `error ${code}`;
 }
 
+function ignoreError(): void {}
+
 /**
  * Carries bytes between the probe's socket and node:http2. http2 would otherwise consume
  * the socket's handle natively, and the probe could no longer see when each frame arrived.
@@ -104,6 +106,8 @@ export class Http2Exchange {
     private readonly owner: Http2ExchangeOwner,
   ) {
     this.bridge = new SocketBridge(socket, this.onBridgeWrite);
+    // The socket's own errors reach the probe through the socket; the bridge only forwards.
+    this.bridge.on('error', ignoreError);
     this.session = http2.connect(origin, {
       createConnection: () => this.bridge,
       settings: {
@@ -133,7 +137,8 @@ export class Http2Exchange {
     this.stream = stream;
     stream.on('headers', this.onInterimHead);
     stream.on('response', this.onResponse);
-    stream.on('error', this.onStreamError);
+    // The close event that follows an error carries the reset code; it reports the failure.
+    stream.on('error', ignoreError);
     stream.on('close', this.onStreamClose);
   }
 
@@ -215,11 +220,6 @@ export class Http2Exchange {
     }
     this.over = true;
     this.owner.onHttp2Response({ status, headers: pairs, informational: this.informational });
-  };
-
-  private readonly onStreamError = (error: unknown): void => {
-    // The close event that follows carries the reset code; it reports the failure.
-    void error;
   };
 
   private readonly onStreamClose = (): void => {

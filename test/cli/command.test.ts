@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../src/exports/result-row.js';
 import { track } from '../support/cleanup.js';
 import { runCommand, runInTerminal, startCommand } from '../support/command.js';
+import { startH2Server } from '../support/h2-servers.js';
 import {
   normalResponse,
   respondWith,
@@ -158,6 +159,28 @@ describe('headprobe, run locally', () => {
       ),
     );
     expect(run.stdout).not.toContain('\x1b[');
+  });
+
+  it('speaks HTTP/2 with --http2-prior-knowledge, and leaves out findings with --no-findings', async () => {
+    const h2c = await track(
+      startH2Server((stream) =>
+        stream.respond({ ':status': 200, server: 'h2c-fixture/2.0' }, { endStream: true }),
+      ),
+    );
+    const up = `127.0.0.1:${h2c.port}`;
+    const [h2] = jsonLines(
+      (await runCommand(['-s', '--http2-prior-knowledge', up])).stdout,
+    ) as unknown as Array<{ httpVersion: string; grade: string | null; technologies: unknown[] }>;
+    expect(h2).toMatchObject({ httpVersion: '2', grade: expect.any(String) });
+
+    const [bare] = jsonLines(
+      (await runCommand(['-s', '--http2-prior-knowledge', '--no-findings', up])).stdout,
+    ) as unknown as Array<{ findings: unknown[]; grade: string | null; technologies: unknown[] }>;
+    expect(bare).toMatchObject({ findings: [], grade: null, technologies: [] });
+
+    // The default over plain http stays HTTP/1.1: the h2c server refuses it.
+    const [plain] = jsonLines((await runCommand(['-s', up])).stdout);
+    expect(plain?.ok).toBe(false);
   });
 
   it('resumes with --skip-done: only targets missing from the earlier output are probed, appended', async () => {

@@ -112,6 +112,12 @@ describe.skipIf(!hasChromium)('the results page', () => {
     await page.getByLabel('Error', { exact: true }).selectOption('connection_refused');
     expect(await firstColumn(page)).toEqual(['1']);
     await page.getByLabel('Error', { exact: true }).selectOption('all');
+    // The self-signed certificate is a finding only the https target has.
+    await page.getByLabel('Finding', { exact: true }).selectOption('tls-certificate-self-signed');
+    expect(await firstColumn(page)).toEqual(['2']);
+    await page.getByLabel('Finding', { exact: true }).selectOption('all');
+    const grades = await page.getByTestId('grade-counts').locator('li').allTextContents();
+    expect(grades.reduce((sum, text) => sum + Number(text.split(' ')[1]), 0)).toBe(3);
     await page.getByLabel('Search').fill('/two');
     expect(await firstColumn(page)).toEqual(['4']);
     await page.getByLabel('Search').fill('');
@@ -127,6 +133,12 @@ describe.skipIf(!hasChromium)('the results page', () => {
       .allTextContents();
     expect(headerNames.slice(0, 3)).toEqual(['Date', 'Server', 'Content-Type']);
     expect(await detail.locator('dl.facts').textContent()).toContain('DEPTH_ZERO_SELF_SIGNED_CERT');
+    expect(await detail.getByTestId('grade').textContent()).toMatch(
+      /^Grade [A-F][+-]? \(score \d+\)$/,
+    );
+    expect(await detail.locator('ul.findings code').allTextContents()).toContain(
+      'tls-certificate-self-signed',
+    );
     const bars = await detail.locator('[data-testid=waterfall] li').evaluateAll((items) =>
       items.map((item) => {
         type Styled = { style: Record<string, string>; dataset: Record<string, string> };

@@ -98,7 +98,8 @@ describe('TLS findings from real handshakes', () => {
     const { leaf, trusting } = await signedBy({
       commonName: 'soon.test',
       dnsNames: ['soon.test'],
-      notAfter: new Date(Date.now() + 10 * DAY_MS),
+      // Ten whole days and an hour: "10 days", as the CSV's certDaysLeft counts them.
+      notAfter: new Date(Date.now() + 10 * DAY_MS + 3_600_000),
     });
     const result = await probeWith(leaf, 'soon.test', trusting);
     expect(result.tls?.verified).toBe(true);

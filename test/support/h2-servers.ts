@@ -22,6 +22,8 @@ export interface Frame {
   readonly flags: number;
   readonly streamId: number;
   readonly payload: Buffer;
+  /** performance.now() when the chunk that completed the frame was read or written. */
+  readonly at: number;
 }
 
 const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
@@ -37,6 +39,7 @@ class FrameLog {
   }
 
   push(chunk: Buffer): void {
+    const at = performance.now();
     this.pending = Buffer.concat([this.pending, chunk]);
     if (this.prefaceLeft > 0) {
       const skipped = Math.min(this.prefaceLeft, this.pending.length);
@@ -51,6 +54,7 @@ class FrameLog {
         flags: this.pending[4]!,
         streamId: this.pending.readUInt32BE(5) & 0x7fffffff,
         payload: Buffer.from(this.pending.subarray(9, 9 + length)),
+        at,
       });
       this.pending = this.pending.subarray(9 + length);
     }
