@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { makeSelfSignedCertificate } from '../support/certs.js';
 import { track } from '../support/cleanup.js';
 import { runCommand } from '../support/command.js';
+import { startH2Server } from '../support/h2-servers.js';
 import {
   type ConnectionHandler,
   normalResponse,
@@ -117,6 +118,24 @@ describe('headprobe -w, beside curl -w', () => {
     expect(tls.ours.named.ssl_verify_result).toBe('18');
     expectTimesLikeCurls(tls.ours.named, tls.theirs.named, true);
 
+    const h2 = await track(
+      startH2Server(
+        (stream) =>
+          stream.respond(
+            { ':status': 200, server: 'loopback', 'x-dup': ['first', 'second'] },
+            { endStream: true },
+          ),
+        { certificate: { key, cert } },
+      ),
+    );
+    // Both offer h2 by ALPN and speak what the server picks.
+    const overH2 = await compare(`https://127.0.0.1:${h2.port}/`, ['-k']);
+    for (const name of FIELDS)
+      expect(overH2.ours.named[name], name).toBe(overH2.theirs.named[name]);
+    expect(overH2.ours.named.http_version).toBe('2');
+    expect(overH2.ours.rest).toBe(overH2.theirs.rest);
+    expectTimesLikeCurls(overH2.ours.named, overH2.theirs.named, true);
+
     const refused = await compare('http://127.0.0.1:1/');
     for (const name of FIELDS)
       expect(refused.ours.named[name], name).toBe(refused.theirs.named[name]);
@@ -152,6 +171,27 @@ describe('headprobe -o har', () => {
       [0, 301],
       [1, 0],
       [2, 0],
+    ]);
+  });
+
+  it('writes an HTTP/2 exchange as HTTP/2, with the h2 request fields that were sent', async () => {
+    const h2c = await track(
+      startH2Server((stream) =>
+        stream.respond({ ':status': 204, 'x-a': '1' }, { endStream: true }),
+      ),
+    );
+    const url = `http://127.0.0.1:${h2c.port}/p`;
+    const ours = await runCommand(['-s', '--http2-prior-knowledge', '-o', 'har', url]);
+    const har = JSON.parse(ours.stdout);
+    await expect(harValidator.har(har)).resolves.toEqual(har);
+    const [entry] = har.log.entries;
+    expect(entry.request.httpVersion).toBe('HTTP/2');
+    expect(entry.response).toMatchObject({ httpVersion: 'HTTP/2', status: 204, statusText: '' });
+    expect(entry.request.headers.slice(0, 4)).toEqual([
+      { name: ':method', value: 'GET' },
+      { name: ':scheme', value: 'http' },
+      { name: ':authority', value: `127.0.0.1:${h2c.port}` },
+      { name: ':path', value: '/p' },
     ]);
   });
 
