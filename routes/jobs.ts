@@ -274,7 +274,7 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
           'included); a job that still runs answers 409 job_not_finished. Otherwise a page of ' +
           'at most `limit` results with `nextCursor`. `?format=` wins over Accept. `finding`, ' +
           '`grade` and `error` keep only the results that have them (every one given must ' +
-          'hold), in every format; a filtered page looks at no more than 10,000 stored ' +
+          'hold), in every format; a filtered page looks at no more than 2,000 stored ' +
           'results, so it may hold fewer than `limit`, even none, while `nextCursor` leads on.',
         params: JobIdParams,
         querystring: ResultsQuery,

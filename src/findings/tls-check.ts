@@ -33,10 +33,16 @@ function nameMatches(host: string, certificate: NonNullable<TlsDetails['certific
     subject: certificate.subject,
     subjectaltname: certificate.subjectAltNames.join(', '),
   } as unknown as PeerCertificate;
+  // A mismatch comes back as an Error; without a stack trace it costs a fraction (~15 µs
+  // less), and many targets of a bulk scan (addresses, shared certificates) mismatch.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     return checkServerIdentity(host, peer) === undefined;
   } catch {
     return false;
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
   }
 }
 
@@ -99,8 +105,10 @@ export function checkTls(
         );
       }
     }
-    const host = hostOf(url);
-    if (host !== null && host.length > 0) {
+    // A verified session had its name checked by Node during the handshake.
+    const host = tls.verified ? null : hostOf(url);
+    if (tls.verified) nameJudged = true;
+    else if (host !== null && host.length > 0) {
       nameJudged = true;
       if (!nameMatches(host, certificate)) {
         const kind = isIP(host) === 0 ? 'host name' : 'IP address';

@@ -12,8 +12,11 @@ export interface ResultFilter {
   readonly error?: ProbeErrorCode | undefined;
 }
 
-/** A filtered page looks at no more than this many stored results per request. */
-export const FILTER_SCAN_LIMIT = 10_000;
+/**
+ * A filtered page looks at no more than this many stored results per request (a few MB of
+ * JSON from the store), whatever `limit` is: a rare finding is paged through, not scanned for.
+ */
+export const FILTER_SCAN_LIMIT = 2_000;
 const SCAN_PAGE = 500;
 
 export function isFiltering(filter: ResultFilter): boolean {

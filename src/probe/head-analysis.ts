@@ -16,14 +16,22 @@ function altSvcValue(headers: ProbeResult['headers']): string | null {
   return joined;
 }
 
-/** Fills the result's analysis fields in place (it was just built) and returns it. */
+/**
+ * Fills the result's analysis fields in place (it was just built) and returns it. Never
+ * throws: the analysis is pure and fuzzed, but a bug in it must not cost the probe's result,
+ * which then keeps the fields empty.
+ */
 export function addHeadAnalysis(result: ProbeResult, options: ProbeOptions): ProbeResult {
-  if (result.ok) result.altSvc = parseAltSvc(altSvcValue(result.headers));
-  if (!options.findings) return result;
-  const analysis = analyseHead(result, { certificateExpiryDays: options.certificateExpiryDays });
-  result.findings = analysis.findings;
-  result.score = analysis.score;
-  result.grade = analysis.grade;
-  result.technologies = analysis.technologies;
+  try {
+    if (result.ok) result.altSvc = parseAltSvc(altSvcValue(result.headers));
+    if (!options.findings) return result;
+    const analysis = analyseHead(result, { certificateExpiryDays: options.certificateExpiryDays });
+    result.findings = analysis.findings;
+    result.score = analysis.score;
+    result.grade = analysis.grade;
+    result.technologies = analysis.technologies;
+  } catch {
+    // Fields stay as the probe built them: empty findings, no grade.
+  }
   return result;
 }

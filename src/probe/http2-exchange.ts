@@ -6,13 +6,21 @@ import * as http2 from 'node:http2';
 import type * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import type { ProbeErrorCode } from '../schemas/probe-result.js';
-import { Http2FrameWatch, PeerProtocol } from './http2-frame-watch.js';
+import {
+  goawayErrorIn,
+  Http2FrameWatch,
+  MAX_CONTROL_FRAMES,
+  PeerProtocol,
+} from './http2-frame-watch.js';
 import type { ProbeLimits } from './limits.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_NO_ERROR } = http2.constants;
 
-/** How long a finished exchange waits for its RST_STREAM to be written before closing. */
-const RESET_LINGER_MS = 1_000;
+/**
+ * How long a finished exchange waits for its RST_STREAM to be written before closing: nghttp2
+ * writes it a loop turn later, unless the session is past writing (then it never comes).
+ */
+const RESET_LINGER_MS = 100;
 
 /** What the probe hears from an exchange; it owns the clock and the single result. */
 export interface Http2ExchangeOwner {
@@ -61,7 +69,7 @@ function ignoreError(): void {}
 class SocketBridge extends Duplex {
   constructor(
     private readonly socket: net.Socket,
-    private readonly onWrite: () => void,
+    private readonly onWrite: (chunk: Buffer) => void,
   ) {
     super();
   }
@@ -69,7 +77,16 @@ class SocketBridge extends Duplex {
   override _read(): void {}
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error) => void): void {
-    this.onWrite();
+    this.onWrite(chunk);
+    if (this.socket.destroyed) done();
+    else this.socket.write(chunk, () => done());
+  }
+
+  // node:http2 hands over a session's frames (preface, SETTINGS, HEADERS) as one corked batch:
+  // one TLS record and one system call for all of them, not one each.
+  override _writev(chunks: Array<{ chunk: Buffer }>, done: (error?: Error) => void): void {
+    const chunk = Buffer.concat(chunks.map((entry) => entry.chunk));
+    this.onWrite(chunk);
     if (this.socket.destroyed) done();
     else this.socket.write(chunk, () => done());
   }
@@ -90,11 +107,16 @@ export class Http2Exchange {
   private readonly bridge: SocketBridge;
   private readonly session: http2.ClientHttp2Session;
   private stream: http2.ClientHttp2Stream | null = null;
-  private readonly informational: number[] = [];
+  /** Interim 1xx statuses so far; a failed exchange's result keeps them too. */
+  readonly informational: number[] = [];
   private requestSubmitted = false;
   private requestWritten = false;
   private goaway: { code: number; lastStreamId: number } | null = null;
+  /** The server ended its side of the connection (FIN or close_notify). */
+  private peerEnded = false;
   private over = false;
+  /** A stream reset reported a turn later, so a session error that caused it is heard first. */
+  private pendingReset: NodeJS.Immediate | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -152,6 +174,14 @@ export class Http2Exchange {
         this.failNotHttp2();
         return;
       }
+      if (watch.controlFrames > MAX_CONTROL_FRAMES) {
+        this.fail(
+          'protocol_error',
+          `the server sent more than ${MAX_CONTROL_FRAMES} SETTINGS, PING and WINDOW_UPDATE ` +
+            'frames before its response head (a flood)',
+        );
+        return;
+      }
       if (watch.headersAt !== null) this.owner.onHttp2HeadersStart(watch.headersAt);
     }
     this.bridge.push(chunk);
@@ -159,6 +189,7 @@ export class Http2Exchange {
 
   /** The server ended its side of the connection: http2 hears it and closes the stream. */
   remoteEnded(): void {
+    this.peerEnded = true;
     if (!this.over) this.bridge.push(null);
   }
 
@@ -169,8 +200,10 @@ export class Http2Exchange {
    */
   close(): void {
     this.over = true;
+    if (this.pendingReset !== null) clearImmediate(this.pendingReset);
     const stream = this.stream;
-    if (stream !== null && !stream.closed && !stream.destroyed && !this.session.destroyed) {
+    const writable = !this.session.closed && !this.session.destroyed && !this.peerEnded;
+    if (writable && stream !== null && !stream.closed && !stream.destroyed) {
       stream.close(NGHTTP2_CANCEL, this.destroySession);
       this.lingerTimer = setTimeout(this.destroySession, RESET_LINGER_MS);
       this.lingerTimer.unref();
@@ -186,10 +219,18 @@ export class Http2Exchange {
     this.bridge.destroy();
   };
 
-  private readonly onBridgeWrite = (): void => {
+  private readonly onBridgeWrite = (chunk: Buffer): void => {
+    if (this.over) return;
     if (this.requestSubmitted && !this.requestWritten) {
       this.requestWritten = true;
       this.owner.onHttp2RequestWritten();
+    }
+    const code = goawayErrorIn(chunk);
+    if (code !== null && code !== NGHTTP2_NO_ERROR) {
+      this.fail(
+        'protocol_error',
+        `the server broke HTTP/2; headprobe ended the session (GOAWAY ${errorName(code)})`,
+      );
     }
   };
 
@@ -212,6 +253,11 @@ export class Http2Exchange {
   ): void => {
     if (this.over) return;
     const status = Number(headers[':status']);
+    // 1xx heads come as 'headers' events; a final status is three digits (RFC 9110 §15).
+    if (!Number.isInteger(status) || status < 200 || status > 999) {
+      this.fail('protocol_error', `invalid :status ${String(headers[':status'])}`);
+      return;
+    }
     const pairs: Array<[string, string]> = [];
     const raw = rawHeaders ?? [];
     for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -225,6 +271,11 @@ export class Http2Exchange {
   private readonly onStreamClose = (): void => {
     if (this.over) return;
     const code = this.stream?.rstCode ?? NGHTTP2_NO_ERROR;
+    // Node closes the stream with CANCEL when the connection goes: that is a close, not a reset.
+    if (code === NGHTTP2_CANCEL && (this.peerEnded || this.session.destroyed)) {
+      this.failClosed(null);
+      return;
+    }
     if (code === NGHTTP2_ENHANCE_YOUR_CALM && this.watch.headersAt !== null) {
       // nghttp2 resets the stream itself when the decoded header list passes our limits.
       this.fail(
@@ -234,7 +285,15 @@ export class Http2Exchange {
       );
       return;
     }
-    this.failClosed(code === NGHTTP2_NO_ERROR ? null : `stream reset (${errorName(code)})`);
+    if (code === NGHTTP2_NO_ERROR) {
+      this.failClosed(null);
+      return;
+    }
+    // A session error closes the stream first and is emitted after: let it speak.
+    this.pendingReset = setImmediate(() => {
+      this.pendingReset = null;
+      this.failClosed(`stream reset (${errorName(code)})`);
+    });
   };
 
   private readonly onGoaway = (code: number, lastStreamId: number): void => {
@@ -264,7 +323,7 @@ export class Http2Exchange {
   }
 
   private failNotHttp2(): void {
-    const first = this.watch.firstBytes ?? Buffer.alloc(0);
+    const first = this.watch.firstBytes;
     const text = first.toString('latin1');
     if (text.startsWith('HTTP/')) {
       this.fail(

@@ -54,16 +54,23 @@ const NO_ATTEMPTS: ConnectAttempt[] = [];
 const NO_FINDINGS: Finding[] = [];
 const NO_TECHNOLOGIES: Technology[] = [];
 
-// One client context for every https probe: building one per connection re-reads the roots.
-// It reaches down to TLS 1.0 (OpenSSL security level 0; Node's default floor is 1.2) so that
-// an outdated server is described, and flagged by the findings, instead of refused.
-let defaultSecureContext: tls.SecureContext | undefined;
-function sharedSecureContext(): tls.SecureContext {
-  defaultSecureContext ??= tls.createSecureContext({
+// Two client contexts for every https probe: building one per connection re-reads the roots.
+// A probe that verifies certificates keeps Node's defaults (TLS 1.2 and up, OpenSSL security
+// level 1, so weak keys and SHA-1 signatures fail verification). One that does not
+// (tlsVerify false) reaches down to TLS 1.0 at security level 0, so that an outdated server
+// is described, and flagged by the findings, instead of refused.
+let verifyingContext: tls.SecureContext | undefined;
+let describingContext: tls.SecureContext | undefined;
+function sharedSecureContext(tlsVerify: boolean): tls.SecureContext {
+  if (tlsVerify) {
+    verifyingContext ??= tls.createSecureContext();
+    return verifyingContext;
+  }
+  describingContext ??= tls.createSecureContext({
     minVersion: 'TLSv1',
     ciphers: 'DEFAULT:@SECLEVEL=0',
   });
-  return defaultSecureContext;
+  return describingContext;
 }
 
 // Plain-http reads land in one reused buffer (net's `onread`): no allocation per read.
@@ -387,7 +394,7 @@ class TargetProbe implements Milestones, Settleable, Http2ExchangeOwner {
       host: address,
       port,
       servername: servername ?? '',
-      secureContext: this.context.secureContext ?? sharedSecureContext(),
+      secureContext: this.context.secureContext ?? sharedSecureContext(this.options.tlsVerify),
       // Verification is judged by us after the handshake so a bad certificate is still described.
       rejectUnauthorized: false,
       checkServerIdentity: (_host: string, cert: tls.PeerCertificate) =>
@@ -649,7 +656,12 @@ class TargetProbe implements Milestones, Settleable, Http2ExchangeOwner {
       status: h2 !== null ? h2.status : reader.status,
       statusText: h2 !== null ? null : reader.statusText,
       headers: !ok ? [] : h2 !== null ? h2.headers : reader.headers,
-      informational: h2 !== null ? h2.informational : reader.informational,
+      informational:
+        h2 !== null
+          ? h2.informational
+          : this.http2 !== null
+            ? this.http2.informational
+            : reader.informational,
       remote: this.remote,
       dns: this.dnsFacts,
       connectAttempts: this.attempts ?? NO_ATTEMPTS,

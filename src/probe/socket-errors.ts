@@ -22,6 +22,11 @@ const BY_ERRNO: Record<string, ClassifiedError> = {
   ENFILE: { code: 'internal_error', message: 'the system ran out of file descriptors' },
 };
 
+const OLD_PROTOCOL_ERRORS = new Set([
+  'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+  'ERR_SSL_UNSUPPORTED_PROTOCOL',
+]);
+
 export function classifySocketError(error: unknown, phase: ProbePhase): ClassifiedError {
   const code = (error as NodeJS.ErrnoException | null)?.code ?? '';
   const known = BY_ERRNO[code];
@@ -37,7 +42,11 @@ export function classifySocketError(error: unknown, phase: ProbePhase): Classifi
     // OpenSSL errors carry a short `reason` ("wrong version number"); the message is a dump.
     const reason = (error as { reason?: unknown } | null)?.reason;
     const detail = typeof reason === 'string' ? reason : code || 'handshake failed';
-    return { code: 'tls_error', message: `TLS handshake failed: ${detail}` };
+    // A probe that verifies speaks TLS 1.2 and up only; one that does not goes down to 1.0.
+    const hint = OLD_PROTOCOL_ERRORS.has(code)
+      ? ' (the server has no TLS 1.2 or 1.3; with tlsVerify false the probe reaches down to TLS 1.0)'
+      : '';
+    return { code: 'tls_error', message: `TLS handshake failed: ${detail}${hint}` };
   }
   return { code: 'internal_error', message: `socket error ${code || 'without code'}` };
 }

@@ -182,7 +182,11 @@ export const ResultsQuery = z.object({
     .regex(/^[a-z0-9-]+$/, 'a finding id: lowercase letters, digits and dashes')
     .optional()
     .describe('Only results with this finding id (README, "Findings").'),
-  grade: Grade.optional().describe('Only results with this security grade.'),
+  grade: z
+    // A `+` in a query string decodes to a space: `?grade=A+` arrives as "A ".
+    .preprocess((value) => (typeof value === 'string' ? value.replace(/ $/, '+') : value), Grade)
+    .optional()
+    .describe('Only results with this security grade (A+ may be sent as A+ or A%2B).'),
   error: ProbeErrorCode.optional().describe('Only results that failed with this error code.'),
   format: z
     .enum(resultFormats)

@@ -91,7 +91,11 @@ export const ProbeOptions = z
     tlsVerify: z
       .boolean()
       .default(true)
-      .describe('Fail https targets whose certificate does not verify (details still reported).'),
+      .describe(
+        'Fail https targets whose certificate does not verify (details still reported), with ' +
+          "Node's TLS defaults (TLS 1.2 and up, OpenSSL security level 1). false reaches down " +
+          'to TLS 1.0 at security level 0, so outdated servers are described instead of refused.',
+      ),
     findings: z
       .boolean()
       .default(true)

@@ -125,6 +125,10 @@ describe('findings in results and jobs', () => {
       [0, 2],
     );
     expect(indices(await resultsOf(app, job.id, 'error=connection_refused'))).toEqual([3]);
+    // `+` in a query string is a space: A+ arrives as "A " and is read as A+.
+    expect(await resultsOf(app, job.id, 'grade=A+')).toEqual(
+      job.results.filter((r) => r.grade === 'A+'),
+    );
     expect(
       indices(await resultsOf(app, job.id, 'finding=cookies-session-without-secure-flag')),
     ).toEqual([0, 2]);

@@ -199,6 +199,15 @@ describe('TLS findings from real handshakes', () => {
     );
     expect(result.tls?.protocol, JSON.stringify(result.error)).toBe('TLSv1.1');
     expect(tlsIds(result)).toEqual(['tls-certificate-self-signed', 'tls-protocol-outdated']);
+
+    // A probe that verifies keeps Node's floor of TLS 1.2, and says how to reach the server.
+    const verifying = await probeOnce(`https://127.0.0.1:${port}/`, ProbeOptions.parse({}), {
+      resolver,
+    });
+    expect(verifying.error).toMatchObject({ code: 'tls_error', phase: 'tls' });
+    expect(verifying.error!.message).toContain(
+      'with tlsVerify false the probe reaches down to TLS 1.0',
+    );
   });
 });
 
@@ -220,9 +229,18 @@ describe('TLS findings from recorded facts', () => {
       .findings.filter((f) => f.category === 'tls')
       .map((f) => f.id);
 
-  it('wildcards cover one label only', () => {
-    expect(ids({})).toEqual([]);
-    expect(ids({}, 'https://a.b.example.com/')).toEqual(['tls-hostname-mismatch']);
+  it('wildcards cover one label only (judged when the chain did not verify)', () => {
+    // A chain error hides a name error: Node reports only the first.
+    const untrusted = { verified: false, verifyError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' };
+    expect(ids(untrusted)).toEqual(['tls-certificate-untrusted']);
+    expect(ids(untrusted, 'https://a.b.example.com/')).toEqual([
+      'tls-hostname-mismatch',
+      'tls-certificate-untrusted',
+    ]);
+  });
+
+  it('takes a verified session’s name as checked: Node checked it in the handshake', () => {
+    expect(ids({}, 'https://a.b.example.com/')).toEqual([]);
   });
 
   it('the clock defaults to timing.startedAt; options.now overrides it', () => {

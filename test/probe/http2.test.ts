@@ -118,6 +118,22 @@ describe('HTTP/2: which version a probe speaks', () => {
     expect(request?.streamId).toBe(1);
   });
 
+  it('"2" on plain http to an HTTP/1.1 server that writes a byte at a time: still its status line', async () => {
+    const line = 'HTTP/1.1 400 Bad Request\r\n\r\n';
+    const server = await track(
+      startTcpServer((socket) => {
+        let at = 0;
+        const next = () => {
+          if (at < line.length && !socket.destroyed) socket.write(line[at++]!, next);
+        };
+        next();
+      }),
+    );
+    const result = await probe(`http://127.0.0.1:${server.port}/`, { httpVersion: '2' });
+    expect(result.error).toMatchObject({ code: 'http2_not_negotiated' });
+    expect(result.error!.message).toContain('HTTP/1.1 400 Bad Request');
+  });
+
   it('"2" on plain http to an HTTP/1.1 server: http2_not_negotiated, with its status line', async () => {
     const server = await track(
       startTcpServer((socket) =>
@@ -324,6 +340,54 @@ describe('HTTP/2: hostile servers give one classified result within the deadline
     const server = await rawH2(frame(FrameType.HEADERS, END_HEADERS, 1, block));
     const result = await hostile(server.port);
     expect(result.error).toMatchObject({ code: 'header_overflow' });
+  });
+
+  it('a server that closes before answering: connection_closed, as over HTTP/1.1', async () => {
+    const afterSettings = await track(
+      startRawH2Server((socket) => socket.end(frame(FrameType.SETTINGS, 0, 0)), certificate),
+    );
+    expect((await hostile(afterSettings.port)).error).toMatchObject({ code: 'connection_closed' });
+    const atOnce = await track(startRawH2Server((socket) => socket.end(), certificate));
+    expect((await hostile(atOnce.port)).error).toMatchObject({ code: 'connection_closed' });
+  });
+
+  it.each([
+    ['DATA before any HEADERS', frame(FrameType.DATA, 0, 1, Buffer.alloc(100))],
+    [
+      'a frame over the maximum frame size',
+      frame(FrameType.WINDOW_UPDATE, 0, 0, Buffer.alloc(20_000)),
+    ],
+  ])('%s: protocol_error at once, not a timeout', async (_name, bad) => {
+    const server = await rawH2(bad);
+    const result = await hostile(server.port);
+    expect(result.error).toMatchObject({ code: 'protocol_error' });
+    expect(result.timing.total).toBeLessThan(fastLimits.headersTimeoutMs);
+  });
+
+  it('a PING flood before the head: protocol_error, naming the flood', async () => {
+    const pings = Array.from({ length: 500 }, () => frame(0x6, 0, 0, Buffer.alloc(8)));
+    const server = await rawH2(...pings);
+    const result = await hostile(server.port);
+    expect(result.error).toMatchObject({ code: 'protocol_error' });
+    expect(result.error!.message).toContain('flood');
+  });
+
+  it('a final :status that is not three digits: protocol_error', async () => {
+    const block = hpackLiteral(':status', '099');
+    const server = await rawH2(frame(FrameType.HEADERS, END_HEADERS, 1, block));
+    expect((await hostile(server.port)).error).toMatchObject({ code: 'protocol_error' });
+  });
+
+  it('keeps the interim 1xx statuses of an exchange that then fails', async () => {
+    const interim = frame(FrameType.HEADERS, END_HEADERS, 1, hpackLiteral(':status', '103'));
+    const server = await track(
+      startRawH2Server(
+        (socket) => socket.end(Buffer.concat([frame(FrameType.SETTINGS, 0, 0), interim])),
+        certificate,
+      ),
+    );
+    const result = await hostile(server.port);
+    expect(result).toMatchObject({ informational: [103], error: { code: 'connection_closed' } });
   });
 
   it('a stream that never answers: headers_timeout', async () => {

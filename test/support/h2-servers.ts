@@ -200,7 +200,12 @@ export async function startRawH2Server(
   return { port, close: closer(server, sockets) };
 }
 
-export function frame(type: number, flags: number, streamId: number, payload = Buffer.alloc(0)) {
+export function frame(
+  type: number,
+  flags: number,
+  streamId: number,
+  payload: Buffer = Buffer.alloc(0),
+): Buffer {
   const header = Buffer.alloc(9);
   header.writeUIntBE(payload.length, 0, 3);
   header[3] = type;
