@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { z } from 'zod';
 
 export function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -83,4 +84,28 @@ export function rawOptions(
     if (value !== undefined && value !== '') raw[key] = value;
   }
   return { raw, flags: values };
+}
+
+/**
+ * `rawOptions` validated by `schema` into a frozen object; a bad value fails with the flag and
+ * variable it came from, and the usage.
+ */
+export function parseBenchFlags<Schema extends z.ZodType<Record<string, unknown>>>(
+  schema: Schema,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  sources: Record<string, readonly [flag: string, variable: string]>,
+  usage: string,
+): Readonly<z.infer<Schema>> {
+  const { raw } = rawOptions(argv, env, sources, usage);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      const [flag, variable] = sources[key] ?? [key, key];
+      return `--${flag} / ${variable}: ${issue.message}`;
+    });
+    throw new Error(`bad bench options:\n  ${problems.join('\n  ')}\n${usage}`);
+  }
+  return Object.freeze(parsed.data);
 }

@@ -57,8 +57,9 @@ export function checkRedirection(
     last = second;
     length = second ? 2 : 1;
   } else {
-    first = place(url);
-    last = first;
+    // No route: redirection-missing, whatever the URL; no need to parse it.
+    first = null;
+    last = null;
     length = 1;
   }
   if (last?.protocol === 'https:' && hops.length > 0 && facts.tls?.verified !== true) {

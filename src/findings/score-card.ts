@@ -43,6 +43,21 @@ export function evidenceOf(field: HeaderField | null): Finding['evidence'] {
   return { header: field.name, value };
 }
 
+/**
+ * The finding of a result id read from no header, with its table message: the same for every
+ * result, so one frozen object serves them all (thousands of results a second, most with
+ * several such findings, would otherwise each allocate their own).
+ */
+const sharedFindings = new Map<string, Finding>();
+function sharedFinding(make: () => Finding, id: string): Finding {
+  let finding = sharedFindings.get(id);
+  if (finding === undefined) {
+    finding = Object.freeze(make());
+    sharedFindings.set(id, finding);
+  }
+  return finding;
+}
+
 export class ScoreCard {
   readonly findings: Finding[] = [];
   private penalties = 0;
@@ -55,7 +70,7 @@ export class ScoreCard {
     if (modifier === 0) return;
     if (modifier < 0) this.penalties += modifier;
     else this.bonuses += modifier;
-    this.findings.push({
+    const make = (): Finding => ({
       id: result,
       category: entry.category,
       severity: severityOf(modifier),
@@ -63,12 +78,13 @@ export class ScoreCard {
       scoreModifier: modifier,
       evidence: evidenceOf(field),
     });
+    this.findings.push(field === null ? sharedFinding(make, result) : make());
   }
 
   /** An unscored finding; `message` replaces the table's when it has specifics to add. */
   note(id: HeadNote, field: HeaderField | null, message?: string): void {
     const entry = headNotes[id];
-    this.findings.push({
+    const make = (): Finding => ({
       id,
       category: entry.category,
       severity: entry.severity,
@@ -76,6 +92,7 @@ export class ScoreCard {
       scoreModifier: 0,
       evidence: evidenceOf(field),
     });
+    this.findings.push(field === null && message === undefined ? sharedFinding(make, id) : make());
   }
 
   score(): number {

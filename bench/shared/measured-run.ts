@@ -1,0 +1,92 @@
+// One run of one contender under rusage.py, as peer-runs.ts measures the shared peers, for
+// benches whose contenders are variants (options, protocols) rather than the named peers:
+// its cost, the target's CPU over the same window, and the machine's CPU beyond both.
+import * as path from 'node:path';
+import {
+  type ChildSet,
+  machineBusySeconds,
+  measure,
+  processCpuSeconds,
+} from './bench-processes.js';
+
+export interface MeasuredRunContext {
+  readonly children: ChildSet;
+  readonly root: string;
+  readonly logsDir: string;
+  readonly python: string;
+  /** bench/shared/rusage.py */
+  readonly wrapper: string;
+  readonly runMaxS: number;
+}
+
+export interface MeasuredRunRecord {
+  readonly name: string;
+  readonly rep: number;
+  readonly rc: number;
+  readonly timedOut: boolean;
+  readonly wallS: number;
+  /** user + sys of every process of the run. */
+  readonly cpuS: number;
+  readonly maxrssKb: number;
+  readonly targetCpuS: number | undefined;
+  /** Busy CPU on the whole machine beyond the run and the target: noise from elsewhere. */
+  readonly otherCpuS: number | undefined;
+  /** logs/<name>.<rep>: .stdout, .stderr, .spec, and whatever the contender adds. */
+  readonly outPrefix: string;
+}
+
+/** A name safe in a file name: `curl --http2` → `curl-http2`. */
+function fileStem(name: string): string {
+  return name
+    .replace(/[^A-Za-z0-9.+]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .toLowerCase();
+}
+
+export function outPrefixFor(ctx: MeasuredRunContext, name: string, rep: number): string {
+  return path.join(ctx.logsDir, `${fileStem(name)}.${rep}`);
+}
+
+/** Runs `commands` (one after another) as one measured contender run. */
+export async function measureRun(
+  ctx: MeasuredRunContext,
+  name: string,
+  rep: number,
+  commands: string[][],
+  targetPid: number,
+): Promise<MeasuredRunRecord> {
+  const outPrefix = outPrefixFor(ctx, name, rep);
+  const targetBefore = processCpuSeconds(targetPid);
+  const machineBefore = machineBusySeconds();
+  const cost = await measure(ctx.children, ctx.python, ctx.wrapper, {
+    commands,
+    cwd: ctx.root,
+    stdoutFile: `${outPrefix}.stdout`,
+    stderrFile: `${outPrefix}.stderr`,
+    specFile: `${outPrefix}.spec`,
+    timeoutS: ctx.runMaxS,
+  });
+  const targetAfter = processCpuSeconds(targetPid);
+  const machineAfter = machineBusySeconds();
+  const cpuS = cost.user_s + cost.sys_s;
+  const targetCpuS =
+    targetBefore === undefined || targetAfter === undefined
+      ? undefined
+      : targetAfter - targetBefore;
+  const otherCpuS =
+    machineBefore === undefined || machineAfter === undefined || targetCpuS === undefined
+      ? undefined
+      : Math.max(0, machineAfter - machineBefore - cpuS - targetCpuS);
+  return {
+    name,
+    rep,
+    rc: cost.rc,
+    timedOut: cost.timed_out,
+    wallS: cost.wall_s,
+    cpuS,
+    maxrssKb: cost.maxrss_kb,
+    targetCpuS,
+    otherCpuS,
+    outPrefix,
+  };
+}
