@@ -1,9 +1,9 @@
 // The engine benchmark's knobs: argv first, then environment, then defaults, validated
 // once by zod into a frozen object. The only bench file that reads process.env.
-import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { rawOptions } from '../shared/bench-env.js';
+import { rawOptions, validatedOptions } from '../shared/bench-env.js';
 import { contenderNames } from '../shared/contenders.js';
+import { hostCount, runOptionSources, runOptionsShape } from '../shared/run-options.js';
 
 const ContenderList = z
   .string()
@@ -11,45 +11,26 @@ const ContenderList = z
   .pipe(z.array(z.enum(contenderNames)).min(1));
 
 const BenchOptions = z.object({
-  n: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(254 * 254)
-    .default(10_000),
-  c: z.coerce.number().int().min(1).max(10_000).default(500),
-  reps: z.coerce.number().int().min(1).max(20).default(3),
+  n: hostCount(10_000),
   peers: ContenderList.default([...contenderNames]),
   kind: z.enum(['fast', 'delay50']).default('fast'),
   /** `on`: throughput table then accuracy section; `only`: accuracy alone; `off`: table alone. */
   accuracy: z.enum(['on', 'only', 'off']).default('on'),
-  settleS: z.coerce.number().min(0).max(30).default(1),
-  runMaxS: z.coerce.number().positive().max(1800).default(120),
-  benchMaxS: z.coerce.number().positive().max(7200).default(900),
   curlChunk: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** Another build of the engine runner, e.g. to compare a branch; relative to the repo root. */
   engineScript: z.string().min(1).default('dist-bench/bench/engine/run-engine.js'),
-  python: z
-    .string()
-    .min(1)
-    .default(() => (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3')),
+  ...runOptionsShape,
 });
 export type BenchOptions = Readonly<z.infer<typeof BenchOptions>>;
 
 // Which argv flag and which environment variable feed each option; named in error messages.
 const sources = {
-  n: ['n', 'N'],
-  c: ['c', 'C'],
-  reps: ['reps', 'REPS'],
+  ...runOptionSources,
   peers: ['peers', 'PEERS'],
   kind: ['kind', 'KIND'],
   accuracy: ['accuracy', 'ACCURACY'],
-  settleS: ['settle-s', 'SETTLE_S'],
-  runMaxS: ['run-max-s', 'RUN_MAX_S'],
-  benchMaxS: ['bench-max-s', 'BENCH_MAX_S'],
   curlChunk: ['curl-chunk', 'CURL_CHUNK'],
   engineScript: ['engine-script', 'ENGINE_SCRIPT'],
-  python: ['python', 'PYTHON'],
 } as const satisfies Record<keyof z.infer<typeof BenchOptions>, readonly [string, string]>;
 
 export const usage = `usage: npm run bench -- [--n N] [--c C] [--reps R] [--peers a,b]
@@ -65,15 +46,5 @@ export function parseBenchOptions(
   const { raw, flags: values } = rawOptions(argv, env, sources, usage, ['accuracy', 'no-accuracy']);
   if (values.accuracy) raw.accuracy = 'only';
   if (values['no-accuracy']) raw.accuracy = 'off';
-
-  const parsed = BenchOptions.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0]) as keyof typeof sources;
-      const [flag, variable] = sources[key] ?? [key, key];
-      return `--${flag} / ${variable}: ${issue.message}`;
-    });
-    throw new Error(`bad bench options:\n  ${problems.join('\n  ')}\n${usage}`);
-  }
-  return Object.freeze(parsed.data);
+  return validatedOptions(BenchOptions, raw, sources, usage);
 }

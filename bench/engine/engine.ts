@@ -8,7 +8,8 @@ import {
   findRoot,
   log,
   machineLine,
-  openFileLimit,
+  publishReport,
+  runBench,
 } from '../shared/bench-env.js';
 import {
   type ChildSet,
@@ -26,6 +27,7 @@ import {
 } from '../shared/bench-report.js';
 import { type ContenderName, curlParallelCap } from '../shared/contenders.js';
 import { type PeerContext, preparePeers, runPeer } from '../shared/peer-runs.js';
+import { requireOpenFiles } from '../shared/run-options.js';
 import { type BenchOptions, parseBenchOptions } from './engine-options.js';
 import { runTimingAccuracy } from './timing-accuracy.js';
 
@@ -144,10 +146,8 @@ async function main(): Promise<void> {
   if (!existsSync(layout.targetScript)) {
     throw new Error(`${layout.targetScript} missing: run \`npm run build:bench\` first`);
   }
-  const needed = Math.max(options.c, 500) + 64;
-  if (openFileLimit() < needed) {
-    throw new Error(`ulimit -n is ${openFileLimit()}; C=${options.c} needs at least ${needed}`);
-  }
+  // The accuracy part runs at 500 whatever C is.
+  requireOpenFiles(Math.max(options.c, 500), `C=${options.c}`);
   await mkdir(layout.stateDir, { recursive: true });
   await mkdir(layout.logsDir, { recursive: true });
 
@@ -202,13 +202,7 @@ async function main(): Promise<void> {
     await children.close();
     clearTimeout(hardStop);
   }
-  const report = `${sections.join('\n')}\n`;
-  await writeFile(path.join(resultsDir, 'table.md'), report);
-  process.stdout.write(`\n${report}`);
-  log(`results: ${path.relative(process.cwd(), resultsDir) || resultsDir}`);
+  await publishReport(resultsDir, sections);
 }
 
-main().catch((err: unknown) => {
-  log(err instanceof Error ? err.message : String(err));
-  process.exitCode = 1;
-});
+runBench(main);

@@ -1,8 +1,8 @@
 // The HTTP/2 bench's knobs: argv first, then environment, then defaults, validated once by
 // zod into a frozen object. The only file of this bench that reads process.env.
-import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { parseBenchFlags } from '../shared/bench-env.js';
+import { hostCount, runOptionSources, runOptionsShape } from '../shared/run-options.js';
 
 /** The contenders, in table order: the engine and curl, each over h2 and over HTTP/1.1. */
 export const http2ContenderNames = [
@@ -24,36 +24,17 @@ const ContenderList = z
   .pipe(z.array(z.enum(http2ContenderNames)).min(1));
 
 const Http2BenchOptions = z.object({
-  n: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(254 * 254)
-    .default(5_000),
-  c: z.coerce.number().int().min(1).max(10_000).default(500),
-  reps: z.coerce.number().int().min(1).max(20).default(3),
+  n: hostCount(5_000),
   contenders: ContenderList.default([...http2ContenderNames]),
-  settleS: z.coerce.number().min(0).max(30).default(1),
-  runMaxS: z.coerce.number().positive().max(1800).default(120),
-  benchMaxS: z.coerce.number().positive().max(7200).default(900),
   curlChunk: z.coerce.number().int().min(1).max(100_000).default(1000),
-  python: z
-    .string()
-    .min(1)
-    .default(() => (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3')),
+  ...runOptionsShape,
 });
 export type Http2BenchOptions = Readonly<z.infer<typeof Http2BenchOptions>>;
 
 const sources = {
-  n: ['n', 'N'],
-  c: ['c', 'C'],
-  reps: ['reps', 'REPS'],
+  ...runOptionSources,
   contenders: ['contenders', 'CONTENDERS'],
-  settleS: ['settle-s', 'SETTLE_S'],
-  runMaxS: ['run-max-s', 'RUN_MAX_S'],
-  benchMaxS: ['bench-max-s', 'BENCH_MAX_S'],
   curlChunk: ['curl-chunk', 'CURL_CHUNK'],
-  python: ['python', 'PYTHON'],
 } as const satisfies Record<keyof z.infer<typeof Http2BenchOptions>, readonly [string, string]>;
 
 export const usage = `usage: npm run bench:h2 -- [--n N] [--c C] [--reps R] [--contenders a,b]

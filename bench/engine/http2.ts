@@ -1,9 +1,3 @@
-// The HTTP/2 bench: the probe engine over h2 (ALPN, httpVersion 'auto') and over HTTP/1.1
-// on TLS, beside curl doing each, against one loopback node:http2 target (allowHTTP1) and N
-// distinct addresses, so every client opens one TLS connection per URL. Checks that each
-// contender spoke the version it claims, from its own output and from the target's counts.
-// Run: npm run bench:h2 [-- --n 5000 --c 500 --reps 3]
-import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +8,8 @@ import {
   firstLine,
   log,
   machineLine,
-  openFileLimit,
+  publishReport,
+  runBench,
 } from '../shared/bench-env.js';
 import { superviseChildren } from '../shared/bench-processes.js';
 import { median } from '../shared/bench-report.js';
@@ -29,6 +24,7 @@ import {
   type MeasuredRunRecord,
   measureRun,
 } from '../shared/measured-run.js';
+import { requireBuilt, requireOpenFiles } from '../shared/run-options.js';
 import { hostAddress, writeCurlConfigs, writeUrlList } from '../shared/url-lists.js';
 import { type Http2ContenderName, parseHttp2BenchOptions } from './http2-options.js';
 
@@ -304,13 +300,8 @@ async function main(): Promise<void> {
   const logsDir = path.join(resultsDir, 'logs');
   const targetScript = builtBenchScript(root, 'shared/h2-target-server.js');
   const engineScript = builtBenchScript(root, 'engine/run-engine.js');
-  for (const script of [targetScript, engineScript]) {
-    if (!existsSync(script)) throw new Error(`${script} missing: run \`npm run build:bench\``);
-  }
-  const needed = options.c + 64;
-  if (openFileLimit() < needed) {
-    throw new Error(`ulimit -n is ${openFileLimit()}; C=${options.c} needs at least ${needed}`);
-  }
+  requireBuilt(targetScript, engineScript);
+  requireOpenFiles(options.c);
   await mkdir(stateDir, { recursive: true });
   await mkdir(logsDir, { recursive: true });
 
@@ -385,13 +376,7 @@ async function main(): Promise<void> {
     await children.close();
     clearTimeout(hardStop);
   }
-  const report = `${sections.join('\n')}\n`;
-  await writeFile(path.join(resultsDir, 'table.md'), report);
-  process.stdout.write(`\n${report}`);
-  log(`results: ${path.relative(process.cwd(), resultsDir) || resultsDir}`);
+  await publishReport(resultsDir, sections);
 }
 
-main().catch((err: unknown) => {
-  log(err instanceof Error ? err.message : String(err));
-  process.exitCode = 1;
-});
+runBench(main);

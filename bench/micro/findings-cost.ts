@@ -1,10 +1,4 @@
-// What per-result findings (security headers, score and grade, TLS findings, technology
-// hints; options.findings) cost: in-process, analyseHead and the probe's addHeadAnalysis on
-// typical results, with the JSON they add; end to end, the engine bench's contender against
-// the plain-http loopback target with findings on and off, interleaved.
-// Run: npm run bench:findings [-- --parts micro,engine --n 10000 --c 500 --reps 3]
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -18,12 +12,14 @@ import {
   findRoot,
   log,
   machineLine,
-  openFileLimit,
+  publishReport,
+  runBench,
 } from '../shared/bench-env.js';
 import { startTargetServer, superviseChildren } from '../shared/bench-processes.js';
 import { median } from '../shared/bench-report.js';
 import { tallyResultLine } from '../shared/contenders.js';
 import { type MeasuredRunRecord, measureRun } from '../shared/measured-run.js';
+import { requireBuilt, requireOpenFiles } from '../shared/run-options.js';
 import { hostUrls, writeUrlList } from '../shared/url-lists.js';
 import { type FindingsCostOptions, parseFindingsCostOptions } from './findings-cost-options.js';
 import { httpsResult, plainHttpResult } from './typical-results.js';
@@ -178,13 +174,8 @@ async function runEngine(options: FindingsCostOptions, root: string, resultsDir:
   await mkdir(logsDir, { recursive: true });
   const targetScript = builtBenchScript(root, 'shared/target-server.js');
   const engineScript = builtBenchScript(root, 'engine/run-engine.js');
-  for (const script of [targetScript, engineScript]) {
-    if (!existsSync(script)) throw new Error(`${script} missing: run \`npm run build:bench\``);
-  }
-  const needed = options.c + 64;
-  if (openFileLimit() < needed) {
-    throw new Error(`ulimit -n is ${openFileLimit()}; C=${options.c} needs at least ${needed}`);
-  }
+  requireBuilt(targetScript, engineScript);
+  requireOpenFiles(options.c);
   const { children, hardStop } = superviseChildren(options.benchMaxS, log);
   try {
     const target = await startTargetServer(children, targetScript, 0, options.benchMaxS + 30);
@@ -302,13 +293,7 @@ async function main(): Promise<void> {
   if (options.parts.includes('engine')) {
     sections.push('', await runEngine(options, root, resultsDir));
   }
-  const report = `${sections.join('\n')}\n`;
-  await writeFile(path.join(resultsDir, 'table.md'), report);
-  process.stdout.write(`\n${report}`);
-  log(`results: ${path.relative(process.cwd(), resultsDir) || resultsDir} (sink ${sink % 10})`);
+  await publishReport(resultsDir, sections, ` (sink ${sink % 10})`);
 }
 
-main().catch((err: unknown) => {
-  log(err instanceof Error ? err.message : String(err));
-  process.exitCode = 1;
-});
+runBench(main);

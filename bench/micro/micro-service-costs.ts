@@ -4,6 +4,7 @@
 // used rather than a second copy of it) against the alternatives, alternating in one process;
 // medians of ROUNDS.
 // Run: npm run bench:micro   (about 12 s on one core)
+
 import fastJson from 'fast-json-stringify';
 import { type Counter, Registry } from 'prom-client';
 import { z } from 'zod';
@@ -13,6 +14,7 @@ import { createAddressPolicy } from '../../src/policy/address-policy.js';
 import { JobResult } from '../../src/schemas/job.js';
 import type { ProbeResult } from '../../src/schemas/probe-result.js';
 import { createAddressPolicy as createBlockListPolicy } from '../../test/support/reference/blocklist-address-policy.js';
+import { cdnHeaders } from './typical-results.js';
 
 const ROUNDS = 9;
 
@@ -43,32 +45,6 @@ function compare(title: string, calls: number, variants: Record<string, () => vo
 
 // ---------------------------------------------------------------- results, as the probe builds them
 
-const HEADERS: ReadonlyArray<readonly [string, string]> = [
-  ['Date', 'Tue, 24 Nov 2026 22:55:01 GMT'],
-  ['Content-Type', 'text/html; charset=UTF-8'],
-  ['Transfer-Encoding', 'chunked'],
-  ['Connection', 'keep-alive'],
-  ['Server', 'cloudflare'],
-  ['Cache-Control', 'max-age=0, private, must-revalidate'],
-  ['Vary', 'Accept-Encoding'],
-  ['X-Frame-Options', 'SAMEORIGIN'],
-  ['X-Content-Type-Options', 'nosniff'],
-  ['Strict-Transport-Security', 'max-age=31536000; includeSubDomains; preload'],
-  [
-    'Set-Cookie',
-    '__cf_bm=abcDEF123456789.abcdefghijk-1732488901-1.0.1.1-ZZZZ; path=/; expires=Tue, 24-Nov-26 23:25:01 GMT; domain=.example.com; HttpOnly; Secure; SameSite=None',
-  ],
-  [
-    'Report-To',
-    '{"endpoints":[{"url":"https:\\/\\/a.nel.cloudflare.com\\/report\\/v4?s=abc"}],"group":"cf-nel","max_age":604800}',
-  ],
-  ['NEL', '{"success_fraction":0,"report_to":"cf-nel","max_age":604800}'],
-  ['CF-Cache-Status', 'DYNAMIC'],
-  ['CF-RAY', '8e7f6a5b4c3d2e1f-FRA'],
-  ['alt-svc', 'h3=":443"; ma=86400'],
-  ['Content-Encoding', 'gzip'],
-];
-
 const ms = (value: number) => Math.round(value * 1000) / 1000;
 
 /** A plain-http ok result (17 headers, no TLS), or every tenth one a refused connection. */
@@ -85,7 +61,7 @@ function typicalResult(i: number): ProbeResult {
     httpVersion: ok ? '1.1' : null,
     status: ok ? 200 : null,
     statusText: ok ? 'OK' : null,
-    headers: ok ? HEADERS.map(([name, value]) => [name, value] as [string, string]) : [],
+    headers: ok ? cdnHeaders.map(([name, value]) => [name, value] as [string, string]) : [],
     informational: [],
     remote: ok ? { address: `93.184.${i & 255}.34`, port: 80, family: 'IPv4' } : null,
     dns: {

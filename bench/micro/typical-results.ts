@@ -5,7 +5,8 @@ import type { ProbeResult } from '../../src/schemas/probe-result.js';
 
 type Headers = ReadonlyArray<readonly [string, string]>;
 
-const cdnHeaders: Headers = [
+/** A plain-http page behind a CDN, as one answered on 2026-11-24. */
+export const cdnHeaders: Headers = [
   ['Date', 'Tue, 24 Nov 2026 22:55:01 GMT'],
   ['Content-Type', 'text/html; charset=UTF-8'],
   ['Transfer-Encoding', 'chunked'],

@@ -9,6 +9,8 @@ import {
   log,
   machineLine,
   openFileLimit,
+  publishReport,
+  runBench,
 } from '../shared/bench-env.js';
 import {
   describeTarget,
@@ -424,13 +426,7 @@ async function main(): Promise<void> {
     );
   }
   sections.push('', `Whole bench: ${((performance.now() - started) / 1000).toFixed(0)} s.`);
-  const report = `${sections.join('\n')}\n`;
-  await writeFile(path.join(resultsDir, 'table.md'), report);
-  process.stdout.write(`\n${report}`);
-  log(`results: ${path.relative(process.cwd(), resultsDir) || resultsDir}`);
+  await publishReport(resultsDir, sections);
 }
 
-main().catch((err: unknown) => {
-  log(err instanceof Error ? (err.stack ?? err.message) : String(err));
-  process.exitCode = 1;
-});
+runBench(main, true);

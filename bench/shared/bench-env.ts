@@ -2,6 +2,7 @@
 // version, and options gathered from argv flags or environment variables.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -98,6 +99,16 @@ export function parseBenchFlags<Schema extends z.ZodType<Record<string, unknown>
   usage: string,
 ): Readonly<z.infer<Schema>> {
   const { raw } = rawOptions(argv, env, sources, usage);
+  return validatedOptions(schema, raw, sources, usage);
+}
+
+/** Raw option values validated by `schema`; a bad one fails naming its flag and variable. */
+export function validatedOptions<Schema extends z.ZodType<Record<string, unknown>>>(
+  schema: Schema,
+  raw: Record<string, unknown>,
+  sources: Record<string, readonly [flag: string, variable: string]>,
+  usage: string,
+): Readonly<z.infer<Schema>> {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
@@ -108,4 +119,26 @@ export function parseBenchFlags<Schema extends z.ZodType<Record<string, unknown>
     throw new Error(`bad bench options:\n  ${problems.join('\n  ')}\n${usage}`);
   }
   return Object.freeze(parsed.data);
+}
+
+/** Writes a bench's report to `resultsDir/table.md` and stdout, and says where it went. */
+export async function publishReport(
+  resultsDir: string,
+  sections: readonly string[],
+  note = '',
+): Promise<void> {
+  const report = `${sections.join('\n')}\n`;
+  await writeFile(path.join(resultsDir, 'table.md'), report);
+  process.stdout.write(`\n${report}`);
+  log(`results: ${path.relative(process.cwd(), resultsDir) || resultsDir}${note}`);
+}
+
+/** Runs a bench's main: a failure is one line on stderr (with the stack if asked) and exit 1. */
+export function runBench(main: () => Promise<void>, withStack = false): void {
+  main().catch((err: unknown) => {
+    log(
+      err instanceof Error ? (withStack ? (err.stack ?? err.message) : err.message) : String(err),
+    );
+    process.exitCode = 1;
+  });
 }

@@ -47,15 +47,22 @@ export function outPrefixFor(ctx: MeasuredRunContext, name: string, rep: number)
   return path.join(ctx.logsDir, `${fileStem(name)}.${rep}`);
 }
 
-/** Runs `commands` (one after another) as one measured contender run. */
-export async function measureRun(
-  ctx: MeasuredRunContext,
-  name: string,
-  rep: number,
+export interface MeasuredCost {
+  readonly cost: Awaited<ReturnType<typeof measure>>;
+  readonly targetCpuS: number | undefined;
+  readonly otherCpuS: number | undefined;
+}
+
+/**
+ * Runs `commands` under rusage.py with their output in `outPrefix`.*, and reads the target's
+ * CPU and the machine's over the same window: the measurement every contender run shares.
+ */
+export async function measuredCost(
+  ctx: Omit<MeasuredRunContext, 'logsDir'>,
   commands: string[][],
+  outPrefix: string,
   targetPid: number,
-): Promise<MeasuredRunRecord> {
-  const outPrefix = outPrefixFor(ctx, name, rep);
+): Promise<MeasuredCost> {
   const targetBefore = processCpuSeconds(targetPid);
   const machineBefore = machineBusySeconds();
   const cost = await measure(ctx.children, ctx.python, ctx.wrapper, {
@@ -68,7 +75,6 @@ export async function measureRun(
   });
   const targetAfter = processCpuSeconds(targetPid);
   const machineAfter = machineBusySeconds();
-  const cpuS = cost.user_s + cost.sys_s;
   const targetCpuS =
     targetBefore === undefined || targetAfter === undefined
       ? undefined
@@ -76,7 +82,21 @@ export async function measureRun(
   const otherCpuS =
     machineBefore === undefined || machineAfter === undefined || targetCpuS === undefined
       ? undefined
-      : Math.max(0, machineAfter - machineBefore - cpuS - targetCpuS);
+      : Math.max(0, machineAfter - machineBefore - cost.user_s - cost.sys_s - targetCpuS);
+  return { cost, targetCpuS, otherCpuS };
+}
+
+/** Runs `commands` (one after another) as one measured contender run. */
+export async function measureRun(
+  ctx: MeasuredRunContext,
+  name: string,
+  rep: number,
+  commands: string[][],
+  targetPid: number,
+): Promise<MeasuredRunRecord> {
+  const outPrefix = outPrefixFor(ctx, name, rep);
+  const { cost, targetCpuS, otherCpuS } = await measuredCost(ctx, commands, outPrefix, targetPid);
+  const cpuS = cost.user_s + cost.sys_s;
   return {
     name,
     rep,

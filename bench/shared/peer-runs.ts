@@ -2,17 +2,11 @@
 // rusage.py) against the same target, plus the engine alone with --waits as context for the
 // service's timing accuracy.
 import * as path from 'node:path';
-import {
-  type ChildSet,
-  machineBusySeconds,
-  measure,
-  processCpuSeconds,
-  readNumbers,
-  type TargetServer,
-} from './bench-processes.js';
+import { type ChildSet, measure, readNumbers, type TargetServer } from './bench-processes.js';
 import type { RunRecord } from './bench-report.js';
 import type { ContenderName } from './contenders.js';
 import { type Contender, contenders, type RunInputs, tallyResultLine } from './contenders.js';
+import { measuredCost } from './measured-run.js';
 import { hostUrls, writeCurlConfigs, writeUrlList } from './url-lists.js';
 
 export interface PeerContext {
@@ -107,27 +101,13 @@ export async function runPeer(
     engineScript: ctx.engineScript,
     outPrefix,
   };
-  const targetBefore = processCpuSeconds(target.pid);
-  const machineBefore = machineBusySeconds();
-  const cost = await measure(ctx.children, ctx.python, ctx.wrapper, {
-    commands: contender.commands(inputs),
-    cwd: ctx.root,
-    stdoutFile: `${outPrefix}.stdout`,
-    stderrFile: `${outPrefix}.stderr`,
-    specFile: `${outPrefix}.spec`,
-    timeoutS: ctx.runMaxS,
-  });
-  const targetAfter = processCpuSeconds(target.pid);
-  const machineAfter = machineBusySeconds();
+  const { cost, targetCpuS, otherCpuS } = await measuredCost(
+    ctx,
+    contender.commands(inputs),
+    outPrefix,
+    target.pid,
+  );
   const tally = await contender.tally(inputs, `${outPrefix}.stdout`);
-  const targetCpuS =
-    targetBefore === undefined || targetAfter === undefined
-      ? undefined
-      : targetAfter - targetBefore;
-  const otherCpuS =
-    machineBefore === undefined || machineAfter === undefined || targetCpuS === undefined
-      ? undefined
-      : Math.max(0, machineAfter - machineBefore - cost.user_s - cost.sys_s - targetCpuS);
   const record: RunRecord = {
     contender: contender.name,
     rep,
