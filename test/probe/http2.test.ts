@@ -2,11 +2,12 @@ import type * as http2 from 'node:http2';
 import { constants as h2constants } from 'node:http2';
 import type * as tls from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultProbeLimits, probeTarget } from '../../src/probe/index.js';
+import { probeTarget } from '../../src/probe/index.js';
 import { ProbeOptions, type ProbeOptionsInput } from '../../src/schemas/probe-options.js';
 import type { ProbeResult } from '../../src/schemas/probe-result.js';
 import { type KeyAndCertificate, makeSelfSignedCertificate } from '../support/certs.js';
 import { track } from '../support/cleanup.js';
+import { fastLimits } from '../support/fast-limits.js';
 import {
   END_HEADERS,
   type Frame,
@@ -27,12 +28,6 @@ import {
   startTlsServer,
 } from '../support/servers.js';
 
-const fastLimits = {
-  ...defaultProbeLimits,
-  connectTimeoutMs: 400,
-  tlsTimeoutMs: 400,
-  headersTimeoutMs: 400,
-};
 const resolver = loopbackResolver();
 
 function probe(target: string, options: ProbeOptionsInput = {}): Promise<ProbeResult> {

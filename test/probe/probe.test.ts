@@ -1,7 +1,7 @@
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createDnsResolver, defaultProbeLimits, probeTarget } from '../../src/probe/index.js';
+import { createDnsResolver, probeTarget } from '../../src/probe/index.js';
 import type { ProbeContext } from '../../src/probe/probe.js';
 import { ProbeOptions, type ProbeOptionsInput } from '../../src/schemas/probe-options.js';
 import type { ProbeResult } from '../../src/schemas/probe-result.js';
@@ -11,6 +11,7 @@ import {
   makeSignedCertificate,
 } from '../support/certs.js';
 import { startDnsServer } from '../support/dns-server.js';
+import { fastLimits } from '../support/fast-limits.js';
 import { startFullListener } from '../support/full-listener.js';
 import { loopbackResolver } from '../support/loopback-resolver.js';
 import {
@@ -33,12 +34,6 @@ async function serve<T extends { close(): Promise<void> }>(server: Promise<T>): 
   return handle;
 }
 
-const fastLimits = {
-  ...defaultProbeLimits,
-  connectTimeoutMs: 400,
-  tlsTimeoutMs: 400,
-  headersTimeoutMs: 400,
-};
 const defaultResolver = loopbackResolver();
 
 function probe(
