@@ -10,6 +10,7 @@ import { track } from '../support/cleanup.js';
 import { fastLimits } from '../support/fast-limits.js';
 import {
   END_HEADERS,
+  END_STREAM,
   type Frame,
   FrameType,
   frame,
@@ -371,6 +372,37 @@ describe('HTTP/2: hostile servers give one classified result within the deadline
     const block = hpackLiteral(':status', '099');
     const server = await rawH2(frame(FrameType.HEADERS, END_HEADERS, 1, block));
     expect((await hostile(server.port)).error).toMatchObject({ code: 'protocol_error' });
+  });
+
+  it('a field value with a NUL is left out, the rest kept; an uppercase name: protocol_error', async () => {
+    const head = (field: Buffer) =>
+      Buffer.concat([
+        hpackIndexed(8),
+        hpackLiteral('x-before', 'a'),
+        field,
+        hpackLiteral('x-after', 'c'),
+      ]);
+    // nghttp2 drops a field whose value is not a valid field value, and says nothing.
+    const nul = await rawH2(
+      frame(
+        FrameType.HEADERS,
+        END_HEADERS | END_STREAM,
+        1,
+        head(hpackLiteral('x-nul', 'a\u0000b')),
+      ),
+    );
+    expect(await probe(`https://127.0.0.1:${nul.port}/`)).toMatchObject({
+      ok: true,
+      headers: [
+        ['x-before', 'a'],
+        ['x-after', 'c'],
+      ],
+    });
+    // A name with uppercase letters is malformed (RFC 9113 §8.2.1): nghttp2 resets the stream.
+    const upper = await rawH2(
+      frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 1, head(hpackLiteral('X-Upper', 'b'))),
+    );
+    expect((await hostile(upper.port)).error).toMatchObject({ code: 'protocol_error' });
   });
 
   it('keeps the interim 1xx statuses of an exchange that then fails', async () => {
