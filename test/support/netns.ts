@@ -2,7 +2,7 @@
 // `ip netns exec` mounts over the real ones), for testing the machine's default resolver path
 // for real. Needs root and iproute2; `netnsUnavailable()` says why not, for a visible skip.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 
 export interface TestNetns {
   readonly name: string;
@@ -24,6 +24,8 @@ export function netnsUnavailable(): string | null {
 export function createNetns(files: { resolvConf: string; hosts?: string }): TestNetns {
   const name = `headprobe-test-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
   const etc = `/etc/netns/${name}`;
+  // The folder of every namespace's files: removed again if this made it and it is empty.
+  const madeNetnsEtc = !existsSync('/etc/netns');
   mkdirSync(etc, { recursive: true });
   writeFileSync(`${etc}/resolv.conf`, files.resolvConf);
   if (files.hosts !== undefined) writeFileSync(`${etc}/hosts`, files.hosts);
@@ -34,6 +36,13 @@ export function createNetns(files: { resolvConf: string; hosts?: string }): Test
       // Never created, or already gone.
     }
     rmSync(etc, { recursive: true, force: true });
+    if (madeNetnsEtc) {
+      try {
+        rmdirSync('/etc/netns');
+      } catch {
+        // Not empty: another namespace's files are there now.
+      }
+    }
   };
   try {
     execFileSync('ip', ['netns', 'add', name]);

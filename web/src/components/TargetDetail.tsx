@@ -129,7 +129,8 @@ export function TargetDetail({ result, onClose }: { result: JobResult; onClose: 
       <p>
         {result.status === null
           ? 'No response'
-          : `HTTP/${result.httpVersion} ${result.status} ${result.statusText ?? ''}`}
+          : // HTTP/2 has no reason phrase: statusText is null there.
+            `HTTP/${result.httpVersion} ${result.status}${result.statusText === null ? '' : ` ${result.statusText}`}`}
         {result.remote === null ? null : ` from ${result.remote.address}:${result.remote.port}`}
         {result.finalUrl !== null && result.finalUrl !== result.url
           ? ` (${result.finalUrl})`
