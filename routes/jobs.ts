@@ -12,15 +12,10 @@ import { acceptsAny, NotAcceptableError, preferredMediaType } from '../src/http/
 import { onResponseDone } from '../src/http/response-done.js';
 import { followJob } from '../src/jobs/follow-job.js';
 import { JobNotFinishedError, JobNotFoundError } from '../src/jobs/job-errors.js';
-import { InvalidCursorError, type JobRecord, type JobStore } from '../src/jobs/job-store.js';
+import { InvalidCursorError, type JobRecord } from '../src/jobs/job-store.js';
 import type { Submitted } from '../src/jobs/job-submissions.js';
 import { jobSummary, jobView } from '../src/jobs/job-view.js';
-import {
-  type FilteredPage,
-  filteredPage,
-  isFiltering,
-  type ResultFilter,
-} from '../src/jobs/result-filter.js';
+import { type ResultFilter, resultsPage } from '../src/jobs/result-filter.js';
 import {
   isFinished,
   Job,
@@ -107,16 +102,6 @@ function resultFormatOf(format: ResultFormat | undefined, accept: string | undef
   const media = preferredMediaType(accept, Object.values(RESULT_TYPES));
   const found = Object.entries(RESULT_TYPES).find(([, type]) => type === media);
   return (found?.[0] ?? 'json') as ResultFormat;
-}
-
-async function unfilteredPage(
-  store: JobStore,
-  id: string,
-  afterSeq: number,
-  limit: number,
-): Promise<FilteredPage> {
-  const results = await store.resultsAfter(id, afterSeq, limit);
-  return { results, lastSeq: results.at(-1)?.seq ?? afterSeq };
 }
 
 /** A results cursor is a sequence number this server handed out (`nextCursor`). */
@@ -336,10 +321,13 @@ const jobRoutes: FastifyPluginAsyncZod<JobRoutesOptions> = async (app, { config 
           .header('Connection', 'close')
           .send(lines as never);
       }
-      const { limit } = request.query;
-      const { results: page, lastSeq } = isFiltering(filter)
-        ? await filteredPage(store, id, afterSeq, limit, filter)
-        : await unfilteredPage(store, id, afterSeq, limit);
+      const { results: page, lastSeq } = await resultsPage(
+        store,
+        id,
+        afterSeq,
+        request.query.limit,
+        filter,
+      );
       const allRead = isFinished(job.status) && lastSeq >= job.progress.done;
       const nextCursor = allRead ? null : String(lastSeq);
       return reply

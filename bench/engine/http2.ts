@@ -19,11 +19,7 @@ import {
   makeSelfSignedCertificate,
   startH2Target,
 } from '../shared/h2-target-process.js';
-import {
-  type MeasuredRunContext,
-  type MeasuredRunRecord,
-  measureRun,
-} from '../shared/measured-run.js';
+import { type MeasuredRunRecord, measuredRunContext, measureRun } from '../shared/measured-run.js';
 import { requireBuilt, requireOpenFiles } from '../shared/run-options.js';
 import { hostAddress, writeCurlConfigs, writeUrlList } from '../shared/url-lists.js';
 import { type Http2ContenderName, parseHttp2BenchOptions } from './http2-options.js';
@@ -329,14 +325,7 @@ async function main(): Promise<void> {
       engineScript,
       concurrency: options.c,
     };
-    const ctx: MeasuredRunContext = {
-      children,
-      root,
-      logsDir,
-      python: options.python,
-      wrapper: path.join(root, 'bench', 'shared', 'rusage.py'),
-      runMaxS: options.runMaxS,
-    };
+    const ctx = measuredRunContext(children, root, logsDir, options);
     const selected = contenders.filter((c) => options.contenders.includes(c.name));
     const rawFile = path.join(resultsDir, 'raw.tsv');
     await writeFile(rawFile, tsvHeader);

@@ -18,7 +18,7 @@ import {
 import { startTargetServer, superviseChildren } from '../shared/bench-processes.js';
 import { median } from '../shared/bench-report.js';
 import { tallyResultLine } from '../shared/contenders.js';
-import { type MeasuredRunRecord, measureRun } from '../shared/measured-run.js';
+import { type MeasuredRunRecord, measuredRunContext, measureRun } from '../shared/measured-run.js';
 import { requireBuilt, requireOpenFiles } from '../shared/run-options.js';
 import { hostUrls, writeUrlList } from '../shared/url-lists.js';
 import { type FindingsCostOptions, parseFindingsCostOptions } from './findings-cost-options.js';
@@ -183,14 +183,7 @@ async function runEngine(options: FindingsCostOptions, root: string, resultsDir:
     const urls = hostUrls(options.n, target.port);
     const urlsFile = path.join(stateDir, 'urls.txt');
     await writeUrlList(urlsFile, urls);
-    const ctx = {
-      children,
-      root,
-      logsDir,
-      python: options.python,
-      wrapper: path.join(root, 'bench', 'shared', 'rusage.py'),
-      runMaxS: options.runMaxS,
-    };
+    const ctx = measuredRunContext(children, root, logsDir, options);
     const records: EngineRecord[] = [];
     for (let rep = 1; rep <= options.reps; rep++) {
       // On first in odd reps, off first in even ones: neither always runs after a pause.

@@ -35,6 +35,23 @@ export interface MeasuredRunRecord {
   readonly outPrefix: string;
 }
 
+/** The context of a bench's measured runs: rusage.py of the repo at `root`. */
+export function measuredRunContext(
+  children: ChildSet,
+  root: string,
+  logsDir: string,
+  options: { readonly python: string; readonly runMaxS: number },
+): MeasuredRunContext {
+  return {
+    children,
+    root,
+    logsDir,
+    python: options.python,
+    wrapper: path.join(root, 'bench', 'shared', 'rusage.py'),
+    runMaxS: options.runMaxS,
+  };
+}
+
 /** A name safe in a file name: `curl --http2` → `curl-http2`. */
 function fileStem(name: string): string {
   return name

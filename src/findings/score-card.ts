@@ -44,19 +44,36 @@ export function evidenceOf(field: HeaderField | null): Finding['evidence'] {
 }
 
 /**
- * The finding of a result id read from no header, with its table message: the same for every
- * result, so one frozen object serves them all (thousands of results a second, most with
- * several such findings, would otherwise each allocate their own).
+ * Every finding read from no header, with its table message, is the same for every result:
+ * one frozen object per id serves them all (thousands of results a second, most with several
+ * such findings, would otherwise each allocate their own).
  */
-const sharedFindings = new Map<string, Finding>();
-function sharedFinding(make: () => Finding, id: string): Finding {
-  let finding = sharedFindings.get(id);
-  if (finding === undefined) {
-    finding = Object.freeze(make());
-    sharedFindings.set(id, finding);
-  }
-  return finding;
-}
+const sharedScored = new Map<string, Finding>(
+  Object.entries(observatoryResults).map(([id, entry]) => [
+    id,
+    Object.freeze({
+      id,
+      category: entry.category,
+      severity: severityOf(entry.modifier),
+      message: entry.message,
+      scoreModifier: entry.modifier,
+      evidence: null,
+    }),
+  ]),
+);
+const sharedNotes = new Map<string, Finding>(
+  Object.entries(headNotes).map(([id, entry]) => [
+    id,
+    Object.freeze({
+      id,
+      category: entry.category,
+      severity: entry.severity,
+      message: entry.message,
+      scoreModifier: 0,
+      evidence: null,
+    }),
+  ]),
+);
 
 export class ScoreCard {
   readonly findings: Finding[] = [];
@@ -65,34 +82,22 @@ export class ScoreCard {
 
   /** One Observatory test's result; listed only when it moves the score. */
   scored(result: ObservatoryResult, field: HeaderField | null): void {
-    const entry = observatoryResults[result];
-    const modifier: number = entry.modifier;
+    const shared = sharedScored.get(result)!;
+    const modifier = shared.scoreModifier;
     if (modifier === 0) return;
     if (modifier < 0) this.penalties += modifier;
     else this.bonuses += modifier;
-    const make = (): Finding => ({
-      id: result,
-      category: entry.category,
-      severity: severityOf(modifier),
-      message: entry.message,
-      scoreModifier: modifier,
-      evidence: evidenceOf(field),
-    });
-    this.findings.push(field === null ? sharedFinding(make, result) : make());
+    this.findings.push(field === null ? shared : { ...shared, evidence: evidenceOf(field) });
   }
 
   /** An unscored finding; `message` replaces the table's when it has specifics to add. */
   note(id: HeadNote, field: HeaderField | null, message?: string): void {
-    const entry = headNotes[id];
-    const make = (): Finding => ({
-      id,
-      category: entry.category,
-      severity: entry.severity,
-      message: message ?? entry.message,
-      scoreModifier: 0,
-      evidence: evidenceOf(field),
-    });
-    this.findings.push(field === null && message === undefined ? sharedFinding(make, id) : make());
+    const shared = sharedNotes.get(id)!;
+    this.findings.push(
+      field === null && message === undefined
+        ? shared
+        : { ...shared, message: message ?? shared.message, evidence: evidenceOf(field) },
+    );
   }
 
   score(): number {

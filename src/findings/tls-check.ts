@@ -105,18 +105,21 @@ export function checkTls(
         );
       }
     }
-    // A verified session had its name checked by Node during the handshake.
-    const host = tls.verified ? null : hostOf(url);
-    if (tls.verified) nameJudged = true;
-    else if (host !== null && host.length > 0) {
+    if (tls.verified) {
+      // Node checked the name during the handshake: nothing to judge again.
       nameJudged = true;
-      if (!nameMatches(host, certificate)) {
-        const kind = isIP(host) === 0 ? 'host name' : 'IP address';
-        card.note(
-          'tls-hostname-mismatch',
-          null,
-          `The certificate does not name the ${kind} ${host}.`,
-        );
+    } else {
+      const host = hostOf(url);
+      if (host !== null && host.length > 0) {
+        nameJudged = true;
+        if (!nameMatches(host, certificate)) {
+          const kind = isIP(host) === 0 ? 'host name' : 'IP address';
+          card.note(
+            'tls-hostname-mismatch',
+            null,
+            `The certificate does not name the ${kind} ${host}.`,
+          );
+        }
       }
     }
   }

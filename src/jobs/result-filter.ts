@@ -37,10 +37,23 @@ export function passesFilter(filter: ResultFilter, json: string): boolean {
   return true;
 }
 
-export interface FilteredPage {
+export interface ResultsPage {
   readonly results: StoredResult[];
   /** The last sequence number looked at: where the next page starts. */
   readonly lastSeq: number;
+}
+
+/** The page of /results after `afterSeq`: `limit` stored results, or the filtered ones. */
+export async function resultsPage(
+  store: JobStore,
+  id: string,
+  afterSeq: number,
+  limit: number,
+  filter: ResultFilter,
+): Promise<ResultsPage> {
+  if (isFiltering(filter)) return filteredPage(store, id, afterSeq, limit, filter);
+  const results = await store.resultsAfter(id, afterSeq, limit);
+  return { results, lastSeq: results.at(-1)?.seq ?? afterSeq };
 }
 
 /**
@@ -48,13 +61,13 @@ export interface FilteredPage {
  * FILTER_SCAN_LIMIT stored ones: a page may hold fewer than `limit` (even none) while
  * `nextCursor` still leads on.
  */
-export async function filteredPage(
+async function filteredPage(
   store: JobStore,
   id: string,
   afterSeq: number,
   limit: number,
   filter: ResultFilter,
-): Promise<FilteredPage> {
+): Promise<ResultsPage> {
   const results: StoredResult[] = [];
   let lastSeq = afterSeq;
   for (let scanned = 0; scanned < FILTER_SCAN_LIMIT && results.length < limit; ) {

@@ -515,8 +515,8 @@ class TargetProbe implements Milestones, Settleable, Http2ExchangeOwner {
     if (this.finished) return false;
     if (this.http2 !== null) {
       // A plain socket reads into the shared buffer; http2 keeps what it is given.
-      const owned = buffer === sharedReadBuffer ? Buffer.from(buffer.subarray(0, bytes)) : buffer;
-      this.http2.receive(owned.length === bytes ? owned : owned.subarray(0, bytes));
+      const chunk = buffer.subarray(0, bytes);
+      this.http2.receive(buffer === sharedReadBuffer ? Buffer.from(chunk) : chunk);
       return !this.finished;
     }
     if (this.firstByteAt === null) this.firstByteAt = performance.now();

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, apiKey, type JobSubmissionBody, type Problem } from '../api';
 import { navigate } from '../router';
-import { ApiKeyField, describedBy, ErrorText, TextField } from './fields';
+import { ApiKeyField, describedBy, ErrorText, SelectField, TextField } from './fields';
 
 type Field =
   | 'targets'
@@ -36,6 +36,17 @@ function fieldOf(path: string): Field | null {
 }
 
 type HttpVersion = 'auto' | '2' | '1.1' | '1.0';
+
+const METHODS = [
+  ['GET', 'GET'],
+  ['HEAD', 'HEAD'],
+] as const;
+const HTTP_VERSIONS: ReadonlyArray<readonly [HttpVersion, string]> = [
+  ['auto', 'auto (h2 by ALPN, else 1.1)'],
+  ['2', '2 only'],
+  ['1.1', '1.1 only'],
+  ['1.0', '1.0'],
+];
 
 const targetsOf = (text: string) =>
   text
@@ -159,34 +170,22 @@ export function SubmitForm() {
         <fieldset>
           <legend>Options</legend>
           <div class="options">
-            <div>
-              <label for="method">Method</label>
-              <select
-                id="method"
-                value={method}
-                onChange={(event) => setMethod(event.currentTarget.value as 'GET' | 'HEAD')}
-                {...described('method')}
-              >
-                <option>GET</option>
-                <option>HEAD</option>
-              </select>
-              <ErrorText id="method-error" message={errors.method} />
-            </div>
-            <div>
-              <label for="httpVersion">HTTP version</label>
-              <select
-                id="httpVersion"
-                value={httpVersion}
-                onChange={(event) => setHttpVersion(event.currentTarget.value as HttpVersion)}
-                {...described('httpVersion')}
-              >
-                <option value="auto">auto (h2 by ALPN, else 1.1)</option>
-                <option value="2">2 only</option>
-                <option value="1.1">1.1 only</option>
-                <option value="1.0">1.0</option>
-              </select>
-              <ErrorText id="httpVersion-error" message={errors.httpVersion} />
-            </div>
+            <SelectField
+              id="method"
+              label="Method"
+              value={method}
+              onChange={setMethod}
+              options={METHODS}
+              error={errors.method}
+            />
+            <SelectField
+              id="httpVersion"
+              label="HTTP version"
+              value={httpVersion}
+              onChange={setHttpVersion}
+              options={HTTP_VERSIONS}
+              error={errors.httpVersion}
+            />
             <TextField
               id="timeoutMs"
               label="Timeout per target (ms)"

@@ -44,6 +44,44 @@ export function TextField({ id, label, value, onInput, error, type, numeric }: T
   );
 }
 
+interface SelectFieldProps<Value extends string> {
+  readonly id: string;
+  readonly label: string;
+  readonly value: Value;
+  readonly onChange: (value: Value) => void;
+  /** [value, text] of each option, in order. */
+  readonly options: ReadonlyArray<readonly [Value, string]>;
+  readonly error?: string;
+}
+
+export function SelectField<Value extends string>({
+  id,
+  label,
+  value,
+  onChange,
+  options,
+  error,
+}: SelectFieldProps<Value>) {
+  return (
+    <div>
+      <label for={id}>{label}</label>
+      <select
+        id={id}
+        value={value}
+        onChange={(event) => onChange(event.currentTarget.value as Value)}
+        {...describedBy(id, error)}
+      >
+        {options.map(([option, text]) => (
+          <option key={option} value={option}>
+            {text}
+          </option>
+        ))}
+      </select>
+      <ErrorText id={`${id}-error`} message={error} />
+    </div>
+  );
+}
+
 /** The API key, kept by the caller in session storage (never in a URL). */
 export function ApiKeyField(props: Pick<TextFieldProps, 'value' | 'onInput' | 'error'>) {
   return (
