@@ -1,16 +1,19 @@
 // Micro-benchmarks of what the service spends per finished target on top of the probe engine:
-// the metrics observer, the result's JSON and the address policy. Each pits the code as it
+// the metrics observer, the result's JSON, the address policy, and per looked-up name the DNS
+// codec. Each pits the code as it
 // was (a copy below; for the policy, the property test's oracle in test/support/reference/,
 // used rather than a second copy of it) against the alternatives, alternating in one process;
 // medians of ROUNDS.
 // Run: npm run bench:micro   (about 12 s on one core)
 
+import dnsPacket from 'dns-packet';
 import fastJson from 'fast-json-stringify';
 import { type Counter, Registry } from 'prom-client';
 import { z } from 'zod';
 import { serializeResult } from '../../src/jobs/result-json.js';
 import { PHASES, targetMetrics } from '../../src/plugins/metrics.js';
 import { createAddressPolicy } from '../../src/policy/address-policy.js';
+import { decodeResponse, encodeQuery } from '../../src/probe/dns/dns-wire.js';
 import { JobResult } from '../../src/schemas/job.js';
 import type { ProbeResult } from '../../src/schemas/probe-result.js';
 import { createAddressPolicy as createBlockListPolicy } from '../../test/support/reference/blocklist-address-policy.js';
@@ -239,4 +242,78 @@ const fastJsonStringify = (index: number, result: ProbeResult) => compiled({ ind
       'ipaddr.js, parsed once (src)': checkAll(now),
     });
   }
+}
+
+// ---------------------------------------------------------------- 4. DNS codec
+
+{
+  // What a bulk lookup of hN.example sends and reads, as the names scenario's DNS server
+  // answers: an A record, and for AAAA no data with the zone's SOA (uncompressed, as
+  // dns-packet writes it; real servers compress, which costs our reader less, not more).
+  const names = Array.from({ length: 2_000 }, (_, i) => `h${i}.example`);
+  const soa = {
+    type: 'SOA' as const,
+    name: 'example',
+    ttl: 300,
+    data: {
+      mname: 'ns.example',
+      rname: 'hostmaster.example',
+      serial: 1,
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      minimum: 300,
+    },
+  };
+  const answers = names.flatMap((name, i) => [
+    dnsPacket.encode({
+      type: 'response',
+      id: i,
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+      questions: [{ type: 'A', class: 'IN', name }],
+      answers: [{ type: 'A', name, ttl: 300, data: `127.0.${i >> 8}.${(i & 255) + 1}` }],
+    }),
+    dnsPacket.encode({
+      type: 'response',
+      id: i,
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+      questions: [{ type: 'AAAA', class: 'IN', name }],
+      authorities: [soa],
+    }),
+  ]);
+  const loops = 5;
+  const withDnsPacket = () => {
+    for (let n = 0; n < loops; n++) {
+      for (const [i, name] of names.entries()) {
+        for (const type of ['A', 'AAAA'] as const) {
+          dnsPacket.encode({
+            type: 'query',
+            id: 0,
+            flags: dnsPacket.RECURSION_DESIRED,
+            questions: [{ type, class: 'IN', name }],
+          });
+        }
+        dnsPacket.decode(answers[2 * i]!);
+        dnsPacket.decode(answers[2 * i + 1]!);
+      }
+    }
+  };
+  const withDnsWire = () => {
+    for (let n = 0; n < loops; n++) {
+      for (const [i, name] of names.entries()) {
+        encodeQuery(name, 1);
+        encodeQuery(name, 28);
+        decodeResponse(answers[2 * i]!);
+        decodeResponse(answers[2 * i + 1]!);
+      }
+    }
+  };
+  compare(
+    '4. DNS codec: A and AAAA queries encoded, their answers decoded, per name',
+    loops * names.length,
+    {
+      'dns-packet encode + decode (before)': withDnsPacket,
+      'dns-wire.ts (src)': withDnsWire,
+    },
+  );
 }

@@ -6,15 +6,16 @@
 // query nobody waits for any more (its probes ended) is dropped instead of sent or retried.
 import { randomFillSync } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import type { DecodedPacket } from 'dns-packet';
+import { DeadlineQueue, type DeadlineTicket } from './deadline-queue.js';
 import {
   answersQuestion,
-  decodeMessage,
+  decodeResponse,
   encodeQuery,
   type QueryOutcome,
   type RecordType,
   readAnswer,
 } from './dns-message.js';
+import type { WireResponse } from './dns-wire.js';
 import type { DnsServerAddress } from './resolv-conf.js';
 import { queryOverTcp } from './tcp-query.js';
 
@@ -66,7 +67,8 @@ interface PendingQuery {
   /** The id it was last sent with: a query queued twice for one send goes out once. */
   sentId: number;
   channel: UdpChannel | null;
-  timer: NodeJS.Timeout | null;
+  /** Its timeout on the wire, while it has one. */
+  deadline: DeadlineTicket | null;
 }
 
 /** One connected UDP socket to one server: only that server's datagrams reach it. */
@@ -172,6 +174,8 @@ export class DnsClient {
   readonly #maxInFlight: number;
   readonly #rotate: boolean;
   readonly #maxAddresses: number;
+  /** Every query's timeout on the wire, under one timer. */
+  readonly #deadlines: DeadlineQueue<PendingQuery>;
   /** The socket that takes new queries, per server. */
   readonly #channels = new Map<DnsServerAddress, UdpChannel>();
   /** Retired sockets still waiting for answers; closed when their last query ends. */
@@ -202,6 +206,7 @@ export class DnsClient {
     this.#maxInFlight = options.maxInFlight;
     this.#rotate = options.rotate ?? false;
     this.#maxAddresses = options.maxAddresses ?? DEFAULT_MAX_ADDRESSES;
+    this.#deadlines = new DeadlineQueue(options.timeoutMs, (query) => this.#onTimeout(query));
   }
 
   get inFlight(): number {
@@ -234,7 +239,7 @@ export class DnsClient {
         id: 0,
         sentId: -1,
         channel: null,
-        timer: null,
+        deadline: null,
       };
       if (this.#inFlight < this.#maxInFlight) this.#begin(query);
       else this.#waiting.push(query);
@@ -258,7 +263,7 @@ export class DnsClient {
     const server = this.#serverOf(query);
     this.sent[query.type]++;
     this.#channelFor(server).add(query);
-    query.timer = setTimeout(this.#onTimeout, this.#timeoutMs, query);
+    query.deadline = this.#deadlines.add(query);
   }
 
   #channelFor(server: DnsServerAddress): UdpChannel {
@@ -281,14 +286,14 @@ export class DnsClient {
     if (message.length < 12) return;
     const query = channel.pending.get(message.readUInt16BE(0));
     if (query === undefined) return;
-    const response = decodeMessage(message);
+    const response = decodeResponse(message);
     if (response === null) {
       this.#retry(query, null, 'undecodable DNS response');
       return;
     }
     // An answer to another question is not ours; keep waiting.
     if (!answersQuestion(response, query.name, query.type)) return;
-    if (response.flag_tc) {
+    if (response.truncated) {
       this.#askOverTcp(query);
       return;
     }
@@ -325,7 +330,7 @@ export class DnsClient {
         this.#retry(query, null, reply.timedOut ? null : reply.message);
         return;
       }
-      const response = decodeMessage(reply.message);
+      const response = decodeResponse(reply.message);
       if (
         response === null ||
         response.id !== query.id ||
@@ -338,7 +343,7 @@ export class DnsClient {
     });
   }
 
-  #conclude(query: PendingQuery, response: DecodedPacket): void {
+  #conclude(query: PendingQuery, response: WireResponse): void {
     const outcome = readAnswer(response, query.name, query.type, this.#maxAddresses);
     if (outcome.kind === 'rcode' && RETRY_RCODES.has(outcome.rcode)) {
       this.#retry(query, outcome.rcode, null);
@@ -347,10 +352,10 @@ export class DnsClient {
     this.#finish(query, outcome);
   }
 
-  readonly #onTimeout = (query: PendingQuery): void => {
-    query.timer = null;
+  #onTimeout(query: PendingQuery): void {
+    query.deadline = null;
     this.#retry(query, null, null);
-  };
+  }
 
   /** The next try goes to the next server; after the last, the most telling failure wins. */
   #retry(query: PendingQuery, rcode: string | null, error: string | null): void {
@@ -374,8 +379,8 @@ export class DnsClient {
 
   /** Unhooks the query from its timer and socket, closing a retired socket it was the last on. */
   #detach(query: PendingQuery): void {
-    if (query.timer !== null) clearTimeout(query.timer);
-    query.timer = null;
+    if (query.deadline !== null) this.#deadlines.cancel(query.deadline);
+    query.deadline = null;
     const channel = query.channel;
     if (channel === null) return;
     channel.remove(query);
@@ -419,5 +424,6 @@ export class DnsClient {
     }
     this.#channels.clear();
     this.#draining.clear();
+    this.#deadlines.clear();
   }
 }

@@ -1,9 +1,9 @@
-// DNS messages as the stub resolver sends and reads them (dns-packet does the wire format):
+// DNS messages as the stub resolver sends and reads them (dns-wire.ts does the wire format):
 // the question for a name, whether a response answers it, and what the answer says — the
 // addresses at the end of its CNAME chain, or why there are none.
-import { isIP } from 'node:net';
-import type { Answer, DecodedPacket } from 'dns-packet';
-import dnsPacket from 'dns-packet';
+import { encodeQuery as encodeWireQuery, RecordTypeCode, type WireResponse } from './dns-wire.js';
+
+export { decodeResponse } from './dns-wire.js';
 
 export type RecordType = 'A' | 'AAAA';
 
@@ -43,90 +43,73 @@ export function isDnsName(name: string): boolean {
   return DNS_NAME.test(name.endsWith('.') ? name.slice(0, -1) : name);
 }
 
-/** The query for (name, type) with id 0 (the client writes its own), or null if not a name. */
+/**
+ * The query for (name, type) with id 0 (the client writes its own), or null if not a name:
+ * the wire format's limits are isDnsName's, counted in octets.
+ */
 export function encodeQuery(name: string, type: RecordType): Buffer | null {
-  if (!isDnsName(name)) return null;
-  return dnsPacket.encode({
-    type: 'query',
-    id: 0,
-    flags: dnsPacket.RECURSION_DESIRED,
-    questions: [{ type, class: 'IN', name }],
-  });
+  return encodeWireQuery(name, RecordTypeCode[type]);
 }
 
-export function decodeMessage(message: Buffer): DecodedPacket | null {
-  try {
-    return dnsPacket.decode(message);
-  } catch {
-    return null;
-  }
-}
-
-/** The response code's name (RFC 1035 §4.1.1), from the low four bits of the flags. */
-export function rcodeOf(response: DecodedPacket): string {
-  const code = (response.flags ?? 0) & 0xf;
-  return RCODE_NAMES[code] ?? `RCODE${code}`;
+/** The response code's name (RFC 1035 §4.1.1). */
+export function rcodeOf(response: WireResponse): string {
+  return RCODE_NAMES[response.rcode] ?? `RCODE${response.rcode}`;
 }
 
 /**
  * Whether `response` answers the question (name, type). A failure rcode with no question
  * section (some servers drop it from FORMERR and REFUSED) counts: it matched the id.
  */
-export function answersQuestion(response: DecodedPacket, name: string, type: RecordType): boolean {
-  if (response.type !== 'response') return false;
-  const question = response.questions?.[0];
-  if (question === undefined) return rcodeOf(response) !== 'NOERROR';
-  return question.type === type && normalizeName(question.name) === normalizeName(name);
+export function answersQuestion(response: WireResponse, name: string, type: RecordType): boolean {
+  if (!response.isResponse) return false;
+  const question = response.question;
+  if (question === null) return response.rcode !== 0;
+  return question.type === RecordTypeCode[type] && question.name === normalizeName(name);
 }
 
 /** Reads the addresses for `name` out of a response, following its CNAME chain. */
 export function readAnswer(
-  response: DecodedPacket,
+  response: WireResponse,
   name: string,
   type: RecordType,
   maxAddresses: number,
 ): QueryOutcome {
   const rcode = rcodeOf(response);
   if (rcode !== 'NOERROR' && rcode !== 'NXDOMAIN') return { kind: 'rcode', rcode };
-  const answers = response.answers ?? [];
+  const answers = response.answers;
+  const asked = normalizeName(name);
   const cnames: string[] = [];
-  let owner = normalizeName(name);
+  let owner = asked;
   let ttl = Number.POSITIVE_INFINITY;
   for (;;) {
-    const alias = answers.find(
-      (a): a is Answer & { type: 'CNAME'; data: string } =>
-        a.type === 'CNAME' && normalizeName(a.name) === owner,
-    );
+    const alias = answers.find((a) => a.type === RecordTypeCode.CNAME && a.name === owner);
     if (alias === undefined) break;
-    owner = normalizeName(alias.data);
-    if (owner === normalizeName(name) || cnames.includes(owner)) {
+    owner = alias.data;
+    if (owner === asked || cnames.includes(owner)) {
       return { kind: 'error', message: 'CNAME loop in the answer' };
     }
     if (cnames.length === MAX_CNAME_CHAIN) {
       return { kind: 'error', message: `CNAME chain longer than ${MAX_CNAME_CHAIN}` };
     }
     cnames.push(owner);
-    ttl = Math.min(ttl, alias.ttl ?? 0);
+    ttl = Math.min(ttl, alias.ttl);
   }
-  const family = type === 'A' ? 4 : 6;
+  const typeCode = RecordTypeCode[type];
   const addresses: string[] = [];
   let truncated = false;
   for (const record of answers) {
-    if (record.type !== type || normalizeName(record.name) !== owner) continue;
-    const address = record.data as string;
-    if (isIP(address) !== family) continue;
+    if (record.type !== typeCode || record.name !== owner) continue;
     if (addresses.length === maxAddresses) {
       truncated = true;
       break;
     }
-    addresses.push(address);
-    ttl = Math.min(ttl, record.ttl ?? 0);
+    addresses.push(record.data);
+    ttl = Math.min(ttl, record.ttl);
   }
   if (addresses.length === 0) {
     // RFC 2308: a negative answer lives for min(SOA TTL, SOA MINIMUM).
-    const soa = (response.authorities ?? []).find((a) => a.type === 'SOA');
-    const soaTtl =
-      soa === undefined ? null : Math.min(soa.ttl ?? 0, (soa.data as { minimum: number }).minimum);
+    const soa = response.soa;
+    const soaTtl = soa === null ? null : Math.min(soa.ttl, soa.minimum);
     return { kind: 'answer', rcode, addresses, cnames, ttl: soaTtl, truncated };
   }
   return { kind: 'answer', rcode, addresses, cnames, ttl, truncated };

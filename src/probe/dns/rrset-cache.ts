@@ -63,9 +63,9 @@ export class RRsetCache {
   }
 
   /**
-   * The answer for (name, type): cached when fresh (unless `useCache` is false), else the
-   * question already on the wire, else a new one from `ask`, which is told whether anyone
-   * still wants the answer (an asker that abandons it stops counting).
+   * The answer for (name, type): cached when fresh (unless `useCache` is false), at once and
+   * without a promise; else the question already on the wire, else a new one from `ask`, which
+   * is told whether anyone still wants the answer (an asker that abandons it stops counting).
    */
   lookup(
     name: string,
@@ -73,7 +73,7 @@ export class RRsetCache {
     useCache: boolean,
     asker: Asker | undefined,
     ask: (wanted: () => boolean) => Promise<QueryOutcome>,
-  ): Promise<RRsetLookup> {
+  ): RRsetLookup | Promise<RRsetLookup> {
     const key = `${type} ${name}`;
     if (useCache) {
       const entry = this.#entries.get(key);
@@ -81,11 +81,7 @@ export class RRsetCache {
         const leftMs = entry.expiresAt - this.#now();
         if (leftMs > 0) {
           this.hits++;
-          return Promise.resolve({
-            outcome: entry.outcome,
-            fromCache: true,
-            ttl: Math.ceil(leftMs / 1000),
-          });
+          return { outcome: entry.outcome, fromCache: true, ttl: Math.ceil(leftMs / 1000) };
         }
         this.#entries.delete(key);
       }

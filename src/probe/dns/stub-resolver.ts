@@ -4,6 +4,7 @@
 // other gets a short grace (RFC 8305's resolution delay) and the name is dialled with what
 // is there, the late answer still landing in the shared cache.
 import type { DnsFacts } from '../../schemas/probe-result.js';
+import { DeadlineQueue, type DeadlineTicket } from './deadline-queue.js';
 import type {
   DnsAnswer,
   DnsFailureCode,
@@ -61,9 +62,14 @@ function toAddresses(
   return lookup.outcome.addresses.map((address) => ({ address, family }));
 }
 
-function minTtl(values: Array<number | null>): number | null {
-  const known = values.filter((v): v is number => v !== null);
-  return known.length === 0 ? null : Math.min(...known);
+function minTtl(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null ? a : Math.min(a, b);
+}
+
+function whenKnown(lookup: RRsetLookup | Promise<RRsetLookup>, then: (l: RRsetLookup) => void) {
+  if (lookup instanceof Promise) lookup.then(then);
+  else then(lookup);
 }
 
 /** The candidate names for `hostname`, in the order glibc's res_search tries them. */
@@ -81,6 +87,8 @@ export class StubResolver implements DnsResolver {
   readonly #hosts: HostsTable;
   readonly #client: DnsClient;
   readonly #cache: RRsetCache;
+  /** The other family's grace once one has addresses: one timer for every lookup. */
+  readonly #graces = new DeadlineQueue<() => void>(RESOLUTION_DELAY_MS, (settle) => settle());
   #lookaheads = 0;
 
   constructor(options: StubResolverOptions) {
@@ -141,32 +149,36 @@ export class StubResolver implements DnsResolver {
     void this.resolve(hostname, { asker });
   }
 
+  /** Synchronous when both families are cached: most lookups of a bulk job (look-ahead). */
   #resolveCandidate(
     name: string,
     useCache: boolean,
     asker: ResolveOptions['asker'],
-  ): Promise<CandidateOutcome> {
+  ): CandidateOutcome | Promise<CandidateOutcome> {
+    const v4 = this.#lookup(name, 'A', useCache, asker);
+    const v6 = this.#lookup(name, 'AAAA', useCache, asker);
+    if (!(v4 instanceof Promise) && !(v6 instanceof Promise)) return this.#combine(name, v4, v6);
     return new Promise((resolve) => {
-      let v4: RRsetLookup | undefined;
-      let v6: RRsetLookup | undefined;
-      let grace: NodeJS.Timeout | undefined;
+      let heardV4: RRsetLookup | undefined;
+      let heardV6: RRsetLookup | undefined;
+      let grace: DeadlineTicket | undefined;
       let settled = false;
       const settle = (): void => {
         if (settled) return;
         settled = true;
-        if (grace !== undefined) clearTimeout(grace);
-        resolve(this.#combine(name, v4, v6));
+        if (grace !== undefined) this.#graces.cancel(grace);
+        resolve(this.#combine(name, heardV4, heardV6));
       };
       const heard = (lookup: RRsetLookup): void => {
-        if (v4 !== undefined && v6 !== undefined) settle();
-        else if (hasAddresses(lookup)) grace ??= setTimeout(settle, RESOLUTION_DELAY_MS);
+        if (heardV4 !== undefined && heardV6 !== undefined) settle();
+        else if (hasAddresses(lookup)) grace ??= this.#graces.add(settle);
       };
-      this.#lookup(name, 'A', useCache, asker).then((lookup) => {
-        v4 = lookup;
+      whenKnown(v4, (lookup) => {
+        heardV4 = lookup;
         heard(lookup);
       });
-      this.#lookup(name, 'AAAA', useCache, asker).then((lookup) => {
-        v6 = lookup;
+      whenKnown(v6, (lookup) => {
+        heardV6 = lookup;
         heard(lookup);
       });
     });
@@ -177,7 +189,7 @@ export class StubResolver implements DnsResolver {
     type: RecordType,
     useCache: boolean,
     asker: ResolveOptions['asker'],
-  ): Promise<RRsetLookup> {
+  ): RRsetLookup | Promise<RRsetLookup> {
     const ask = (wanted: () => boolean): Promise<QueryOutcome> =>
       this.#client.query(name, type, wanted);
     return this.#cache.lookup(name, type, useCache, asker, ask);
@@ -188,31 +200,28 @@ export class StubResolver implements DnsResolver {
     v4: RRsetLookup | undefined,
     v6: RRsetLookup | undefined,
   ): CandidateOutcome {
-    const heard = [v4, v6].filter((r): r is RRsetLookup => r !== undefined);
     const addresses = [...toAddresses(v4, 'IPv4'), ...toAddresses(v6, 'IPv6')];
-    const answers = heard.filter((r) => r.outcome.kind === 'answer');
-    const chain = answers.reduce<readonly string[]>(
-      (longest, r) =>
-        r.outcome.kind === 'answer' && r.outcome.cnames.length > longest.length
-          ? r.outcome.cnames
-          : longest,
-      [],
-    );
+    const a4 = v4?.outcome.kind === 'answer' ? v4.outcome : undefined;
+    const a6 = v6?.outcome.kind === 'answer' ? v6.outcome : undefined;
+    // The longer CNAME chain (a family may have stopped at a name without its records).
+    const cnames = (a6?.cnames.length ?? 0) > (a4?.cnames.length ?? 0) ? a6!.cnames : a4?.cnames;
     // The TTL of what is used: the families that gave addresses, else the negative answers.
-    const used = addresses.length > 0 ? answers.filter(hasAddresses) : answers;
+    const useV4 = a4 !== undefined && (addresses.length === 0 || a4.addresses.length > 0);
+    const useV6 = a6 !== undefined && (addresses.length === 0 || a6.addresses.length > 0);
     const facts: DnsFacts = {
       // From the cache only when no question had to go out for this answer.
-      source: heard.every((r) => r.fromCache) ? 'cache' : 'dns',
+      source:
+        (v4 === undefined || v4.fromCache) && (v6 === undefined || v6.fromCache) ? 'cache' : 'dns',
       name,
-      cnames: [...chain],
+      cnames: cnames === undefined ? [] : [...cnames],
       addresses,
-      ttl: minTtl(used.map((r) => r.ttl)),
+      ttl: minTtl(useV4 ? v4!.ttl : null, useV6 ? v6!.ttl : null),
     };
     if (addresses.length > 0) return { kind: 'found', facts, addresses };
 
     // NXDOMAIN is authoritative for every type of the name; then an unusable answer, silence,
     // a server's failure, and last a name that exists without addresses.
-    const outcomes = heard.map((r) => r.outcome);
+    const outcomes = [v4?.outcome, v6?.outcome].filter((o) => o !== undefined);
     if (outcomes.some((o) => o.kind === 'answer' && o.rcode === 'NXDOMAIN')) {
       return fail('dns_not_found', FailureRank.NxDomain, 'no such name (NXDOMAIN)', facts);
     }
@@ -252,6 +261,7 @@ export class StubResolver implements DnsResolver {
 
   close(): Promise<void> {
     this.#client.close();
+    this.#graces.clear();
     this.#cache.clear();
     return Promise.resolve();
   }

@@ -1,0 +1,260 @@
+// The DNS wire format, only as far as a stub resolver needs it: the one-question query it
+// sends, and the parts of a response it reads (header, question, A/AAAA/CNAME answers, the
+// authority's SOA). Our own because the general codec (dns-packet) builds an object for
+// every part of every record: a name's two queries and answers cost it ~13 µs of the event
+// loop, this ~4 µs (`npm run bench:micro`, section 4), for every name of a bulk job.
+// test/probe/dns-wire.test.ts holds it to dns-packet's results.
+// Everything read is bounds-checked: a hostile datagram is an undecodable one, never a throw
+// that escapes, an out-of-range read or a loop.
+
+export const RecordTypeCode = { A: 1, CNAME: 5, SOA: 6, AAAA: 28 } as const;
+
+/** A record of the answer section that the resolver reads: A, AAAA or CNAME. */
+export interface WireRecord {
+  /** Lower case, without the trailing dot. */
+  readonly name: string;
+  readonly type: number;
+  readonly ttl: number;
+  /** The address (A, AAAA) or the alias target, lower case (CNAME). */
+  readonly data: string;
+}
+
+export interface WireResponse {
+  readonly id: number;
+  /** The QR bit: a response, not a query. */
+  readonly isResponse: boolean;
+  /** The TC bit: the answer did not fit and must be asked again over TCP. */
+  readonly truncated: boolean;
+  /** The low four bits of the flags (RFC 1035 §4.1.1). */
+  readonly rcode: number;
+  /** The first question (lower case, no trailing dot), or null when the section is empty. */
+  readonly question: { readonly name: string; readonly type: number } | null;
+  readonly answers: readonly WireRecord[];
+  /** The first SOA of the authority section: a negative answer's TTL comes from it. */
+  readonly soa: { readonly ttl: number; readonly minimum: number } | null;
+}
+
+const HEADER_BYTES = 12;
+const FLAG_QR = 0x8000;
+const FLAG_TC = 0x0200;
+const FLAG_RD = 0x0100;
+/** RFC 1035 §2.3.4: 63 octets a label, 255 a name on the wire. */
+const MAX_LABEL_BYTES = 63;
+const MAX_NAME_BYTES = 255;
+
+class Malformed extends Error {}
+const MALFORMED = new Malformed('malformed DNS message');
+
+/**
+ * The query for (name, type) with recursion desired and id 0 (the client writes its own), or
+ * null when the name cannot be one on the wire (an empty or over-long label, over 255 octets).
+ */
+export function encodeQuery(name: string, type: number): Buffer | null {
+  const bare = name.endsWith('.') ? name.slice(0, -1) : name;
+  const nameBytes = Buffer.byteLength(bare, 'utf8') + (bare.length === 0 ? 1 : 2);
+  if (nameBytes > MAX_NAME_BYTES) return null;
+  const packet = Buffer.allocUnsafe(HEADER_BYTES + nameBytes + 4);
+  packet.writeUInt32BE(FLAG_RD, 0); // id 0, flags
+  packet.writeUInt32BE(0x00010000, 4); // one question, no answers
+  packet.writeUInt32BE(0, 8); // no authority, no additional records
+  // The name's text one octet to the right, then each dot replaced by its label's length.
+  let lengthAt = HEADER_BYTES;
+  if (bare.length > 0) packet.write(bare, HEADER_BYTES + 1, 'utf8');
+  const end = HEADER_BYTES + nameBytes - 1;
+  for (let at = HEADER_BYTES + 1; bare.length > 0 && at <= end; at++) {
+    if (at < end && packet[at] !== 0x2e) continue;
+    const length = at - lengthAt - 1;
+    if (length === 0 || length > MAX_LABEL_BYTES) return null;
+    packet[lengthAt] = length;
+    lengthAt = at;
+  }
+  packet[end] = 0;
+  packet.writeUInt16BE(type, end + 1);
+  packet.writeUInt16BE(1, end + 3); // class IN
+  return packet;
+}
+
+/** The response in `message`, or null when it is not a well-formed DNS message. */
+export function decodeResponse(message: Buffer): WireResponse | null {
+  try {
+    return new WireReader(message).response();
+  } catch (error) {
+    if (error instanceof Malformed) return null;
+    throw error;
+  }
+}
+
+class WireReader {
+  #at = HEADER_BYTES;
+
+  constructor(private readonly buf: Buffer) {}
+
+  response(): WireResponse {
+    const buf = this.buf;
+    if (buf.length < HEADER_BYTES) throw MALFORMED;
+    const flags = buf.readUInt16BE(2);
+    const questions = buf.readUInt16BE(4);
+    const answerCount = buf.readUInt16BE(6);
+    const authorityCount = buf.readUInt16BE(8);
+    let question: WireResponse['question'] = null;
+    for (let i = 0; i < questions; i++) {
+      const name = this.#name();
+      const type = this.#u16();
+      this.#u16(); // class
+      if (i === 0) question = { name, type };
+    }
+    const answers: WireRecord[] = [];
+    for (let i = 0; i < answerCount; i++) {
+      const record = this.#answer();
+      if (record !== null) answers.push(record);
+    }
+    let soa: WireResponse['soa'] = null;
+    for (let i = 0; i < authorityCount && soa === null; i++) soa = this.#soa();
+    // The additional section (EDNS options, glue) says nothing a stub resolver uses.
+    return {
+      id: buf.readUInt16BE(0),
+      isResponse: (flags & FLAG_QR) !== 0,
+      truncated: (flags & FLAG_TC) !== 0,
+      rcode: flags & 0xf,
+      question,
+      answers,
+      soa,
+    };
+  }
+
+  /** One resource record's header, leaving #at at its data; the data's end is returned. */
+  #recordHeader(): { name: string; type: number; ttl: number; end: number } {
+    const name = this.#name();
+    const type = this.#u16();
+    this.#u16(); // class
+    const ttl = this.#u32();
+    const length = this.#u16();
+    const end = this.#at + length;
+    if (end > this.buf.length) throw MALFORMED;
+    return { name, type, ttl, end };
+  }
+
+  #answer(): WireRecord | null {
+    const { name, type, ttl, end } = this.#recordHeader();
+    const length = end - this.#at;
+    let data: string | null = null;
+    if (type === RecordTypeCode.A && length === 4) data = ipv4At(this.buf, this.#at);
+    else if (type === RecordTypeCode.AAAA && length === 16) data = ipv6At(this.buf, this.#at);
+    else if (type === RecordTypeCode.CNAME) {
+      data = this.#name();
+      if (this.#at !== end) throw MALFORMED;
+    } else if (type === RecordTypeCode.A || type === RecordTypeCode.AAAA) throw MALFORMED;
+    this.#at = end;
+    return data === null ? null : { name, type, ttl, data };
+  }
+
+  #soa(): WireResponse['soa'] {
+    const { type, ttl, end } = this.#recordHeader();
+    if (type !== RecordTypeCode.SOA) {
+      this.#at = end;
+      return null;
+    }
+    this.#name(); // MNAME
+    this.#name(); // RNAME
+    this.#at += 16; // SERIAL, REFRESH, RETRY, EXPIRE
+    const minimum = this.#u32();
+    if (this.#at !== end) throw MALFORMED;
+    return { ttl, minimum };
+  }
+
+  #u16(): number {
+    const at = this.#at;
+    if (at + 2 > this.buf.length) throw MALFORMED;
+    this.#at = at + 2;
+    return this.buf.readUInt16BE(at);
+  }
+
+  #u32(): number {
+    const at = this.#at;
+    if (at + 4 > this.buf.length) throw MALFORMED;
+    this.#at = at + 4;
+    return this.buf.readUInt32BE(at);
+  }
+
+  /**
+   * A domain name at #at, lower case without the trailing dot ('' for the root), following
+   * compression pointers. A pointer must point before the labels that hold it (RFC 1035
+   * §4.1.4: "a prior occurrence"), so every name ends; 255 octets at most, as sent.
+   */
+  #name(): string {
+    const buf = this.buf;
+    let at = this.#at;
+    let resumeAt = -1;
+    let labelsFrom = at;
+    let wireBytes = 1;
+    let name = '';
+    for (;;) {
+      if (at >= buf.length) throw MALFORMED;
+      const length = buf[at]!;
+      if (length === 0) {
+        at += 1;
+        break;
+      }
+      if ((length & 0xc0) === 0xc0) {
+        if (at + 2 > buf.length) throw MALFORMED;
+        const target = buf.readUInt16BE(at) & 0x3fff;
+        if (target >= labelsFrom) throw MALFORMED;
+        if (resumeAt === -1) resumeAt = at + 2;
+        at = target;
+        labelsFrom = target;
+        continue;
+      }
+      if ((length & 0xc0) !== 0) throw MALFORMED; // extended label types (RFC 6891 §5)
+      wireBytes += length + 1;
+      if (wireBytes > MAX_NAME_BYTES || at + 1 + length > buf.length) throw MALFORMED;
+      const label = labelAt(buf, at + 1, length);
+      name = name.length === 0 ? label : `${name}.${label}`;
+      at += 1 + length;
+    }
+    this.#at = resumeAt === -1 ? at : resumeAt;
+    return name;
+  }
+}
+
+/** A label as text, lower case: ASCII byte by byte, anything else as UTF-8 (as dns-packet). */
+function labelAt(buf: Buffer, from: number, length: number): string {
+  let ascii = '';
+  for (let i = from; i < from + length; i++) {
+    const byte = buf[i]!;
+    if (byte >= 0x80) return buf.toString('utf8', from, from + length).toLowerCase();
+    ascii += String.fromCharCode(byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte);
+  }
+  return ascii;
+}
+
+function ipv4At(buf: Buffer, at: number): string {
+  return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
+}
+
+/** RFC 5952 text, as the WHATWG URL serializer writes it: the first longest zero run is ::. */
+function ipv6At(buf: Buffer, at: number): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(at + 2 * i));
+  let bestFrom = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) {
+      bestFrom = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = (from: number, to: number): string =>
+    groups
+      .slice(from, to)
+      .map((g) => g.toString(16))
+      .join(':');
+  if (bestFrom === -1) return hex(0, 8);
+  return `${hex(0, bestFrom)}::${hex(bestFrom + bestLength, 8)}`;
+}
