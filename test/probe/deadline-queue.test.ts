@@ -68,14 +68,36 @@ describe('DeadlineQueue', () => {
     expect(due).toEqual([]);
   });
 
-  it('does not keep the process alive once every item is cancelled', async () => {
-    // A child with one item of 60 s, cancelled at once: it must exit as soon as its script ends.
-    const script = `
-      import { DeadlineQueue } from './src/probe/dns/deadline-queue.ts';
-      const queue = new DeadlineQueue(60_000, () => process.exit(3));
-      queue.cancel(queue.add('x'));
-      queue.cancel(queue.add('y'));
-    `;
+  it('times an item from its own add when the head before it was cancelled, and not late', async () => {
+    const delayMs = 100;
+    const queue = new DeadlineQueue<string>(delayMs, (item) => due.get(item)?.());
+    const due = new Map<string, () => void>();
+    const comesDue = (item: string) =>
+      new Promise<number>((resolve) => {
+        const addedAt = performance.now();
+        due.set(item, () => resolve(performance.now() - addedAt));
+        queue.add(item);
+      });
+    const head = queue.add('head');
+    queue.cancel(head);
+    // The next item comes 50 ms after the cancelled head (this wait only builds the case): the
+    // timer armed for the head fires first and must re-arm for the rest of the item's delay.
+    await new Promise<void>((resolve) => setTimeout(resolve, 50));
+    const later = comesDue('later');
+    // Three delays bound the lateness: a re-arm for several times the rest would miss it.
+    let bound: NodeJS.Timeout | undefined;
+    const tooLate = new Promise<'late'>((resolve) => {
+      bound = setTimeout(() => resolve('late'), 3 * delayMs);
+    });
+    const outcome = await Promise.race([later, tooLate]);
+    clearTimeout(bound);
+    expect(outcome).not.toBe('late');
+    expect(outcome as number).toBeGreaterThanOrEqual(delayMs - TIMER_SLACK_MS);
+  });
+
+  /** Runs `body` in a child with a DeadlineQueue in scope; resolves to its exit code. */
+  async function exitCodeOf(body: string): Promise<number | null> {
+    const script = `import { DeadlineQueue } from './src/probe/dns/deadline-queue.ts';\n${body}`;
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', '--input-type=module', '-e', script],
@@ -83,7 +105,33 @@ describe('DeadlineQueue', () => {
         stdio: ['ignore', 'ignore', 'inherit'],
       },
     );
-    const [code] = (await once(child, 'exit')) as [number | null];
+    try {
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    } finally {
+      child.kill('SIGKILL'); // a child that outlived a failed test
+    }
+  }
+
+  it('does not keep the process alive once every item is cancelled', async () => {
+    // Items of 60 s, cancelled at once: the child must exit as soon as its script ends.
+    const code = await exitCodeOf(`
+      const queue = new DeadlineQueue(60_000, () => process.exit(3));
+      queue.cancel(queue.add('x'));
+      queue.cancel(queue.add('y'));
+    `);
     expect(code).toBe(0);
+  }, 20_000);
+
+  it('keeps the process alive while an item is pending, also after the queue was emptied', async () => {
+    // Exit 7 only comes from onDue: a child that exits 0 ended with an item still pending.
+    expect(await exitCodeOf(`new DeadlineQueue(50, () => process.exit(7)).add('x');`)).toBe(7);
+    // Emptied, its timer no longer holds the process; the next item must hold it again.
+    const afterEmptied = await exitCodeOf(`
+      const queue = new DeadlineQueue(50, (item) => item === 'y' && process.exit(7));
+      queue.cancel(queue.add('x'));
+      queue.add('y');
+    `);
+    expect(afterEmptied).toBe(7);
   }, 20_000);
 });

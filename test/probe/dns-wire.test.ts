@@ -9,6 +9,7 @@ import type { Answer, DecodedPacket } from 'dns-packet';
 import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { answersQuestion, readAnswer } from '../../src/probe/dns/dns-message.js';
 import {
   decodeResponse,
   encodeQuery,
@@ -124,6 +125,12 @@ const response = fc.record({
   ),
 });
 
+/** A 253-character name, 255 octets on the wire with its root. */
+function labels253(): number[] {
+  const label = (n: number) => [n, ...Buffer.from('z'.repeat(n))];
+  return [...label(63), ...label(63), ...label(63), ...label(61), 0];
+}
+
 /** A response the way a server compresses it: the question's name, then pointers to it. */
 function compressedResponse(): Buffer {
   const question = Buffer.from([
@@ -187,6 +194,8 @@ describe('the DNS wire codec', () => {
     expect(encodeQuery('ü'.repeat(32), RecordTypeCode.A)).toBeNull(); // 64 octets
     expect(encodeQuery('a..b', RecordTypeCode.A)).toBeNull();
     expect(encodeQuery('.a', RecordTypeCode.A)).toBeNull();
+    expect(encodeQuery('', RecordTypeCode.A)).toBeNull();
+    expect(encodeQuery('.', RecordTypeCode.A)).toBeNull();
   });
 
   it('reads every response dns-packet builds as dns-packet reads it', () => {
@@ -238,11 +247,22 @@ describe('the DNS wire codec', () => {
     }
   });
 
-  it('refuses pointer loops, forward pointers and records cut short', () => {
+  it('refuses pointer loops, forward pointers, extended labels and records cut short', () => {
     const header = [0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
     const selfPointer = Buffer.from([...header, 0xc0, 12, 0, 1, 0, 1]);
     const forwardPointer = Buffer.from([...header, 0xc0, 14, 1, 0x61, 0, 0, 1, 0, 1]);
-    const extendedLabel = Buffer.from([...header, 0x41, 0x61, 0, 0, 1, 0, 1]);
+    // 0x41 is an extended label type (01 in the top bits), not a label of 65 octets.
+    const extendedLabel = Buffer.from([
+      ...header,
+      0x41,
+      ...Buffer.from('a'.repeat(65)),
+      0,
+      0,
+      1,
+      0,
+      1,
+    ]);
+    expect(decodeResponse(Buffer.from([...header, 0x01, 0x61, 0, 0, 0, 1, 0, 1]))).not.toBeNull();
     expect(decodeResponse(selfPointer)).toBeNull();
     expect(decodeResponse(forwardPointer)).toBeNull();
     expect(decodeResponse(extendedLabel)).toBeNull();
@@ -255,6 +275,110 @@ describe('the DNS wire codec', () => {
     const threeOctets = [0, ...[0, 1, 0, 1], ...[0, 0, 0, 1], ...[0, 3], 1, 2, 3];
     const shortA = Buffer.from([...oneAnswer, ...threeOctets]);
     expect(decodeResponse(shortA)).toBeNull();
+  });
+
+  it('refuses names over 255 octets, also when pointers assemble them', () => {
+    const labels = (count: number) =>
+      Array.from({ length: count }, () => [63, ...Buffer.from('x'.repeat(63))]).flat();
+    const question = (name: number[]) =>
+      Buffer.from([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, ...name, 0, 1, 0, 1]);
+    // 4 × 64 octets + the root: 257. Three labels and one of 61: 255, the most there may be.
+    expect(decodeResponse(question([...labels(4), 0]))).toBeNull();
+    expect(
+      decodeResponse(question([...labels(3), 61, ...Buffer.from('y'.repeat(61)), 0])),
+    ).not.toBeNull();
+    // An answer whose owner is a label and a pointer to the question's three: 257 octets.
+    const answer = [...labels(1), 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 1, 2, 3, 4];
+    const message = Buffer.concat([question([...labels(3), 0]), Buffer.from(answer)]);
+    message.writeUInt16BE(1, 6);
+    expect(decodeResponse(message)).toBeNull();
+  });
+
+  it('refuses a chain of more pointers than a name has labels, and decodes a name once', () => {
+    // A record of type NULL (not read) whose data is the root name, then names that are
+    // each a pointer to the one before; the A record's owner points at the last of them.
+    const hops = (count: number) => {
+      const chain = [0];
+      let previous = 23; // 12 header octets, the root owner, 10 of type, class, TTL, length
+      for (let i = 0; i < count; i++) {
+        chain.push(0xc0 | (previous >> 8), previous & 0xff);
+        previous = 23 + chain.length - 2;
+      }
+      const nullRecord = [0, 0, 10, 0, 1, 0, 0, 0, 1, chain.length >> 8, chain.length & 0xff];
+      const owner = [0xc0 | (previous >> 8), previous & 0xff];
+      const a = [...owner, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 1, 2, 3, 4];
+      return Buffer.from([0, 1, 0x81, 0x80, 0, 0, 0, 2, 0, 0, 0, 0, ...nullRecord, ...chain, ...a]);
+    };
+    expect(decodeResponse(hops(126))?.answers).toEqual([
+      { name: '', type: 1, ttl: 1, data: '1.2.3.4' },
+    ]);
+    expect(decodeResponse(hops(200))).toBeNull();
+    // 2,000 answers whose owner points at one 253-character name: every one reads it.
+    const long = [...labels253()];
+    const many = [0, 1, 0x81, 0x80, 0, 0, 0x07, 0xd0, 0, 0, 0, 0];
+    const nameAt = many.length + 0;
+    const first = [...long, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 10, 0, 0, 1];
+    const rest = [0xc0 | (nameAt >> 8), nameAt & 0xff, 0, 1, 0, 1, 0, 0, 0, 1, 0, 4, 10, 0, 0, 2];
+    const bytes = Buffer.from([
+      ...many,
+      ...first,
+      ...Array.from({ length: 1999 }, () => rest).flat(),
+    ]);
+    const decoded = decodeResponse(bytes);
+    expect(decoded?.answers).toHaveLength(2000);
+    expect(new Set(decoded?.answers.map((a) => a.name)).size).toBe(1);
+    expect(decoded?.answers[1999]?.name).toHaveLength(253);
+  });
+
+  it('refuses CNAME and SOA data that does not end where its length says', () => {
+    const header = [0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0];
+    const cname = (extra: number[]) =>
+      Buffer.from([
+        ...header,
+        1,
+        0x61,
+        0,
+        0,
+        5,
+        0,
+        1,
+        0,
+        0,
+        0,
+        1,
+        0,
+        3 + extra.length,
+        1,
+        0x62,
+        0,
+        ...extra,
+      ]);
+    expect(decodeResponse(cname([]))?.answers[0]?.data).toBe('b');
+    expect(decodeResponse(cname([0xff]))).toBeNull();
+    const soaHeader = [0, 1, 0x81, 0x83, 0, 0, 0, 0, 0, 1, 0, 0];
+    const soa = (extra: number[]) =>
+      Buffer.from([
+        ...soaHeader,
+        ...[0, 0, 6, 0, 1, 0, 0, 0, 9, 0, 22 + extra.length],
+        ...[0, 0], // MNAME, RNAME: the root
+        ...[0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5],
+        ...extra,
+      ]);
+    expect(decodeResponse(soa([]))?.soa).toEqual({ ttl: 9, minimum: 5 });
+    expect(decodeResponse(soa([0]))).toBeNull();
+  });
+
+  it('lowers ASCII letters only, as DNS compares names (RFC 4343)', () => {
+    const bytes = dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'A', class: 'IN', name: 'ΑΣ.Example' }],
+      answers: [{ type: 'A', name: 'ΑΣ.Example', ttl: 1, data: '192.0.2.1' }],
+    });
+    const decoded = decodeResponse(bytes)!;
+    expect(decoded.question?.name).toBe('ΑΣ.example');
+    expect(answersQuestion(decoded, 'ΑΣ.EXAMPLE', 'A')).toBe(true);
+    expect(readAnswer(decoded, 'ΑΣ.example.', 'A', 8)).toMatchObject({ addresses: ['192.0.2.1'] });
   });
 
   it('decodes or refuses any bytes, never throwing', () => {

@@ -68,9 +68,12 @@ export class DeadlineQueue<T> {
     this.#firing = true;
     try {
       const now = performance.now() + CLOCK_SLACK_MS;
-      // onDue may add entries (a retry) or cancel them, even the last (then the array is new).
-      while (this.#head < this.#entries.length) {
-        const entry = this.#entries[this.#head]!;
+      // Only what was there when the timer fired: an item onDue adds (a retry) waits its own
+      // delay even when that is shorter than the clock slack, and a clear() ends the run.
+      const entries = this.#entries;
+      const end = entries.length;
+      while (this.#entries === entries && this.#head < end) {
+        const entry = entries[this.#head]!;
         if (entry.item !== null && entry.dueAt > now) break;
         this.#head++;
         const item = entry.item;

@@ -1,7 +1,12 @@
 // DNS messages as the stub resolver sends and reads them (dns-wire.ts does the wire format):
 // the question for a name, whether a response answers it, and what the answer says — the
 // addresses at the end of its CNAME chain, or why there are none.
-import { encodeQuery as encodeWireQuery, RecordTypeCode, type WireResponse } from './dns-wire.js';
+import {
+  asciiLowerCase,
+  encodeQuery as encodeWireQuery,
+  RecordTypeCode,
+  type WireResponse,
+} from './dns-wire.js';
 
 export { decodeResponse } from './dns-wire.js';
 
@@ -33,9 +38,9 @@ const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'RE
 /** RFC 1035 §2.3.4: labels of 1–63 octets, 253 characters in all (without the root dot). */
 const DNS_NAME = /^(?=.{1,253}$)[^.]{1,63}(?:\.[^.]{1,63})*$/;
 
-/** Lower case without the trailing dot: how names are compared and cached. */
+/** ASCII lower case without the trailing dot: how names are compared and cached. */
 export function normalizeName(name: string): string {
-  const lower = name.toLowerCase();
+  const lower = asciiLowerCase(name);
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
@@ -43,11 +48,10 @@ export function isDnsName(name: string): boolean {
   return DNS_NAME.test(name.endsWith('.') ? name.slice(0, -1) : name);
 }
 
-/**
- * The query for (name, type) with id 0 (the client writes its own), or null if not a name:
- * the wire format's limits are isDnsName's, counted in octets.
- */
+/** The query for (name, type) with id 0 (the client writes its own), or null if not a name. */
 export function encodeQuery(name: string, type: RecordType): Buffer | null {
+  // isDnsName counts characters and refuses line breaks; the wire counts octets.
+  if (!isDnsName(name)) return null;
   return encodeWireQuery(name, RecordTypeCode[type]);
 }
 

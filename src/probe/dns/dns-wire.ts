@@ -41,27 +41,30 @@ const FLAG_RD = 0x0100;
 /** RFC 1035 §2.3.4: 63 octets a label, 255 a name on the wire. */
 const MAX_LABEL_BYTES = 63;
 const MAX_NAME_BYTES = 255;
+/** A name has at most 127 labels, so no honest name needs more pointers than that. */
+const MAX_POINTER_HOPS = 127;
 
 class Malformed extends Error {}
 const MALFORMED = new Malformed('malformed DNS message');
 
 /**
  * The query for (name, type) with recursion desired and id 0 (the client writes its own), or
- * null when the name cannot be one on the wire (an empty or over-long label, over 255 octets).
+ * null when the name cannot be one on the wire (empty, an empty or over-long label, over 255
+ * octets).
  */
 export function encodeQuery(name: string, type: number): Buffer | null {
   const bare = name.endsWith('.') ? name.slice(0, -1) : name;
-  const nameBytes = Buffer.byteLength(bare, 'utf8') + (bare.length === 0 ? 1 : 2);
-  if (nameBytes > MAX_NAME_BYTES) return null;
+  const nameBytes = Buffer.byteLength(bare, 'utf8') + 2;
+  if (bare.length === 0 || nameBytes > MAX_NAME_BYTES) return null;
   const packet = Buffer.allocUnsafe(HEADER_BYTES + nameBytes + 4);
   packet.writeUInt32BE(FLAG_RD, 0); // id 0, flags
   packet.writeUInt32BE(0x00010000, 4); // one question, no answers
   packet.writeUInt32BE(0, 8); // no authority, no additional records
   // The name's text one octet to the right, then each dot replaced by its label's length.
   let lengthAt = HEADER_BYTES;
-  if (bare.length > 0) packet.write(bare, HEADER_BYTES + 1, 'utf8');
+  packet.write(bare, HEADER_BYTES + 1, 'utf8');
   const end = HEADER_BYTES + nameBytes - 1;
-  for (let at = HEADER_BYTES + 1; bare.length > 0 && at <= end; at++) {
+  for (let at = HEADER_BYTES + 1; at <= end; at++) {
     if (at < end && packet[at] !== 0x2e) continue;
     const length = at - lengthAt - 1;
     if (length === 0 || length > MAX_LABEL_BYTES) return null;
@@ -86,6 +89,10 @@ export function decodeResponse(message: Buffer): WireResponse | null {
 
 class WireReader {
   #at = HEADER_BYTES;
+  /** Set by #nameAt: where the octets of the name it read end. */
+  #nameEnd = 0;
+  /** Names pointers lead to, by offset: each decoded once per message. */
+  #suffixes: Map<number, DecodedName> | null = null;
 
   constructor(private readonly buf: Buffer) {}
 
@@ -176,55 +183,82 @@ class WireReader {
     return this.buf.readUInt32BE(at);
   }
 
-  /**
-   * A domain name at #at, lower case without the trailing dot ('' for the root), following
-   * compression pointers. A pointer must point before the labels that hold it (RFC 1035
-   * §4.1.4: "a prior occurrence"), so every name ends; 255 octets at most, as sent.
-   */
+  /** A domain name at #at, lower case without the trailing dot ('' for the root). */
   #name(): string {
+    const { text } = this.#nameAt(this.#at, 0);
+    this.#at = this.#nameEnd;
+    return text;
+  }
+
+  /**
+   * The name whose labels start at `from`; #nameEnd is left after its octets there. A
+   * pointer must point before the labels that hold it (RFC 1035 §4.1.4: "a prior
+   * occurrence"), at most 127 hops, and the name a pointer leads to is decoded once per
+   * message: a crafted message cannot make its names cost more than its size.
+   */
+  #nameAt(from: number, hops: number): DecodedName {
     const buf = this.buf;
-    let at = this.#at;
-    let resumeAt = -1;
-    let labelsFrom = at;
+    let at = from;
+    let text = '';
     let wireBytes = 1;
-    let name = '';
     for (;;) {
       if (at >= buf.length) throw MALFORMED;
       const length = buf[at]!;
       if (length === 0) {
-        at += 1;
-        break;
+        this.#nameEnd = at + 1;
+        return { text, wireBytes };
       }
       if ((length & 0xc0) === 0xc0) {
         if (at + 2 > buf.length) throw MALFORMED;
         const target = buf.readUInt16BE(at) & 0x3fff;
-        if (target >= labelsFrom) throw MALFORMED;
-        if (resumeAt === -1) resumeAt = at + 2;
-        at = target;
-        labelsFrom = target;
-        continue;
+        if (target >= from || hops === MAX_POINTER_HOPS) throw MALFORMED;
+        this.#suffixes ??= new Map();
+        let suffix = this.#suffixes.get(target);
+        if (suffix === undefined) {
+          suffix = this.#nameAt(target, hops + 1);
+          this.#suffixes.set(target, suffix);
+        }
+        this.#nameEnd = at + 2;
+        wireBytes += suffix.wireBytes - 1;
+        if (wireBytes > MAX_NAME_BYTES) throw MALFORMED;
+        if (text.length === 0) return suffix;
+        return { text: suffix.text.length === 0 ? text : `${text}.${suffix.text}`, wireBytes };
       }
       if ((length & 0xc0) !== 0) throw MALFORMED; // extended label types (RFC 6891 §5)
       wireBytes += length + 1;
       if (wireBytes > MAX_NAME_BYTES || at + 1 + length > buf.length) throw MALFORMED;
       const label = labelAt(buf, at + 1, length);
-      name = name.length === 0 ? label : `${name}.${label}`;
+      text = text.length === 0 ? label : `${text}.${label}`;
       at += 1 + length;
     }
-    this.#at = resumeAt === -1 ? at : resumeAt;
-    return name;
   }
 }
 
-/** A label as text, lower case: ASCII byte by byte, anything else as UTF-8 (as dns-packet). */
+interface DecodedName {
+  readonly text: string;
+  /** Octets on the wire, the root's included: 255 at most. */
+  readonly wireBytes: number;
+}
+
+/**
+ * A label as text, its ASCII letters in lower case (DNS names compare case-insensitively in
+ * ASCII only, RFC 4343); octets beyond ASCII as UTF-8, as dns-packet reads them.
+ */
 function labelAt(buf: Buffer, from: number, length: number): string {
   let ascii = '';
   for (let i = from; i < from + length; i++) {
     const byte = buf[i]!;
-    if (byte >= 0x80) return buf.toString('utf8', from, from + length).toLowerCase();
+    if (byte >= 0x80) return asciiLowerCase(buf.toString('utf8', from, from + length));
     ascii += String.fromCharCode(byte >= 0x41 && byte <= 0x5a ? byte + 0x20 : byte);
   }
   return ascii;
+}
+
+const ASCII_UPPER = /[A-Z]+/g;
+
+/** `text` with A–Z lowered and nothing else touched (String#toLowerCase is Unicode's). */
+export function asciiLowerCase(text: string): string {
+  return text.replace(ASCII_UPPER, (upper) => upper.toLowerCase());
 }
 
 function ipv4At(buf: Buffer, at: number): string {

@@ -15,6 +15,7 @@ import type {
 } from './dns-answer.js';
 import { DnsClient } from './dns-client.js';
 import { isDnsName, normalizeName, type QueryOutcome, type RecordType } from './dns-message.js';
+import { asciiLowerCase } from './dns-wire.js';
 import type { HostsTable } from './hosts-file.js';
 import type { ResolvConf } from './resolv-conf.js';
 import { type Asker, RRsetCache, type RRsetCacheOptions, type RRsetLookup } from './rrset-cache.js';
@@ -121,7 +122,7 @@ export class StubResolver implements DnsResolver {
     const useCache = options.useCache ?? true;
     const asker = options.asker;
     let worst: Extract<CandidateOutcome, { kind: 'failed' }> | null = null;
-    for (const candidate of candidateNames(hostname.toLowerCase(), this.#conf)) {
+    for (const candidate of candidateNames(asciiLowerCase(hostname), this.#conf)) {
       const outcome = await this.#resolveCandidate(candidate, useCache, asker);
       if (outcome.kind === 'found') {
         return { ok: true, addresses: outcome.addresses, facts: outcome.facts };
