@@ -91,7 +91,12 @@ class WireReader {
   #at = HEADER_BYTES;
   /** Set by #nameAt: where the octets of the name it read end. */
   #nameEnd = 0;
-  /** Names pointers lead to, by offset: each decoded once per message. */
+  /**
+   * Names pointers lead to, by offset: each decoded once per message. Most answers point at
+   * one name (the question's), kept in the first pair; a map only for a second target.
+   */
+  #firstTarget = -1;
+  #firstSuffix: DecodedName | null = null;
   #suffixes: Map<number, DecodedName> | null = null;
 
   constructor(private readonly buf: Buffer) {}
@@ -212,12 +217,7 @@ class WireReader {
         if (at + 2 > buf.length) throw MALFORMED;
         const target = buf.readUInt16BE(at) & 0x3fff;
         if (target >= from || hops === MAX_POINTER_HOPS) throw MALFORMED;
-        this.#suffixes ??= new Map();
-        let suffix = this.#suffixes.get(target);
-        if (suffix === undefined) {
-          suffix = this.#nameAt(target, hops + 1);
-          this.#suffixes.set(target, suffix);
-        }
+        const suffix = this.#suffixAt(target, hops + 1);
         this.#nameEnd = at + 2;
         wireBytes += suffix.wireBytes - 1;
         if (wireBytes > MAX_NAME_BYTES) throw MALFORMED;
@@ -231,6 +231,21 @@ class WireReader {
       text = text.length === 0 ? label : `${text}.${label}`;
       at += 1 + length;
     }
+  }
+
+  #suffixAt(target: number, hops: number): DecodedName {
+    if (target === this.#firstTarget) return this.#firstSuffix!;
+    const known = this.#suffixes?.get(target);
+    if (known !== undefined) return known;
+    const suffix = this.#nameAt(target, hops);
+    if (this.#firstTarget === -1) {
+      this.#firstTarget = target;
+      this.#firstSuffix = suffix;
+    } else {
+      this.#suffixes ??= new Map();
+      this.#suffixes.set(target, suffix);
+    }
+    return suffix;
   }
 }
 
