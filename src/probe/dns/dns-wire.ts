@@ -7,6 +7,8 @@
 // Everything read is bounds-checked: a hostile datagram is an undecodable one, never a throw
 // that escapes, an out-of-range read or a loop.
 
+import ipaddr from 'ipaddr.js';
+
 export const RecordTypeCode = { A: 1, CNAME: 5, SOA: 6, AAAA: 28 } as const;
 
 /** A record of the answer section that the resolver reads: A, AAAA or CNAME. */
@@ -280,30 +282,9 @@ function ipv4At(buf: Buffer, at: number): string {
   return `${buf[at]}.${buf[at + 1]}.${buf[at + 2]}.${buf[at + 3]}`;
 }
 
-/** RFC 5952 text, as the WHATWG URL serializer writes it: the first longest zero run is ::. */
+/** RFC 5952 text (the first longest zero run as ::), as the WHATWG URL serializer writes it. */
 function ipv6At(buf: Buffer, at: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(at + 2 * i));
-  let bestFrom = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestFrom = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (from: number, to: number): string =>
-    groups
-      .slice(from, to)
-      .map((g) => g.toString(16))
-      .join(':');
-  if (bestFrom === -1) return hex(0, 8);
-  return `${hex(0, bestFrom)}::${hex(bestFrom + bestLength, 8)}`;
+  const parts: number[] = [];
+  for (let i = 0; i < 8; i++) parts.push(buf.readUInt16BE(at + 2 * i));
+  return new ipaddr.IPv6(parts).toRFC5952String();
 }
