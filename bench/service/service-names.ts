@@ -14,9 +14,11 @@ import {
   selectPeers,
   writePeerInputs,
 } from '../shared/peer-runs.js';
+import { maxHosts } from '../shared/url-lists.js';
 import { type DnsServer, type DnsWindow, startDnsServer } from './dns-server-process.js';
 import { emptyTally } from './service-client.js';
 import {
+  type Running,
   type ServiceBenchContext,
   type ServiceRun,
   singleJob,
@@ -61,7 +63,7 @@ export interface NamesSetup {
   readonly dns: DnsServer;
   readonly peers: PeerSelection;
   readonly inputs: Readonly<Record<NameLoad, PeerInputs>>;
-  readonly targets: Readonly<Record<NamesLoad, readonly string[]>>;
+  readonly targets: Readonly<Record<NamesLoad | 'warmup', readonly string[]>>;
 }
 
 /** `hN.example:PORT`, N < count: every target a name of its own. */
@@ -76,6 +78,26 @@ function distinctNameTargets(count: number, port: number): string[] {
  */
 function spreadNameUrls(count: number, spread: number, port: number): string[] {
   return Array.from({ length: count }, (_, i) => `http://w${i % spread}.example:${port}/path${i}`);
+}
+
+/**
+ * The warm-up job of every names load: half IP literals, half names no load asks for
+ * (`hN.example`, N from the distinct load's N up). Warmed on IP literals alone, the resolver's
+ * code was cold in the first measured job of names and the probe's was trained on results
+ * without DNS facts: on 2026-12-04 that cost a fresh service ~1 s of CPU per 10,000 names
+ * over a second job of new names in the same process (bench/README.md, Names).
+ */
+export function namesWarmup(count: number, n: number): { ip: number; names: number } {
+  const names = Math.min(Math.floor(count / 2), Math.max(0, maxHosts - n));
+  return { ip: count - names, names };
+}
+
+function namesWarmupTargets(count: number, n: number, port: number): string[] {
+  const { ip, names } = namesWarmup(count, n);
+  return [
+    ...targetsFor(ip, port),
+    ...Array.from({ length: names }, (_, i) => `h${n + i}.example:${port}`),
+  ];
 }
 
 /** Starts the DNS server and writes every load's lists; only inside the bench namespace. */
@@ -94,6 +116,7 @@ export async function prepareNames(
   ctx.log(`names: DNS server (${dns.kind}) pid ${dns.pid} on 127.0.0.1:53`);
   const port = ctx.fast.port;
   const targets = {
+    warmup: namesWarmupTargets(options.warmup, options.n, port),
     ip: targetsFor(options.n, port),
     distinct: distinctNameTargets(options.n, port),
     spread: spreadNameUrls(options.n, options.namesSpread, port),
@@ -130,45 +153,58 @@ async function serviceRun(
   load: NamesLoad,
   rep: number,
 ): Promise<NamesServiceRun> {
-  return withService(ctx, `names-${load}.${rep}`, async (running) => {
-    const tally = emptyTally(true);
-    const { result: run, dns } = await setup.dns.during(
-      () =>
-        singleJob(
-          ctx,
-          running,
-          ctx.fast,
-          `names-${load}`,
-          rep,
-          setup.targets[load],
-          ctx.options.c,
-          false,
-          tally,
-        ),
-      load === 'spread',
-    );
-    const lookups = tally.names?.namelookups ?? [];
-    const result: NamesServiceRun = {
-      load,
-      rep,
-      run,
-      dns,
-      namelookup: {
-        samples: lookups.length,
-        medianMs: lookups.length ? median(lookups) : undefined,
-        p99Ms: lookups.length ? percentile(lookups, 99) : undefined,
-      },
-      sources: countsOf(tally.names?.sources ?? new Map()),
-      errorCodes: countsOf(tally.errors),
-    };
-    ctx.log(
-      `${`names-${load}`.padEnd(22)} rep ${rep}  dns: ${dnsText(dns)}, lost ${dns.lost ?? '?'}, ` +
-        `server CPU ${dns.cpuS?.toFixed(2) ?? '-'} s; namelookup median ` +
-        `${result.namelookup.medianMs?.toFixed(1) ?? '-'} p99 ${result.namelookup.p99Ms?.toFixed(1) ?? '-'} ms ` +
-        `(${lookups.length}); dns.source ${JSON.stringify(result.sources)}; errors ${run.errors}`,
-    );
-    return result;
-  });
+  return withService(
+    ctx,
+    `names-${load}.${rep}`,
+    (running) => measuredRun(ctx, setup, load, rep, running),
+    setup.targets.warmup,
+  );
+}
+
+async function measuredRun(
+  ctx: ServiceBenchContext,
+  setup: NamesSetup,
+  load: NamesLoad,
+  rep: number,
+  running: Running,
+): Promise<NamesServiceRun> {
+  const tally = emptyTally(true);
+  const { result: run, dns } = await setup.dns.during(
+    () =>
+      singleJob(
+        ctx,
+        running,
+        ctx.fast,
+        `names-${load}`,
+        rep,
+        setup.targets[load],
+        ctx.options.c,
+        false,
+        tally,
+      ),
+    load === 'spread',
+  );
+  const lookups = tally.names?.namelookups ?? [];
+  const result: NamesServiceRun = {
+    load,
+    rep,
+    run,
+    dns,
+    namelookup: {
+      samples: lookups.length,
+      medianMs: lookups.length ? median(lookups) : undefined,
+      p99Ms: lookups.length ? percentile(lookups, 99) : undefined,
+    },
+    sources: countsOf(tally.names?.sources ?? new Map()),
+    errorCodes: countsOf(tally.errors),
+  };
+  ctx.log(
+    `${`names-${load}`.padEnd(22)} rep ${rep}  dns: ${dnsText(dns)}, lost ${dns.lost ?? '?'}, ` +
+      `server CPU ${dns.cpuS?.toFixed(2) ?? '-'} s; namelookup median ` +
+      `${result.namelookup.medianMs?.toFixed(1) ?? '-'} p99 ${result.namelookup.p99Ms?.toFixed(1) ?? '-'} ms ` +
+      `(${lookups.length}); dns.source ${JSON.stringify(result.sources)}; errors ${run.errors}`,
+  );
+  return result;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   type NamesServiceRun,
   nameLoads,
   namesLoads,
+  namesWarmup,
 } from './service-names.js';
 import type { ServiceBenchOptions } from './service-options.js';
 import { delayedTargetMs, type ServiceRun } from './service-scenarios.js';
@@ -548,6 +549,7 @@ export function renderNames(
     );
   }
 
+  const warmup = namesWarmup(options.warmup, options.n);
   return [
     `### 7. Names: N=${options.n}, C=${options.c}, the system resolver against a DNS server ` +
       `answering after ${options.dnsDelayMs} ms, median of ${options.namesReps} runs`,
@@ -563,7 +565,9 @@ export function renderNames(
       '(SOA minimum 300). Loads: IP literals = scenario 1’s job (127.0.A.B); distinct names = ' +
       `hN.example:PORT, N < ${options.n}; ${options.namesSpread} names = ` +
       `http://wK.example:PORT/pathN, K = N mod ${options.namesSpread}. The service runs with ` +
-      'its default DNS settings, a fresh process per load. namelookup = `timing.namelookup` of ' +
+      `its default DNS settings, a fresh process per load, warmed up (outside the DNS window) ` +
+      `with a job of ${warmup.ip} IP literals and ${warmup.names} names no load asks for ` +
+      `(hN.example, N ≥ ${options.n}). namelookup = \`timing.namelookup\` of ` +
       'the results that have one; DNS server CPU s = its CPU during the run; lost = queries ' +
       'the namespace dropped or the server failed to send.',
     '',

@@ -91,11 +91,15 @@ export interface Running {
   readonly peakRssReset: boolean;
 }
 
-/** A fresh service for one rep, warmed up and with its peak RSS reset; always stopped. */
+/**
+ * A fresh service for one rep, warmed up and with its peak RSS reset; always stopped. The
+ * warm-up job is `options.warmup` IP literals unless the scenario passes its own targets.
+ */
 export async function withService<T>(
   ctx: ServiceBenchContext,
   label: string,
   run: (running: Running) => Promise<T>,
+  warmupTargets?: readonly string[],
 ): Promise<T> {
   const { options } = ctx;
   const service = await startService(
@@ -106,13 +110,10 @@ export async function withService<T>(
   );
   const client = new ServiceClient(service.port, options.runMaxS * 1000);
   try {
-    if (options.warmup > 0) {
+    const warmup = warmupTargets ?? targetsFor(options.warmup, ctx.fast.port);
+    if (warmup.length > 0) {
       // JIT-warm code paths, as in a running service; IP targets leave nothing cached.
-      const warm = await client.runJob(
-        targetsFor(options.warmup, ctx.fast.port),
-        jobOptions(options.c),
-        emptyTally(),
-      );
+      const warm = await client.runJob(warmup, jobOptions(options.c), emptyTally());
       await client.delete(warm.id);
     }
     const peakRssReset = await resetPeakRss(service.pid);
