@@ -51,8 +51,12 @@ export class LocalRun {
           signal: task,
         }),
       isFailure: (result) => !result.ok,
-      destinationOf,
-      destinationConcurrency: options.concurrencyPerDestination,
+      // A cap of at least the run's concurrency can never bind (no more than that many
+      // targets run at all): then no target's destination is worked out and counted.
+      ...(options.concurrencyPerDestination < options.concurrency && {
+        destinationOf,
+        destinationConcurrency: options.concurrencyPerDestination,
+      }),
     });
   }
 

@@ -133,6 +133,25 @@ describe('headprobe, run locally', () => {
     expect(most).toBe(2);
   });
 
+  it('runs -c targets at once on one host when --per-destination is at least -c', async () => {
+    let open = 0;
+    let most = 0;
+    const target = await server((socket) => {
+      most = Math.max(most, ++open);
+      socket.once('data', () => {
+        setTimeout(() => {
+          open--;
+          socket.end(normalResponse);
+        }, 100);
+      });
+    });
+    const up = `127.0.0.1:${target.port}`;
+    const args = Array.from({ length: 8 }, (_, i) => `${up}/${i}`);
+    const run = await runCommand(['-s', '-c', '3', '--per-destination', '5', ...args]);
+    expect(jsonLines(run.stdout).filter((r) => r.status === 200)).toHaveLength(8);
+    expect(most).toBe(3);
+  });
+
   it('stops with one line when its reader goes away, no stack trace', async () => {
     const target = await server(respondWith(normalResponse, { delayMs: 50 }));
     const up = `127.0.0.1:${target.port}`;
