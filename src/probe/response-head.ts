@@ -23,6 +23,7 @@ export const HeadProgress = { NeedMore: 0, Complete: 1, Failed: 2 } as const;
 export type HeadProgress = (typeof HeadProgress)[keyof typeof HeadProgress];
 
 const CR = 0x0d;
+const LF = 0x0a;
 const SP = 0x20;
 const HTAB = 0x09;
 const COLON = 0x3a;
@@ -41,6 +42,17 @@ for (let c = 0; c < 256; c++) {
 // Frozen, so a consumer that mutates a result cannot corrupt every other result.
 const NO_HEADERS = Object.freeze([]) as unknown as Array<[string, string]>;
 const NO_INFORMATIONAL = Object.freeze([]) as unknown as number[];
+
+/** The first index at or after `pos` that holds neither CR nor LF (`limit` if none does). */
+function skipLineBreaks(text: string, pos: number, limit: number): number {
+  let at = pos;
+  while (at < limit) {
+    const code = text.charCodeAt(at);
+    if (code !== CR && code !== LF) break;
+    at++;
+  }
+  return at;
+}
 
 /** The decimal digit at `index`, or -1 (also past the end, where charCodeAt gives NaN). */
 function digitAt(text: string, index: number): number {
@@ -90,6 +102,16 @@ export class ResponseHeadReader {
     let pos = 0;
 
     while (pos < limit) {
+      if (this.expect === EXPECT_STATUS_LINE && this.status === null) {
+        // CR and LF bytes before the first status line are skipped, a lone CR too, as
+        // llhttp's start state does (the differential test holds us to it); bytesRead
+        // bounds them.
+        const from = pos;
+        pos = skipLineBreaks(text, pos, limit);
+        this.bytesRead += pos - from;
+        if (this.bytesRead > this.limits.maxHeaderBytes) return this.overflowBytes();
+        if (pos === limit) break;
+      }
       const lf = text.indexOf('\n', pos);
       if (lf === -1) return this.keepPartialLine(text, pos, limit);
       // Same verdict whatever the split: a partial line is judged on this prefix too.
@@ -99,12 +121,6 @@ export class ResponseHeadReader {
       const lineLength = lf + 1 - pos;
       this.bytesRead += lineLength;
       if (this.bytesRead > this.limits.maxHeaderBytes) return this.overflowBytes();
-      if (lf === pos && this.expect === EXPECT_STATUS_LINE && this.status === null) {
-        // An empty line of a bare LF before the first status line: llhttp skips it too (as
-        // it does CRLF ones, below), so the differential test agrees; bytesRead bounds them.
-        pos = lf + 1;
-        continue;
-      }
       if (lf === pos || text.charCodeAt(lf - 1) !== CR) {
         return this.fail('protocol_error', 'bare LF in head');
       }
@@ -152,8 +168,6 @@ export class ResponseHeadReader {
   // status-line = HTTP-version SP status-code SP [ reason-phrase ]
   // The SP before an empty reason is optional here, as in llhttp and every browser.
   private readStatusLine(data: string, pos: number, eol: number): HeadProgress {
-    // Empty lines before the first status line are skipped, as llhttp does; bytesRead bounds them.
-    if (pos === eol && this.status === null) return HeadProgress.NeedMore;
     if (!this.startsLikeHttp(data, pos, eol) || eol - pos < HTTP_PREFIX.length) {
       return this.notHttp(data, pos, eol);
     }

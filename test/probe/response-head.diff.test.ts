@@ -248,6 +248,13 @@ describe('response head reader vs llhttp (node:http)', () => {
     await assertAgreement(head, [1, 5]);
   });
 
+  it('agrees on a head after a lone CR (a counterexample fast-check found)', async () => {
+    const head = Buffer.from('\rHTTP/1.1 200 OK\r\nServer: nginx\r\n\r\nhello', 'latin1');
+    await assertAgreement(head, []);
+    // Cut after the CR, and inside the status line: the same verdict whatever the split.
+    await assertAgreement(head, [1, 4]);
+  });
+
   it.each([
     ['HTTP/2.0 status line', 'HTTP/2.0 200 OK\r\n\r\n'],
     ['HTTP/0.9 status line', 'HTTP/0.9 200 OK\r\n\r\n'],

@@ -73,6 +73,9 @@ describe('ResponseHeadReader', () => {
     ['leading empty lines', '\r\n\r\nHTTP/1.1 200 OK\r\n\r\n', 200, 'OK'],
     // llhttp skips a bare-LF empty line there too (the differential test found it).
     ['a leading bare LF', '\n\r\nHTTP/1.1 200 OK\r\n\r\n', 200, 'OK'],
+    // And a lone CR (found the same way): llhttp's start state skips CR and LF bytes alike.
+    ['a leading lone CR', '\rHTTP/1.1 200 OK\r\n\r\n', 200, 'OK'],
+    ['leading CRs and LFs mixed', '\r\r\n\n\rHTTP/1.1 200 OK\r\n\r\n', 200, 'OK'],
     ['status 999', 'HTTP/1.1 999 Odd\r\n\r\n', 999, 'Odd'],
   ])('accepts %s', (_name, head, status, reason) => {
     const out = read(latin1(head));
