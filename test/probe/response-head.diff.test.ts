@@ -89,9 +89,10 @@ const FRAMING_ERRORS = new Set([
 ]);
 
 /**
- * A status line that a bare CR ends: llhttp takes `HTTP/1.1 200 OK\r\r\r\n` for a whole head
- * (it does not for a field line), while RFC 9112 §2.2 has a recipient treat a bare CR as
- * invalid or as SP, either of which leaves no head here.
+ * A status line that a bare CR ends: llhttp took `HTTP/1.1 200 OK\r\r\r\nbody` for a whole head
+ * in one of CI's runs (a counterexample fast-check found; not every run of llhttp on those
+ * bytes accepts them, so no fixed case asserts llhttp's verdict), while RFC 9112 §2.2 has a
+ * recipient treat a bare CR as invalid or as SP, either of which leaves no head here.
  */
 const STATUS_LINE_ENDED_BY_BARE_CR = /^[\r\n]*HTTP\/[^\r\n]*\r(?!\n)/;
 
@@ -269,8 +270,6 @@ describe('response head reader vs llhttp (node:http)', () => {
     ['HTTP/0.9 status line', 'HTTP/0.9 200 OK\r\n\r\n'],
     ['status below 100', 'HTTP/1.1 099 Low\r\n\r\n'],
     ['control byte in reason', 'HTTP/1.1 200 O\x01K\r\n\r\n'],
-    // A counterexample fast-check found in CI's run.
-    ['bare CR ending the status line', 'HTTP/1.1 200 OK\r\r\r\nbody'],
   ])('is deliberately stricter than llhttp on %s', async (_name, head) => {
     const bytes = Buffer.from(head, 'latin1');
     expect(parseWithReader(bytes, [])).toMatchObject({ accepted: false, detail: 'protocol_error' });

@@ -127,6 +127,8 @@ describe('ResponseHeadReader', () => {
   it.each([
     ['bare LF line ends', 'HTTP/1.1 200 OK\nA: b\n\n'],
     ['bare LF ending the head', 'HTTP/1.1 200 OK\r\nA: b\r\n\n'],
+    // RFC 9112 §2.2: a bare CR is invalid (llhttp once took this for a whole head).
+    ['a bare CR ending the status line', 'HTTP/1.1 200 OK\r\r\r\nbody'],
     ['bare CR inside a value', 'HTTP/1.1 200 OK\r\nA: b\rc\r\n\r\n'],
     ['obs-fold', 'HTTP/1.1 200 OK\r\nA: b\r\n  c\r\n\r\n'],
     ['space before colon', 'HTTP/1.1 200 OK\r\nA : b\r\n\r\n'],
