@@ -102,10 +102,10 @@ export class ResponseHeadReader {
     let pos = 0;
 
     while (pos < limit) {
-      if (this.expect === EXPECT_STATUS_LINE && this.status === null) {
-        // CR and LF bytes before the first status line are skipped, a lone CR too, as
-        // llhttp's start state does (the differential test holds us to it); bytesRead
-        // bounds them.
+      if (this.expect === EXPECT_STATUS_LINE) {
+        // CR and LF bytes before a status line (the first, or the one after a 1xx head) are
+        // skipped, a lone CR too, as llhttp's start state does before every message (the
+        // differential test holds us to it); bytesRead bounds them.
         const from = pos;
         pos = skipLineBreaks(text, pos, limit);
         this.bytesRead += pos - from;
@@ -115,7 +115,7 @@ export class ResponseHeadReader {
       const lf = text.indexOf('\n', pos);
       if (lf === -1) return this.keepPartialLine(text, pos, limit);
       // Same verdict whatever the split: a partial line is judged on this prefix too.
-      if (this.expect === EXPECT_STATUS_LINE && !this.mayStartStatusLine(text, pos, lf)) {
+      if (this.expect === EXPECT_STATUS_LINE && !this.startsLikeHttp(text, pos, lf)) {
         return this.notHttp(text, pos, lf);
       }
       const lineLength = lf + 1 - pos;
@@ -147,17 +147,11 @@ export class ResponseHeadReader {
     // prefix matters, so a long carry is never rescanned.
     if (this.expect === EXPECT_STATUS_LINE && carried < HTTP_PREFIX.length) {
       const head = this.carry.slice(0, HTTP_PREFIX.length);
-      if (!this.mayStartStatusLine(head, 0, head.length)) return this.notHttp(head, 0, head.length);
+      if (!this.startsLikeHttp(head, 0, head.length)) return this.notHttp(head, 0, head.length);
     }
     if (this.bytesRead + this.carry.length > this.limits.maxHeaderBytes)
       return this.overflowBytes();
     return HeadProgress.NeedMore;
-  }
-
-  /** Could `data[pos, end)` begin a status line (or be the CR of an empty line before one)? */
-  private mayStartStatusLine(data: string, pos: number, end: number): boolean {
-    if (data.charCodeAt(pos) === CR && end - pos === 1) return true;
-    return this.startsLikeHttp(data, pos, end);
   }
 
   private startsLikeHttp(data: string, pos: number, limit: number): boolean {

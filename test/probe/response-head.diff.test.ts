@@ -258,6 +258,18 @@ describe('response head reader vs llhttp (node:http)', () => {
     await assertAgreement(head, [1, 5]);
   });
 
+  it.each([
+    ['an empty line', '\r\n'],
+    ['a lone CR', '\r'],
+  ])('agrees on a final head after a 1xx head and %s', async (_name, between) => {
+    const head = Buffer.from(
+      `HTTP/1.1 100 Continue\r\n\r\n${between}HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\nhello`,
+      'latin1',
+    );
+    await assertAgreement(head, []);
+    await assertAgreement(head, [26, 27]);
+  });
+
   it('agrees on a head after a lone CR (a counterexample fast-check found)', async () => {
     const head = Buffer.from('\rHTTP/1.1 200 OK\r\nServer: nginx\r\n\r\nhello', 'latin1');
     await assertAgreement(head, []);

@@ -76,6 +76,19 @@ describe('ResponseHeadReader', () => {
     // And a lone CR (found the same way): llhttp's start state skips CR and LF bytes alike.
     ['a leading lone CR', '\rHTTP/1.1 200 OK\r\n\r\n', 200, 'OK'],
     ['leading CRs and LFs mixed', '\r\r\n\n\rHTTP/1.1 200 OK\r\n\r\n', 200, 'OK'],
+    // llhttp skips them before every message, so after a 1xx head too.
+    [
+      'an empty line after a 1xx head',
+      'HTTP/1.1 100 Continue\r\n\r\n\r\nHTTP/1.1 200 OK\r\n\r\n',
+      200,
+      'OK',
+    ],
+    [
+      'a lone CR after a 1xx head',
+      'HTTP/1.1 100 Continue\r\n\r\n\rHTTP/1.1 200 OK\r\n\r\n',
+      200,
+      'OK',
+    ],
     ['status 999', 'HTTP/1.1 999 Odd\r\n\r\n', 999, 'Odd'],
   ])('accepts %s', (_name, head, status, reason) => {
     const out = read(latin1(head));
