@@ -112,7 +112,8 @@ export async function withService<T>(
   try {
     const warmup = warmupTargets ?? targetsFor(options.warmup, ctx.fast.port);
     if (warmup.length > 0) {
-      // JIT-warm code paths, as in a running service; IP targets leave nothing cached.
+      // JIT-warm code paths, as in a running service. IP targets leave nothing cached; the
+      // names scenario's own warm-up caches only names its loads never ask for.
       const warm = await client.runJob(warmup, jobOptions(options.c), emptyTally());
       await client.delete(warm.id);
     }
