@@ -66,9 +66,9 @@ export interface NamesSetup {
   readonly targets: Readonly<Record<NamesLoad | 'warmup', readonly string[]>>;
 }
 
-/** `hN.example:PORT`, N < count: every target a name of its own. */
-function distinctNameTargets(count: number, port: number): string[] {
-  return Array.from({ length: count }, (_, i) => `h${i}.example:${port}`);
+/** `hN.example:PORT`, offset ≤ N < offset + count: every target a name of its own. */
+function distinctNameTargets(count: number, port: number, offset = 0): string[] {
+  return Array.from({ length: count }, (_, i) => `h${offset + i}.example:${port}`);
 }
 
 /**
@@ -94,10 +94,7 @@ export function namesWarmup(count: number, n: number): { ip: number; names: numb
 
 function namesWarmupTargets(count: number, n: number, port: number): string[] {
   const { ip, names } = namesWarmup(count, n);
-  return [
-    ...targetsFor(ip, port),
-    ...Array.from({ length: names }, (_, i) => `h${n + i}.example:${port}`),
-  ];
+  return [...targetsFor(ip, port), ...distinctNameTargets(names, port, n)];
 }
 
 /** Starts the DNS server and writes every load's lists; only inside the bench namespace. */
